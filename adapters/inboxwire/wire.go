@@ -1,0 +1,129 @@
+// Package inboxwire owns the inbox protocol's wire types and its line codec:
+// one UTF-8 JSON object per line ending in "\n", requests carrying an
+// optional tag that the response echoes, and untagged server events. It is
+// shared by the inbox server and the client adapter; docs/protocol.md
+// describes it for third-party clients.
+package inboxwire
+
+import (
+	"encoding/json"
+	"time"
+
+	"mailroom/domain/mail"
+)
+
+// MaxLine bounds one request or response line (without the "\n").
+const MaxLine = 1 << 20
+
+// Ops.
+const (
+	OpPing   = "ping"
+	OpLogin  = "login"
+	OpList   = "list"
+	OpCount  = "count"
+	OpFetch  = "fetch"
+	OpSeen   = "seen"
+	OpDelete = "delete"
+	OpWatch  = "watch"
+	OpQuit   = "quit"
+)
+
+// Error codes.
+const (
+	CodeBadRequest   = "bad_request"
+	CodeAuthRequired = "auth_required"
+	CodeAuthFailed   = "auth_failed"
+	CodeNotFound     = "not_found"
+	CodeTooLarge     = "too_large"
+	CodeRateLimited  = "rate_limited"
+	CodeInternal     = "internal"
+)
+
+// EventMessage is the event name for a new mailbox entry.
+const EventMessage = "message"
+
+// Request is every request shape in one struct; which fields matter depends
+// on Op. Pointer fields tell "absent" from zero.
+type Request struct {
+	Tag      json.RawMessage `json:"tag,omitempty"`
+	Op       string          `json:"op"`
+	User     *string         `json:"user,omitempty"`
+	Password *string         `json:"password,omitempty"`
+	Folder   *string         `json:"folder,omitempty"`
+	Before   *int64          `json:"before,omitempty"`
+	Limit    *int            `json:"limit,omitempty"`
+	ID       *int64          `json:"id,omitempty"`
+	Seen     *bool           `json:"seen,omitempty"`
+}
+
+// Error is the error object of a failed response.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Account is the account object of a login response.
+type Account struct {
+	ID      int64  `json:"id"`
+	Address string `json:"address"`
+}
+
+// Meta is a mailbox entry's metadata on the wire.
+type Meta struct {
+	ID      int64    `json:"id"`
+	Folder  string   `json:"folder"`
+	From    string   `json:"from"`
+	To      []string `json:"to"`
+	Subject string   `json:"subject"`
+	Date    string   `json:"date"` // RFC 3339 with offset
+	Size    int64    `json:"size"`
+	Seen    bool     `json:"seen"`
+}
+
+// Message is Meta plus the base64 raw bytes (fetch).
+type Message struct {
+	Meta
+	Raw []byte `json:"raw"` // encoding/json writes []byte as base64
+}
+
+// Response is every response shape in one struct.
+type Response struct {
+	Tag      json.RawMessage `json:"tag,omitempty"`
+	OK       bool            `json:"ok"`
+	Error    *Error          `json:"error,omitempty"`
+	Account  *Account        `json:"account,omitempty"`
+	Messages []Meta          `json:"messages,omitempty"`
+	Message  *Message        `json:"message,omitempty"`
+	Total    *int            `json:"total,omitempty"`
+	Unseen   *int            `json:"unseen,omitempty"`
+}
+
+// Event is a server-pushed line: no tag, no ok.
+type Event struct {
+	Event   string `json:"event"`
+	Message *Meta  `json:"message,omitempty"`
+}
+
+// MetaFrom converts a domain Meta to its wire form.
+func MetaFrom(m mail.Meta) Meta {
+	to := m.To
+	if to == nil {
+		to = []string{}
+	}
+	return Meta{
+		ID: int64(m.ID), Folder: string(m.Folder), From: m.From, To: to,
+		Subject: m.Subject, Date: m.Date.Format(time.RFC3339), Size: m.Size, Seen: m.Seen,
+	}
+}
+
+// ToDomain converts a wire Meta back (the owner is not on the wire).
+func (m Meta) ToDomain() (mail.Meta, error) {
+	d, err := time.Parse(time.RFC3339, m.Date)
+	if err != nil {
+		return mail.Meta{}, err
+	}
+	return mail.Meta{
+		ID: mail.EntryID(m.ID), Folder: mail.Folder(m.Folder), From: m.From, To: m.To,
+		Subject: m.Subject, Date: d, Size: m.Size, Seen: m.Seen,
+	}, nil
+}

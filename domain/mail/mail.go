@@ -1,0 +1,318 @@
+// Package mail owns delivery and mailboxes: envelopes, the per-owner mailbox
+// entries in the inbox and sent folders, their metadata, and the Deliver,
+// List, Fetch, SetSeen and Delete use cases with their limits. It is pure:
+// storage and new-mail notification come in through Store and Notifier.
+package mail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	netmail "net/mail" // an RFC 5322 parser; it does no IO
+	"strings"
+	"time"
+
+	"mailroom/domain/account"
+)
+
+// Sentinel errors.
+var (
+	ErrNoSuchRecipient   = errors.New("mail: no such recipient")
+	ErrTooManyRecipients = errors.New("mail: too many recipients")
+	ErrNoRecipients      = errors.New("mail: no recipients")
+	ErrNotFound          = errors.New("mail: not found")
+	ErrBadFolder         = errors.New("mail: bad folder")
+	ErrBadLimit          = errors.New("mail: limit out of range")
+	ErrTooLarge          = errors.New("mail: message too large")
+)
+
+// Limits.
+const (
+	MaxRecipients = 100
+	DefaultLimit  = 50
+	MaxLimit      = 500
+	// MaxHeaderBytes bounds how much of a message is read to find its
+	// header block (maddy's max_header_size).
+	MaxHeaderBytes = 1 << 20
+)
+
+// Folder is a mailbox folder.
+type Folder string
+
+// The folders.
+const (
+	Inbox Folder = "inbox"
+	Sent  Folder = "sent"
+)
+
+// ParseFolder accepts "inbox" or "sent".
+func ParseFolder(s string) (Folder, error) {
+	switch f := Folder(s); f {
+	case Inbox, Sent:
+		return f, nil
+	}
+	return "", fmt.Errorf("%w: %q", ErrBadFolder, s)
+}
+
+// EntryID identifies one mailbox entry (one copy of a message in one
+// owner's folder). IDs grow with time, so newest first is id descending.
+type EntryID int64
+
+// Meta describes a mailbox entry.
+type Meta struct {
+	ID     EntryID
+	Owner  account.ID
+	Folder Folder
+	// From is the envelope sender's address.
+	From string
+	// To: for an inbox copy, the To/Cc header addresses plus the owner if
+	// absent (Bcc never leaks); for a sent copy, every envelope recipient.
+	To []string
+	// Subject is RFC 2047 decoded.
+	Subject string
+	// Date is the time the server received the message.
+	Date time.Time
+	Size int64
+	Seen bool
+}
+
+// Message is an entry with its raw RFC 5322 bytes.
+type Message struct {
+	Meta
+	Raw []byte
+}
+
+// NewMessage is one message to store once, however many entries hold it.
+type NewMessage struct {
+	Raw      []byte
+	From     string
+	Subject  string
+	Received time.Time
+}
+
+// NewEntry is one mailbox entry to create for a NewMessage.
+type NewEntry struct {
+	Owner  account.ID
+	Folder Folder
+	To     []string
+}
+
+// Store is what the service needs from storage. Each call is one unit of work.
+type Store interface {
+	// Deliver stores msg once and every entry pointing at it, all or
+	// nothing, and returns the entries' metadata in the order given.
+	Deliver(ctx context.Context, msg NewMessage, entries []NewEntry) ([]Meta, error)
+	// List gives the owner's entries in folder with id < before (before 0
+	// means no bound), newest first, at most limit of them.
+	List(ctx context.Context, owner account.ID, folder Folder, before EntryID, limit int) ([]Meta, error)
+	// Fetch, SetSeen and Delete act only on the owner's own entries;
+	// anything else is ErrNotFound.
+	Fetch(ctx context.Context, owner account.ID, id EntryID) (Message, error)
+	SetSeen(ctx context.Context, owner account.ID, id EntryID, seen bool) error
+	Delete(ctx context.Context, owner account.ID, id EntryID) error
+	// Count gives the number of entries and of unseen entries in a folder.
+	Count(ctx context.Context, owner account.ID, folder Folder) (total, unseen int, err error)
+}
+
+// Notifier hears about entries once they are committed.
+type Notifier interface {
+	Notify(metas []Meta)
+}
+
+// Accounts is what the service needs from the account side.
+type Accounts interface {
+	Lookup(ctx context.Context, name string) (account.Account, error)
+	AddressOf(a account.Account) account.Address
+}
+
+// Config configures the service.
+type Config struct {
+	// MaxMessageBytes bounds a message. Default 25 MiB.
+	MaxMessageBytes int64
+}
+
+// Service implements the mail use cases.
+type Service struct {
+	store    Store
+	accounts Accounts
+	notifier Notifier
+	cfg      Config
+	now      func() time.Time
+}
+
+// NewService wires a Service. notifier may be nil; now defaults to time.Now.
+func NewService(store Store, accounts Accounts, notifier Notifier, cfg Config, now func() time.Time) *Service {
+	if store == nil || accounts == nil {
+		panic("mail: nil dependency")
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 25 << 20
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, accounts: accounts, notifier: notifier, cfg: cfg, now: now}
+}
+
+// MaxMessageBytes is the configured message size limit.
+func (s *Service) MaxMessageBytes() int64 { return s.cfg.MaxMessageBytes }
+
+// ResolveRecipient finds the local account for a recipient given as a bare
+// name or name@domain. Anything else is ErrNoSuchRecipient: there is no relay.
+func (s *Service) ResolveRecipient(ctx context.Context, rcpt string) (account.Account, error) {
+	acc, err := s.accounts.Lookup(ctx, strings.TrimSuffix(strings.TrimPrefix(rcpt, "<"), ">"))
+	if errors.Is(err, account.ErrNoSuchUser) {
+		return account.Account{}, fmt.Errorf("%w: %s", ErrNoSuchRecipient, rcpt)
+	}
+	return acc, err
+}
+
+// Deliver stores raw from sender for every recipient (deduplicated) plus the
+// sender's sent folder, in one unit of work, then notifies. It returns the
+// entries created: the inbox copies first, in recipient order, then the sent copy.
+func (s *Service) Deliver(ctx context.Context, sender account.Account, rcpts []string, raw []byte) ([]Meta, error) {
+	if int64(len(raw)) > s.cfg.MaxMessageBytes {
+		return nil, ErrTooLarge
+	}
+	if len(rcpts) == 0 {
+		return nil, ErrNoRecipients
+	}
+	var owners []account.Account
+	seen := map[account.ID]bool{}
+	for _, r := range rcpts {
+		acc, err := s.ResolveRecipient(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if seen[acc.ID] {
+			continue
+		}
+		seen[acc.ID] = true
+		owners = append(owners, acc)
+		if len(owners) > MaxRecipients {
+			return nil, ErrTooManyRecipients
+		}
+	}
+	from := s.accounts.AddressOf(sender).String()
+	hdr := ParseHeader(raw)
+	msg := NewMessage{Raw: raw, From: from, Subject: hdr.Subject, Received: s.now().UTC()}
+
+	entries := make([]NewEntry, 0, len(owners)+1)
+	sentTo := make([]string, 0, len(owners))
+	for _, o := range owners {
+		addr := s.accounts.AddressOf(o).String()
+		sentTo = append(sentTo, addr)
+		entries = append(entries, NewEntry{Owner: o.ID, Folder: Inbox, To: withAddress(hdr.To, addr)})
+	}
+	entries = append(entries, NewEntry{Owner: sender.ID, Folder: Sent, To: sentTo})
+	metas, err := s.store.Deliver(ctx, msg, entries)
+	if err != nil {
+		return nil, err
+	}
+	if s.notifier != nil {
+		s.notifier.Notify(metas)
+	}
+	return metas, nil
+}
+
+// withAddress gives list plus addr when addr is not in it (case-insensitive).
+func withAddress(list []string, addr string) []string {
+	out := make([]string, 0, len(list)+1)
+	found := false
+	for _, a := range list {
+		if strings.EqualFold(a, addr) {
+			found = true
+		}
+		out = append(out, a)
+	}
+	if !found {
+		out = append(out, addr)
+	}
+	return out
+}
+
+// List gives one page of the owner's folder, newest first. limit 0 means
+// DefaultLimit; more than MaxLimit or negative is ErrBadLimit.
+func (s *Service) List(ctx context.Context, owner account.ID, folder Folder, before EntryID, limit int) ([]Meta, error) {
+	if _, err := ParseFolder(string(folder)); err != nil {
+		return nil, err
+	}
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	if limit < 0 || limit > MaxLimit || before < 0 {
+		return nil, ErrBadLimit
+	}
+	return s.store.List(ctx, owner, folder, before, limit)
+}
+
+// Fetch gives one of the owner's entries with its raw bytes.
+func (s *Service) Fetch(ctx context.Context, owner account.ID, id EntryID) (Message, error) {
+	return s.store.Fetch(ctx, owner, id)
+}
+
+// SetSeen flags one of the owner's entries.
+func (s *Service) SetSeen(ctx context.Context, owner account.ID, id EntryID, seen bool) error {
+	return s.store.SetSeen(ctx, owner, id, seen)
+}
+
+// Delete removes one of the owner's entries.
+func (s *Service) Delete(ctx context.Context, owner account.ID, id EntryID) error {
+	return s.store.Delete(ctx, owner, id)
+}
+
+// Count gives a folder's total and unseen counts.
+func (s *Service) Count(ctx context.Context, owner account.ID, folder Folder) (total, unseen int, err error) {
+	if _, err := ParseFolder(string(folder)); err != nil {
+		return 0, 0, err
+	}
+	return s.store.Count(ctx, owner, folder)
+}
+
+// Header is what Mailroom reads from a message's header block.
+type Header struct {
+	Subject string
+	// To holds the addresses of the To and Cc fields, in order.
+	To []string
+}
+
+var wordDecoder = mime.WordDecoder{}
+
+// ParseHeader reads the header block of raw (at most MaxHeaderBytes). It is
+// lenient: a message without a parseable header gives an empty Header.
+func ParseHeader(raw []byte) Header {
+	head := raw
+	if len(head) > MaxHeaderBytes {
+		head = head[:MaxHeaderBytes]
+	}
+	if i := bytes.Index(head, []byte("\r\n\r\n")); i >= 0 {
+		head = head[:i+4]
+	} else if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
+		head = head[:i+2]
+	}
+	m, err := netmail.ReadMessage(io.MultiReader(bytes.NewReader(head), strings.NewReader("\r\n")))
+	if err != nil {
+		return Header{}
+	}
+	var h Header
+	if subj := m.Header.Get("Subject"); subj != "" {
+		if dec, err := wordDecoder.DecodeHeader(subj); err == nil {
+			h.Subject = dec
+		} else {
+			h.Subject = subj
+		}
+	}
+	for _, field := range []string{"To", "Cc"} {
+		list, err := m.Header.AddressList(field)
+		if err != nil {
+			continue
+		}
+		for _, a := range list {
+			h.To = append(h.To, strings.ToLower(a.Address))
+		}
+	}
+	return h
+}

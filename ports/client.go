@@ -1,0 +1,131 @@
+package ports
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+)
+
+// Client-side errors. Server refusals come back as the domain's sentinels
+// (account.ErrUsernameTaken, account.ErrWeakPassword, account.ErrBadUsername,
+// account.ErrBadCredentials, account.ErrNoSuchUser, mail.ErrNoSuchRecipient,
+// mail.ErrNotFound, ...) so the UI can put them in words.
+var (
+	// ErrUnreachable: the server could not be reached (network, refused, timeout).
+	ErrUnreachable = errors.New("server unreachable")
+	// ErrFingerprintMismatch: the server's certificate is not the pinned one.
+	ErrFingerprintMismatch = errors.New("server certificate fingerprint changed")
+	// ErrUntrusted: no pin and no CA were given, or the CA does not verify it.
+	ErrUntrusted = errors.New("server certificate not trusted")
+	// ErrRateLimited: the server asked us to slow down.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrRegistrationClosed: the server does not accept REG.
+	ErrRegistrationClosed = errors.New("registration closed")
+)
+
+// Endpoint says where a server is and how the client trusts it.
+type Endpoint struct {
+	Host      string // host name or IP, no port
+	SMTPPort  int    // default 8025
+	InboxPort int    // default 9999
+	// Fingerprint pins the server certificate: hex SHA-256 of its DER bytes
+	// (colons and case are ignored).
+	Fingerprint string
+	// CAFile, when set, verifies the server against this PEM CA or certificate.
+	CAFile string
+}
+
+// UserInfo is an account as the servers describe it.
+type UserInfo struct {
+	ID      account.ID
+	Address string
+}
+
+// Draft is a message to send.
+type Draft struct {
+	To          []string
+	Subject     string
+	Body        string
+	Attachments []Attachment
+	// InReplyTo is the Message-ID being answered, if any.
+	InReplyTo string
+}
+
+// Attachment is a file carried by a message.
+type Attachment struct {
+	Name        string
+	ContentType string
+	Data        []byte
+}
+
+// Body is a fetched message: its metadata, raw bytes and parsed MIME.
+type Body struct {
+	Meta        mail.Meta
+	Raw         []byte
+	MessageID   string
+	Text        string // the text/plain part ("" if none)
+	HTML        string // the text/html part ("" if none)
+	Attachments []Attachment
+}
+
+// RecipientError is one recipient the server refused.
+type RecipientError struct {
+	Recipient string
+	Err       error
+}
+
+// SendError lists the refused recipients of a Send that sent nothing.
+type SendError struct{ Failed []RecipientError }
+
+func (e *SendError) Error() string {
+	s := "send refused for"
+	for i, f := range e.Failed {
+		if i > 0 {
+			s += ","
+		}
+		s += " " + f.Recipient + " (" + f.Err.Error() + ")"
+	}
+	return s
+}
+
+// WatchEvent is one item of a watch stream: a new entry, or a change of
+// connection state (Connected false with Err set while it retries).
+type WatchEvent struct {
+	Message   *mail.Meta
+	Connected bool
+	Err       error
+	// RetryIn is the backoff before the next attempt when not connected.
+	RetryIn time.Duration
+}
+
+// Client is how the UI reaches a Mailroom server before logging in.
+type Client interface {
+	// Probe connects without trusting and returns the server's certificate
+	// fingerprint (hex SHA-256), for trust on first use.
+	Probe(ctx context.Context, ep Endpoint) (string, error)
+	Ping(ctx context.Context, ep Endpoint) error
+	Register(ctx context.Context, ep Endpoint, username, password string) error
+	Login(ctx context.Context, ep Endpoint, username, password string) (Session, error)
+}
+
+// Session is a logged-in user's view of their mail.
+type Session interface {
+	Account() UserInfo
+	// Lookup asks the server (GETUSER) whether a user exists:
+	// account.ErrNoSuchUser if not.
+	Lookup(ctx context.Context, name string) (UserInfo, error)
+	List(ctx context.Context, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error)
+	Count(ctx context.Context, folder mail.Folder) (total, unseen int, err error)
+	Fetch(ctx context.Context, id mail.EntryID) (Body, error)
+	SetSeen(ctx context.Context, id mail.EntryID, seen bool) error
+	Delete(ctx context.Context, id mail.EntryID) error
+	// Send submits a draft over SMTP with AUTH. Refused recipients give a *SendError.
+	Send(ctx context.Context, d Draft) error
+	// Watch streams new entries until ctx ends, reconnecting with backoff
+	// and resuming without missing entries. The channel closes when ctx ends.
+	Watch(ctx context.Context) <-chan WatchEvent
+	Close() error
+}
