@@ -1,0 +1,144 @@
+// Package throttle owns Mailroom's abuse budgets: a per-key (per client IP)
+// token bucket written as "N/duration", used for registrations, failed
+// logins and the like. It is pure; time comes in as a func.
+package throttle
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrBadRate is returned by ParseRate.
+var ErrBadRate = errors.New("throttle: rate must look like N/duration, e.g. 20/10m")
+
+// Rate allows N events per Per, refilled smoothly. N 0 means unlimited.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// ParseRate parses "N/duration" ("30/10m", "5/1s"); "0" or "off" means unlimited.
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || strings.EqualFold(s, "off") {
+		return Rate{}, nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("%w: %q", ErrBadRate, s)
+	}
+	count, err := strconv.Atoi(n)
+	if err != nil || count < 0 {
+		return Rate{}, fmt.Errorf("%w: %q", ErrBadRate, s)
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return Rate{}, fmt.Errorf("%w: %q", ErrBadRate, s)
+	}
+	return Rate{N: count, Per: d}, nil
+}
+
+func (r Rate) String() string {
+	if r.N == 0 {
+		return "off"
+	}
+	return strconv.Itoa(r.N) + "/" + r.Per.String()
+}
+
+// MaxKeys bounds the memory a Limiter uses: beyond it, buckets that have
+// refilled completely are forgotten first.
+const MaxKeys = 100_000
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// Limiter keeps one bucket per key. It is safe for concurrent use.
+type Limiter struct {
+	rate Rate
+	now  func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+// New makes a Limiter; now defaults to time.Now.
+func New(rate Rate, now func() time.Time) *Limiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Limiter{rate: rate, now: now, buckets: map[string]*bucket{}}
+}
+
+// Rate is the configured rate.
+func (l *Limiter) Rate() Rate { return l.rate }
+
+// Allow spends one token of key's budget and reports whether there was one.
+func (l *Limiter) Allow(key string) bool {
+	if l == nil || l.rate.N == 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(key)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// Exhausted reports whether key has no budget left, without spending any.
+// Servers check it before expensive work (a password hash) and call Allow
+// only when the attempt failed.
+func (l *Limiter) Exhausted(key string) bool {
+	if l == nil || l.rate.N == 0 {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refill(key).tokens < 1
+}
+
+func (l *Limiter) refill(key string) *bucket {
+	now := l.now()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= MaxKeys {
+			l.prune(now)
+		}
+		b = &bucket{tokens: float64(l.rate.N), last: now}
+		l.buckets[key] = b
+		return b
+	}
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens += float64(l.rate.N) * float64(el) / float64(l.rate.Per)
+		if b.tokens > float64(l.rate.N) {
+			b.tokens = float64(l.rate.N)
+		}
+		b.last = now
+	}
+	return b
+}
+
+// prune forgets full buckets (they carry no state), then, if still over
+// the bound, an arbitrary tenth of the rest: under a flood of fresh keys
+// this keeps the cost amortised O(1) per key instead of a scan per key.
+func (l *Limiter) prune(now time.Time) {
+	for k, b := range l.buckets {
+		if now.Sub(b.last) >= l.rate.Per {
+			delete(l.buckets, k)
+		}
+	}
+	for k := range l.buckets {
+		if len(l.buckets) < MaxKeys*9/10 {
+			break
+		}
+		delete(l.buckets, k)
+	}
+}
