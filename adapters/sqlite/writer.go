@@ -1,0 +1,142 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// Request states. A request is cancelled only while still pending; once the
+// writer has taken it, its caller waits for the commit's outcome, so a
+// context error always means nothing was written.
+const (
+	reqPending int32 = iota
+	reqTaken
+	reqCancelled
+)
+
+// writeReq is one unit of work for the writer. fn runs inside its own
+// SAVEPOINT in the writer's transaction; it records its results in variables
+// its caller reads only after done reports success, i.e. after COMMIT.
+type writeReq struct {
+	fn    func(ctx context.Context, tx *sql.Tx) error
+	state atomic.Int32
+	err   error
+	done  chan struct{}
+}
+
+// write queues fn for the writer and waits for the transaction holding it to
+// commit. ctx is honoured while the request waits in the queue.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &writeReq{fn: fn, done: make(chan struct{})}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.reqs <- r:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqPending, reqCancelled) {
+			return ctx.Err()
+		}
+		// The writer has it: the outcome is decided by its commit.
+		<-r.done
+		return r.err
+	}
+}
+
+// writer owns the write connection. It takes the first queued request, drains
+// up to MaxBatch-1 more that are already waiting, runs them all in one
+// BEGIN IMMEDIATE transaction, each in its own savepoint, and commits once:
+// requests that arrive while a commit is syncing form the next batch.
+func (s *Store) writer() {
+	defer close(s.wdone)
+	ctx := context.Background() // a caller's ctx must never abort a shared transaction
+	batch := make([]*writeReq, 0, s.cfg.MaxBatch)
+	for r := range s.reqs {
+		batch = append(batch[:0], r)
+	drain:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.runBatch(ctx, batch)
+		clear(batch)
+	}
+}
+
+func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
+	taken := batch[:0:0]
+	for _, r := range batch {
+		if r.state.CompareAndSwap(reqPending, reqTaken) {
+			taken = append(taken, r)
+		} else {
+			close(r.done) // cancelled; the caller has gone
+		}
+	}
+	if len(taken) == 0 {
+		return
+	}
+	failAll := func(err error) {
+		for _, r := range taken {
+			r.err = err
+			close(r.done)
+		}
+	}
+
+	tx, err := s.wdb.BeginTx(ctx, nil) // _txlock=immediate: BEGIN IMMEDIATE
+	if err != nil {
+		failAll(fmt.Errorf("sqlite: begin: %w", err))
+		return
+	}
+	for _, r := range taken {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			tx.Rollback()
+			failAll(fmt.Errorf("sqlite: savepoint: %w", err))
+			return
+		}
+		r.err = r.fn(ctx, tx)
+		if r.err != nil {
+			// Undo this request only. If SQLite already rolled the whole
+			// transaction back (e.g. disk full), this fails and so does the batch.
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+				tx.Rollback()
+				failAll(errors.Join(fmt.Errorf("sqlite: rollback to savepoint: %w", err), r.err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			tx.Rollback()
+			failAll(fmt.Errorf("sqlite: release savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		failAll(fmt.Errorf("sqlite: commit: %w", err))
+		return
+	}
+	for _, r := range taken {
+		close(r.done)
+	}
+}

@@ -1,0 +1,4 @@
+DROP TRIGGER IF EXISTS entries_gc_message;
+DROP TABLE IF EXISTS entries;
+DROP TABLE IF EXISTS messages;
+DROP TABLE IF EXISTS accounts;
