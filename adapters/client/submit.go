@@ -1,0 +1,97 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"mailroom/domain/mail"
+	"mailroom/ports"
+)
+
+// Send submits d over implicit-TLS SMTP with AUTH PLAIN, from the session's
+// address. Every recipient is tried; if any is refused, nothing is sent
+// (RSET) and the result is a *ports.SendError naming each refusal.
+func (s *Session) Send(ctx context.Context, d ports.Draft) error {
+	if s.ctx.Err() != nil {
+		return ErrClosed
+	}
+	if len(d.To) == 0 {
+		return mail.ErrNoRecipients
+	}
+	from := s.info.Address
+	raw, err := buildMessage(d, from, s.c.cfg.Now())
+	if err != nil {
+		return fmt.Errorf("client: building the message: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.c.cfg.SubmitTimeout)
+	defer cancel()
+	conn, err := s.c.dial(ctx, smtpAddr(s.ep), s.ep)
+	if err != nil {
+		return err
+	}
+	stop := watchCtx(ctx, conn)
+	defer stop()
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	c := smtp.NewClient(conn)
+	c.CommandTimeout = s.c.cfg.IOTimeout
+	c.SubmissionTimeout = s.c.cfg.IOTimeout
+	defer c.Close()
+	if err := c.Hello(s.c.cfg.HelloName); err != nil {
+		return smtpError(ctx, opAny, err)
+	}
+	if err := c.Auth(sasl.NewPlainClient("", s.user, s.pass)); err != nil {
+		return smtpError(ctx, opAuth, err)
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return smtpError(ctx, opMail, err)
+	}
+	var failed []ports.RecipientError
+	for _, r := range d.To {
+		if err := c.Rcpt(qualify(r, from), nil); err != nil {
+			var se *smtp.SMTPError
+			if !errors.As(err, &se) {
+				return smtpError(ctx, opRcpt, err)
+			}
+			failed = append(failed, ports.RecipientError{Recipient: r, Err: smtpError(ctx, opRcpt, err)})
+		}
+	}
+	if len(failed) > 0 {
+		c.Reset()
+		c.Quit()
+		return &ports.SendError{Failed: failed}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return smtpError(ctx, opData, err)
+	}
+	if _, err := w.Write(raw); err != nil {
+		w.Close()
+		return smtpError(ctx, opData, err)
+	}
+	if err := w.Close(); err != nil {
+		return smtpError(ctx, opData, err)
+	}
+	c.Quit()
+	return nil
+}
+
+// smtpError maps a go-smtp error: a server refusal through replyTable,
+// anything else as a network failure (or the caller's cancellation).
+func smtpError(ctx context.Context, op string, err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		msg := se.Message
+		if se.EnhancedCode != (smtp.EnhancedCode{}) && se.EnhancedCode != smtp.NoEnhancedCode {
+			msg = fmt.Sprintf("%d.%d.%d %s", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], msg)
+		}
+		return replyError(op, se.Code, msg)
+	}
+	return netError(ctx, fmt.Errorf("%s: %w", op, err))
+}

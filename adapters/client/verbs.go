@@ -1,0 +1,209 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/textproto"
+	"strconv"
+	"strings"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+	"mailroom/ports"
+)
+
+// SMTP operations, the rows of replyTable.
+const (
+	opAny     = ""
+	opPing    = "PING"
+	opReg     = "REG"
+	opGetUser = "GETUSER"
+	opAuth    = "AUTH"
+	opMail    = "MAIL"
+	opRcpt    = "RCPT"
+	opData    = "DATA"
+)
+
+// replyTable maps SMTP replies to sentinels, first match wins. A code below
+// 10 is a reply class (4 matches every 4xx); an empty enhanced code matches
+// any. It is the client's half of the smtpserver's reply table.
+var replyTable = []struct {
+	op       string
+	code     int
+	enhanced string
+	err      error
+}{
+	{opReg, 550, "5.7.1", account.ErrUsernameTaken},
+	{opReg, 553, "5.1.3", account.ErrBadUsername},
+	{opReg, 501, "5.7.0", account.ErrWeakPassword},
+	{opReg, 554, "5.7.0", ports.ErrRegistrationClosed},
+	{opReg, 4, "", ports.ErrRateLimited},
+	{opGetUser, 550, "5.1.1", account.ErrNoSuchUser},
+	{opAuth, 535, "", account.ErrBadCredentials},
+	{opRcpt, 550, "5.1.1", mail.ErrNoSuchRecipient},
+	{opRcpt, 452, "4.5.3", mail.ErrTooManyRecipients},
+	{opAny, 552, "5.3.4", mail.ErrTooLarge},
+	{opAny, 4, "4.7.0", ports.ErrRateLimited}, // 421/454 4.7.0: per-IP budgets
+}
+
+// replyError turns a refusal into an error wrapping its sentinel, or a plain
+// error carrying the reply when no row matches.
+func replyError(op string, code int, msg string) error {
+	enh, _, _ := strings.Cut(msg, " ")
+	if !isEnhanced(enh) {
+		enh = ""
+	}
+	for _, r := range replyTable {
+		if r.op != opAny && r.op != op {
+			continue
+		}
+		if r.code >= 10 && r.code != code || r.code < 10 && r.code != code/100 {
+			continue
+		}
+		if r.enhanced != "" && r.enhanced != enh {
+			continue
+		}
+		return fmt.Errorf("%w (server: %d %s)", r.err, code, msg)
+	}
+	return fmt.Errorf("client: %s refused: %d %s", op, code, msg)
+}
+
+// isEnhanced reports whether s looks like an RFC 3463 code (class.subject.detail).
+func isEnhanced(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil || p == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// verbConn is an SMTP dialogue over textproto, for the verbs go-smtp's
+// client cannot send.
+type verbConn struct {
+	conn *tls.Conn
+	tp   *textproto.Conn
+	stop func() bool
+	cfg  Config
+	ctx  context.Context
+}
+
+// dialVerbs connects to the SMTP port, reads the greeting and says EHLO.
+func (c *Client) dialVerbs(ctx context.Context, ep ports.Endpoint) (*verbConn, error) {
+	conn, err := c.dial(ctx, smtpAddr(ep), ep)
+	if err != nil {
+		return nil, err
+	}
+	v := &verbConn{conn: conn, tp: textproto.NewConn(conn), stop: watchCtx(ctx, conn), cfg: c.cfg, ctx: ctx}
+	conn.SetDeadline(deadline(ctx, c.cfg.IOTimeout))
+	code, msg, err := v.tp.ReadResponse(0)
+	if err == nil && code != 220 {
+		err = replyError(opAny, code, msg)
+	}
+	if err == nil {
+		code, msg, err = v.cmd(opAny, "EHLO %s", c.cfg.HelloName)
+		if err == nil && code != 250 {
+			err = replyError(opAny, code, msg)
+		}
+	}
+	if err != nil {
+		v.close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// cmd sends one command line and reads the whole reply. A refusal is not an
+// error here: the caller maps it with replyError. Only IO fails.
+func (v *verbConn) cmd(op, format string, args ...any) (int, string, error) {
+	v.conn.SetDeadline(deadline(v.ctx, v.cfg.IOTimeout))
+	id, err := v.tp.Cmd(format, args...)
+	if err != nil {
+		return 0, "", v.ioError(op, err)
+	}
+	v.tp.StartResponse(id)
+	defer v.tp.EndResponse(id)
+	code, msg, err := v.tp.ReadResponse(0)
+	var perr *textproto.Error
+	if errors.As(err, &perr) {
+		// ReadResponse(0) only fails this way on a malformed reply.
+		return 0, "", fmt.Errorf("client: %s: bad reply: %v", op, err)
+	}
+	if err != nil {
+		return 0, "", v.ioError(op, err)
+	}
+	return code, msg, nil
+}
+
+func (v *verbConn) ioError(op string, err error) error {
+	if cerr := context.Cause(v.ctx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %s: %v", cerr, op, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ports.ErrUnreachable, op, err)
+}
+
+// auth runs AUTH PLAIN with an initial response (RFC 4616, RFC 4954).
+func (v *verbConn) auth(user, pass string) error {
+	ir := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+	code, msg, err := v.cmd(opAuth, "AUTH PLAIN %s", ir)
+	if err != nil {
+		return err
+	}
+	if code != 235 {
+		return replyError(opAuth, code, msg)
+	}
+	return nil
+}
+
+// getUser runs GETUSER name; the reply is "250 2.1.5 <id> <address>".
+func (v *verbConn) getUser(name string) (ports.UserInfo, error) {
+	if name == "" || strings.ContainsAny(name, " \t\r\n\x00") {
+		return ports.UserInfo{}, fmt.Errorf("%w: %q", account.ErrNoSuchUser, name)
+	}
+	code, msg, err := v.cmd(opGetUser, "GETUSER %s", name)
+	if err != nil {
+		return ports.UserInfo{}, err
+	}
+	if code != 250 {
+		return ports.UserInfo{}, replyError(opGetUser, code, msg)
+	}
+	return parseUserReply(msg)
+}
+
+// parseUserReply parses "2.1.5 <id> <address>" (the text after "250 ").
+func parseUserReply(msg string) (ports.UserInfo, error) {
+	f := strings.Fields(msg)
+	if len(f) >= 1 && isEnhanced(f[0]) {
+		f = f[1:]
+	}
+	if len(f) < 2 {
+		return ports.UserInfo{}, fmt.Errorf("client: GETUSER: bad reply %q", msg)
+	}
+	id, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil || id <= 0 {
+		return ports.UserInfo{}, fmt.Errorf("client: GETUSER: bad id in reply %q", msg)
+	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(f[1], "<"), ">")
+	if !strings.Contains(addr, "@") {
+		return ports.UserInfo{}, fmt.Errorf("client: GETUSER: bad address in reply %q", msg)
+	}
+	return ports.UserInfo{ID: account.ID(id), Address: addr}, nil
+}
+
+// quit ends the dialogue politely; the reply does not matter.
+func (v *verbConn) quit() error {
+	v.cmd(opAny, "QUIT")
+	return nil
+}
+
+func (v *verbConn) close() {
+	v.stop()
+	v.conn.Close()
+}

@@ -1,0 +1,279 @@
+package client
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"mailroom/adapters/inboxwire"
+	"mailroom/domain/mail"
+	"mailroom/ports"
+)
+
+// catchUpPage is the page size used to list what a watcher missed.
+const catchUpPage = 100
+
+// Watch streams the session's new entries (inbox and sent) until ctx ends
+// or the session closes, then closes the channel.
+//
+// It emits Connected:true on each (re)connection. When the connection
+// drops it emits Connected:false with the error and the delay before the
+// next attempt (doubling from MinBackoff to MaxBackoff, with jitter). After
+// each reconnection, and on a "resync" event, it lists both folders back to
+// the newest entry it had seen, so an entry committed while it was away is
+// still emitted, once, in id order. The watch connection is its own; the
+// listing uses the session's request connection.
+func (s *Session) Watch(ctx context.Context) <-chan ports.WatchEvent {
+	ch := make(chan ports.WatchEvent, 16)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed {
+		close(ch)
+		return ch
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.ctx, cancel)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(ch)
+		defer cancel()
+		defer stop()
+		w := &watcher{s: s, ch: ch}
+		w.run(ctx)
+	}()
+	return ch
+}
+
+type watcher struct {
+	s     *Session
+	ch    chan<- ports.WatchEvent
+	last  mail.EntryID // the newest entry emitted or known at the start
+	known bool         // whether last has been learnt
+}
+
+func (w *watcher) emit(ctx context.Context, ev ports.WatchEvent) bool {
+	select {
+	case w.ch <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (w *watcher) run(ctx context.Context) {
+	cfg := w.s.c.cfg
+	backoff := cfg.MinBackoff
+	for {
+		connected, err := w.connection(ctx)
+		if ctx.Err() != nil || w.s.ctx.Err() != nil {
+			return
+		}
+		if connected {
+			backoff = cfg.MinBackoff
+		}
+		// Jitter in [backoff/2, backoff] spreads out clients that lost the
+		// same server at the same moment.
+		wait := backoff/2 + rand.N(backoff/2+1)
+		if !w.emit(ctx, ports.WatchEvent{Connected: false, Err: err, RetryIn: wait}) {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, cfg.MaxBackoff)
+	}
+}
+
+// connection runs one watch connection until it fails or ctx ends.
+// connected reports whether it got as far as watching.
+func (w *watcher) connection(ctx context.Context) (connected bool, err error) {
+	s := w.s
+	if !w.known {
+		// Learn the high-water mark before subscribing: the catch-up below
+		// then covers anything committed in between.
+		if err := w.learnLast(ctx); err != nil {
+			return false, err
+		}
+	}
+	ic, _, err := s.connect(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer ic.close()
+	if _, err := ic.roundTrip(ctx, inboxwire.Request{Op: inboxwire.OpWatch}); err != nil {
+		return false, err
+	}
+	if !w.emit(ctx, ports.WatchEvent{Connected: true}) {
+		return true, ctx.Err()
+	}
+	if err := w.catchUp(ctx); err != nil {
+		return true, err
+	}
+	for _, ev := range ic.events {
+		if err := w.handle(ctx, ev); err != nil {
+			return true, err
+		}
+	}
+	ic.events = nil
+
+	// From here a reader goroutine owns reads; this one writes pings.
+	lines := make(chan line)
+	errc := make(chan error, 1)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	ic.conn.SetDeadline(time.Time{})
+	go func() {
+		defer close(exited)
+		for {
+			l, err := ic.readLine()
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case lines <- l:
+			case <-done:
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(done)
+		ic.close()
+		<-exited
+	}()
+	stopCtx := watchCtx(ctx, ic.conn)
+	defer stopCtx()
+
+	cfg := s.c.cfg
+	ticker := time.NewTicker(cfg.PingInterval)
+	defer ticker.Stop()
+	var pingTag json.RawMessage
+	for {
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return true, ctx.Err()
+			}
+			return true, fmt.Errorf("%w: watch: %v", ports.ErrUnreachable, err)
+		case l := <-lines:
+			if l.event != nil {
+				if err := w.handle(ctx, *l.event); err != nil {
+					return true, err
+				}
+				continue
+			}
+			if pingTag != nil && bytes.Equal(l.resp.Tag, pingTag) {
+				pingTag = nil
+				ic.conn.SetReadDeadline(time.Time{})
+				continue
+			}
+			if !l.resp.OK && l.resp.Error != nil {
+				return true, &serverError{op: inboxwire.OpWatch, err: *l.resp.Error}
+			}
+		case <-ticker.C:
+			if pingTag != nil {
+				continue // the read deadline set with it will fire
+			}
+			ic.conn.SetWriteDeadline(time.Now().Add(cfg.IOTimeout))
+			tag, err := ic.send(inboxwire.Request{Op: inboxwire.OpPing})
+			if err != nil {
+				return true, fmt.Errorf("%w: watch ping: %v", ports.ErrUnreachable, err)
+			}
+			pingTag = tag
+			ic.conn.SetReadDeadline(time.Now().Add(cfg.IOTimeout))
+		}
+	}
+}
+
+// handle acts on one event.
+func (w *watcher) handle(ctx context.Context, ev inboxwire.Event) error {
+	switch ev.Event {
+	case inboxwire.EventMessage:
+		if ev.Message == nil {
+			return nil
+		}
+		m, err := w.s.meta(*ev.Message)
+		if err != nil {
+			return err
+		}
+		return w.emitMeta(ctx, m)
+	case eventResync:
+		return w.catchUp(ctx)
+	}
+	return nil // an event this client does not know
+}
+
+// emitMeta emits m unless it was seen already. Entry ids grow in commit
+// order, so "seen" is "not above the high-water mark".
+func (w *watcher) emitMeta(ctx context.Context, m mail.Meta) error {
+	if m.ID <= w.last {
+		return nil
+	}
+	if !w.emit(ctx, ports.WatchEvent{Connected: true, Message: &m}) {
+		return ctx.Err()
+	}
+	w.last = m.ID
+	return nil
+}
+
+// learnLast sets the high-water mark to the newest entry in either folder.
+func (w *watcher) learnLast(ctx context.Context) error {
+	for _, f := range []mail.Folder{mail.Inbox, mail.Sent} {
+		page, err := w.s.List(ctx, f, 0, 1)
+		if err != nil {
+			return err
+		}
+		if len(page) > 0 && page[0].ID > w.last {
+			w.last = page[0].ID
+		}
+	}
+	w.known = true
+	return nil
+}
+
+// catchUp emits, oldest first, every entry of both folders above the
+// high-water mark.
+func (w *watcher) catchUp(ctx context.Context) error {
+	var missed []mail.Meta
+	for _, f := range []mail.Folder{mail.Inbox, mail.Sent} {
+		var before mail.EntryID
+		for {
+			page, err := w.s.List(ctx, f, before, catchUpPage)
+			if err != nil {
+				return err
+			}
+			done := len(page) < catchUpPage
+			for _, m := range page {
+				if m.ID <= w.last {
+					done = true
+					break
+				}
+				missed = append(missed, m)
+			}
+			if done {
+				break
+			}
+			before = page[len(page)-1].ID
+		}
+	}
+	slices.SortFunc(missed, func(a, b mail.Meta) int { return cmp.Compare(a.ID, b.ID) })
+	for _, m := range missed {
+		if err := w.emitMeta(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
