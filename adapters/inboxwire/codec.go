@@ -82,7 +82,9 @@ func DecodeRequest(line []byte) (Request, error) {
 		}
 		return req, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
-	if dec.More() {
+	// dec.More would miss a stray "}" or "]" after the object, so look at
+	// the rest of the line directly.
+	if len(bytes.TrimSpace(trimmed[dec.InputOffset():])) > 0 {
 		return req, fmt.Errorf("%w: trailing data after the object", ErrBadRequest)
 	}
 	if !validTag(req.Tag) {

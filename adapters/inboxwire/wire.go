@@ -12,8 +12,17 @@ import (
 	"mailroom/domain/mail"
 )
 
-// MaxLine bounds one request or response line (without the "\n").
+// MaxLine bounds one request line (without the "\n"). Responses to fetch
+// carry a whole message in base64 and can be longer: see ResponseLineLimit.
 const MaxLine = 1 << 20
+
+// ResponseLineLimit is the longest response line a server whose messages are
+// at most maxMessage bytes can send: the base64 of the message plus room for
+// its metadata. Clients size their LineReader with it (25 MiB gives about
+// 34 MiB).
+func ResponseLineLimit(maxMessage int64) int {
+	return int((maxMessage+2)/3*4) + 1<<20
+}
 
 // Ops.
 const (
@@ -39,8 +48,14 @@ const (
 	CodeInternal     = "internal"
 )
 
-// EventMessage is the event name for a new mailbox entry.
-const EventMessage = "message"
+// Event names.
+const (
+	// EventMessage carries a new mailbox entry's metadata.
+	EventMessage = "message"
+	// EventResync says the server may have missed entries for this watcher
+	// (its change feed fell behind and was resubscribed): list again.
+	EventResync = "resync"
+)
 
 // Request is every request shape in one struct; which fields matter depends
 // on Op. Pointer fields tell "absent" from zero.
@@ -86,13 +101,14 @@ type Message struct {
 	Raw []byte `json:"raw"` // encoding/json writes []byte as base64
 }
 
-// Response is every response shape in one struct.
+// Response is every response shape in one struct. Messages uses omitzero,
+// not omitempty, so that an empty page is written as "messages":[].
 type Response struct {
 	Tag      json.RawMessage `json:"tag,omitempty"`
 	OK       bool            `json:"ok"`
 	Error    *Error          `json:"error,omitempty"`
 	Account  *Account        `json:"account,omitempty"`
-	Messages []Meta          `json:"messages,omitempty"`
+	Messages []Meta          `json:"messages,omitzero"`
 	Message  *Message        `json:"message,omitempty"`
 	Total    *int            `json:"total,omitempty"`
 	Unseen   *int            `json:"unseen,omitempty"`

@@ -1,0 +1,64 @@
+package inboxserver
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"mailroom/adapters/inboxwire"
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+)
+
+// The server's own refusals. Each is in errorTable.
+var (
+	errAuthRequired = errors.New("inboxserver: login required")
+	errRateLimited  = errors.New("inboxserver: too many failed logins")
+	errUnknownOp    = fmt.Errorf("%w: unknown op", inboxwire.ErrBadRequest)
+	errLoggedIn     = fmt.Errorf("%w: already logged in", inboxwire.ErrBadRequest)
+)
+
+// missing is the bad_request for an absent field.
+func missing(field string) error {
+	return fmt.Errorf("%w: missing %q", inboxwire.ErrBadRequest, field)
+}
+
+const badCredentials = "bad user name or password"
+
+// errorTable is the one place where errors become inbox error codes. The
+// first entry that errors.Is matches wins; anything else is internal, and
+// its detail goes only to the log. An empty message means the error's own
+// text (bad_request details help client authors and reveal nothing).
+var errorTable = []struct {
+	err     error
+	code    string
+	message string
+}{
+	{inboxwire.ErrTooLarge, inboxwire.CodeTooLarge, "request line too large"},
+	{inboxwire.ErrBadRequest, inboxwire.CodeBadRequest, ""},
+	{mail.ErrBadFolder, inboxwire.CodeBadRequest, `folder must be "inbox" or "sent"`},
+	{mail.ErrBadLimit, inboxwire.CodeBadRequest, "limit must be 1 to 500 and before a positive id"},
+	{errAuthRequired, inboxwire.CodeAuthRequired, "log in first"},
+	// Unknown user and wrong password give the same reply.
+	{account.ErrBadCredentials, inboxwire.CodeAuthFailed, badCredentials},
+	{account.ErrNoSuchUser, inboxwire.CodeAuthFailed, badCredentials},
+	{account.ErrBadUsername, inboxwire.CodeAuthFailed, badCredentials},
+	// Another user's id is not_found too: ids reveal nothing.
+	{mail.ErrNotFound, inboxwire.CodeNotFound, "no such message"},
+	{errRateLimited, inboxwire.CodeRateLimited, "too many failed logins, try again later"},
+}
+
+// wireError maps err to its wire error; internal reports whether it was
+// unknown (and so must be logged).
+func wireError(err error) (e inboxwire.Error, internal bool) {
+	for _, row := range errorTable {
+		if errors.Is(err, row.err) {
+			msg := row.message
+			if msg == "" {
+				msg = strings.TrimPrefix(err.Error(), "inboxwire: ")
+			}
+			return inboxwire.Error{Code: row.code, Message: msg}, false
+		}
+	}
+	return inboxwire.Error{Code: inboxwire.CodeInternal, Message: "internal error"}, true
+}
