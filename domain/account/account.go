@@ -41,6 +41,14 @@ var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 // ParseUsername normalises s to lower case and checks it against the
 // username rule. Anything else is ErrBadUsername.
 func ParseUsername(s string) (Username, error) {
+	// Check for ASCII before lowering: strings.ToLower maps some non-ASCII
+	// letters to ASCII ones (KELVIN SIGN U+212A to "k", U+0130 to "i"), which
+	// would let a non-ASCII name pass the rule and alias another account.
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return "", fmt.Errorf("%w: %q", ErrBadUsername, s)
+		}
+	}
 	n := strings.ToLower(s)
 	if !usernameRE.MatchString(n) {
 		return "", fmt.Errorf("%w: %q", ErrBadUsername, s)
@@ -109,9 +117,8 @@ type Service struct {
 	domain string
 	now    func() time.Time
 
-	dummyOnce sync.Once
-	dummyHash string
-	dummyErr  error
+	dummyMu   sync.Mutex
+	dummyHash string // set once a dummy hash succeeded
 }
 
 // NewService wires a Service. now defaults to time.Now.
@@ -204,11 +211,20 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	return acc, nil
 }
 
+// dummy gives the hash that unknown users are verified against. Only a
+// success is kept: a failure (say the first caller's ctx was cancelled) must
+// not stick, or every later unknown-user login would fail with that error.
 func (s *Service) dummy(ctx context.Context) (string, error) {
-	s.dummyOnce.Do(func() {
-		s.dummyHash, s.dummyErr = s.hasher.Hash(ctx, "mailroom-timing-equaliser")
-	})
-	return s.dummyHash, s.dummyErr
+	s.dummyMu.Lock()
+	defer s.dummyMu.Unlock()
+	if s.dummyHash == "" {
+		h, err := s.hasher.Hash(ctx, "mailroom-timing-equaliser")
+		if err != nil {
+			return "", err
+		}
+		s.dummyHash = h
+	}
+	return s.dummyHash, nil
 }
 
 // Lookup finds an account by bare name or address: ErrNoSuchUser if none.
