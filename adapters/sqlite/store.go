@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mailroom/ports"
@@ -65,6 +66,10 @@ type Store struct {
 
 	feedsMu sync.Mutex
 	feeds   []*Feed
+
+	// Writer statistics, for tests and benchmarks: requests taken, and
+	// transactions begun for them.
+	taken, batches atomic.Int64
 }
 
 // Open opens the database at cfg.Path, creating the file if needed, runs

@@ -98,6 +98,8 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 	if len(taken) == 0 {
 		return
 	}
+	s.taken.Add(int64(len(taken)))
+	s.batches.Add(1)
 	failAll := func(err error) {
 		for _, r := range taken {
 			r.err = err
