@@ -18,7 +18,7 @@ import (
 var (
 	ErrBadUsername    = errors.New("account: bad username")
 	ErrUsernameTaken  = errors.New("account: username taken")
-	ErrWeakPassword   = errors.New("account: password must be 8 to 1024 bytes long")
+	ErrWeakPassword   = errors.New("account: password must be at least 8 characters and at most 1024 bytes")
 	ErrBadCredentials = errors.New("account: bad credentials")
 	ErrNoSuchUser     = errors.New("account: no such user")
 )

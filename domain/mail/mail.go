@@ -182,7 +182,18 @@ func (s *Service) Deliver(ctx context.Context, sender account.Account, rcpts []s
 	}
 	var owners []account.Account
 	seen := map[account.ID]bool{}
+	seenName := map[string]bool{}
 	for _, r := range rcpts {
+		// Spelling-level dedup first, so a flood of repeats costs no lookups;
+		// the id-level dedup below catches alice vs alice@domain.
+		key := strings.ToLower(r)
+		if seenName[key] {
+			continue
+		}
+		seenName[key] = true
+		if len(seenName) > 2*MaxRecipients {
+			return nil, ErrTooManyRecipients
+		}
 		acc, err := s.ResolveRecipient(ctx, r)
 		if err != nil {
 			return nil, err
@@ -306,13 +317,29 @@ func ParseHeader(raw []byte) Header {
 		}
 	}
 	for _, field := range []string{"To", "Cc"} {
-		list, err := m.Header.AddressList(field)
-		if err != nil {
-			continue
-		}
-		for _, a := range list {
-			h.To = append(h.To, strings.ToLower(a.Address))
-		}
+		h.To = append(h.To, addresses(m.Header.Get(field))...)
 	}
 	return h
+}
+
+// addresses parses an address-list field. When the whole list does not
+// parse (one malformed address), it falls back to parsing each
+// comma-separated item alone, so one bad address does not hide the rest.
+func addresses(field string) []string {
+	if strings.TrimSpace(field) == "" {
+		return nil
+	}
+	var out []string
+	if list, err := netmail.ParseAddressList(field); err == nil {
+		for _, a := range list {
+			out = append(out, strings.ToLower(a.Address))
+		}
+		return out
+	}
+	for _, item := range strings.Split(field, ",") {
+		if a, err := netmail.ParseAddress(item); err == nil {
+			out = append(out, strings.ToLower(a.Address))
+		}
+	}
+	return out
 }
