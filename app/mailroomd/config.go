@@ -1,0 +1,426 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"mailroom/domain/throttle"
+)
+
+// envPrefix prefixes every flag's environment variable: --smtp-addr falls
+// back to MAILROOM_SMTP_ADDR.
+const envPrefix = "MAILROOM_"
+
+// Size bounds for --max-message. The upper bound exists because a message is
+// held in memory while it is delivered.
+const (
+	minMessageBytes = 1 << 10
+	maxMessageBytes = 1 << 30
+)
+
+// config is every setting of the daemon, after flags and environment.
+type config struct {
+	// DataDir holds the database and the generated certificate pair.
+	// Default: see defaultDataDir.
+	DataDir string
+	// SMTPAddr is the SMTP (implicit TLS) listen address. Default 127.0.0.1:8025.
+	SMTPAddr string
+	// InboxAddr is the inbox protocol (TLS) listen address. Default 127.0.0.1:9999.
+	InboxAddr string
+	// Domain is the mail domain. Default localhost.
+	Domain string
+	// Registration is "open" (REG allowed) or "closed". Default open.
+	Registration string
+	// MaxMessage bounds one message in bytes. Default 25 MiB.
+	MaxMessage int64
+	// RegRate is the per-IP registration budget. Default 30/10m.
+	RegRate throttle.Rate
+	// AuthFailRate is the per-IP failed-login budget. Default 20/10m.
+	AuthFailRate throttle.Rate
+	// CertFile and KeyFile name a PEM pair; both empty means the
+	// self-signed pair in DataDir. Default empty.
+	CertFile, KeyFile string
+	// LogFormat is "console" or "json". Default console.
+	LogFormat string
+	// LogLevel is a zap level (debug, info, warn, error). Default info.
+	LogLevel zapcore.Level
+	// Grace is how long in-flight transactions get on shutdown. Default 30s.
+	Grace time.Duration
+}
+
+// DBPath is the SQLite file inside DataDir.
+func (c config) DBPath() string { return filepath.Join(c.DataDir, "mailroom.db") }
+
+// defaultDataDir is $XDG_DATA_HOME/mailroom, else ~/.local/share/mailroom,
+// else ./mailroom-data when there is no home directory. It is per user and
+// outside the source tree, so `go run ./app/mailroomd` keeps its accounts
+// and certificate across runs from any directory.
+func defaultDataDir(getenv func(string) string) string {
+	if x := getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "mailroom")
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	if home != "" {
+		return filepath.Join(home, ".local", "share", "mailroom")
+	}
+	return "mailroom-data"
+}
+
+// usageError is a bad command line or environment value: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// flags is the daemon's flag set bound to a config.
+type flags struct {
+	fs  *flag.FlagSet
+	cfg *config
+}
+
+func newFlags(getenv func(string) string) *flags {
+	cfg := &config{
+		DataDir:      defaultDataDir(getenv),
+		SMTPAddr:     "127.0.0.1:8025",
+		InboxAddr:    "127.0.0.1:9999",
+		Domain:       "localhost",
+		Registration: "open",
+		MaxMessage:   25 << 20,
+		RegRate:      throttle.Rate{N: 30, Per: 10 * time.Minute},
+		AuthFailRate: throttle.Rate{N: 20, Per: 10 * time.Minute},
+		LogFormat:    "console",
+		LogLevel:     zapcore.InfoLevel,
+		Grace:        30 * time.Second,
+	}
+	fs := flag.NewFlagSet("mailroomd", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // run prints errors and usage itself
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "`dir`ectory for the database and the generated certificate")
+	fs.Var(addrValue{&cfg.SMTPAddr}, "smtp-addr", "SMTP (implicit TLS) listen `address`")
+	fs.Var(addrValue{&cfg.InboxAddr}, "inbox-addr", "inbox protocol (TLS) listen `address`")
+	fs.Var(domainValue{&cfg.Domain}, "domain", "mail `domain` of every address")
+	fs.Var(enumValue{p: &cfg.Registration, allowed: []string{"open", "closed"}}, "registration", "`open` or closed: whether clients may register accounts")
+	fs.Var(sizeValue{&cfg.MaxMessage}, "max-message", "largest message, e.g. 25MiB, 10MB or 1048576 (`size`)")
+	fs.Var(rateValue{&cfg.RegRate}, "reg-rate", "registrations per client IP, N/duration or off (`rate`)")
+	fs.Var(rateValue{&cfg.AuthFailRate}, "auth-fail-rate", "failed logins per client IP, N/duration or off (`rate`)")
+	fs.StringVar(&cfg.CertFile, "cert", "", "PEM certificate (chain) `file`; with --key, replaces the self-signed pair")
+	fs.StringVar(&cfg.KeyFile, "key", "", "PEM private key `file` for --cert")
+	fs.Var(enumValue{p: &cfg.LogFormat, allowed: []string{"console", "json"}}, "log-format", "log `format`: console or json")
+	fs.Var(levelValue{&cfg.LogLevel}, "log-level", "log `level`: debug, info, warn or error")
+	fs.Var(graceValue{&cfg.Grace}, "grace", "shutdown grace period for in-flight transactions (`duration`)")
+	return &flags{fs: fs, cfg: cfg}
+}
+
+// envName is the environment variable a flag falls back to.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parse parses args, which may mix flags and positional arguments
+// ("user add --data d alice"), and gives the positional ones. A "--" ends the
+// flags. Errors are usageErrors naming the flag.
+func (f *flags) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{msg: err.Error()}
+		}
+		rest := f.fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	return pos, nil
+}
+
+// applyEnv sets every flag not given on the command line from its
+// MAILROOM_* variable, if that is set and not empty: a flag beats the
+// environment, which beats the default.
+func (f *flags) applyEnv(getenv func(string) string) error {
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var err error
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		if err != nil || set[fl.Name] {
+			return
+		}
+		name := envName(fl.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		if serr := f.fs.Set(fl.Name, v); serr != nil {
+			err = usagef("invalid value %q for %s (flag -%s): %v", v, name, fl.Name, serr)
+		}
+	})
+	return err
+}
+
+// check validates combinations the single flags cannot.
+func (c *config) check() error {
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return usagef("flags -cert and -key go together: give both or neither")
+	}
+	if c.DataDir == "" {
+		return usagef("flag -data: empty directory")
+	}
+	return nil
+}
+
+// usage writes the command summary and every flag with its variable and default.
+func (f *flags) usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: mailroomd [flags] [command] [args]
+
+Commands:
+  serve                  run the SMTP and inbox servers in one process (default)
+  smtp                   run the SMTP server only
+  inbox                  run the inbox server only
+  migrate up|down|version
+                         apply all migrations, revert the latest one, or print the schema version
+  user add NAME          create an account; the password is read from the terminal or one line of stdin
+  user list              list accounts
+  user passwd NAME       set a new password (read like user add)
+  user delete NAME       delete an account and its mailbox
+  cert                   print the certificate's SHA-256 fingerprint, creating the pair if needed
+  version                print the version
+
+Flags (each falls back to the environment variable shown):
+`)
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		name, use := flag.UnquoteUsage(fl)
+		fmt.Fprintf(w, "  -%s %s\n    \t%s (env %s, default %q)\n", fl.Name, name, use, envName(fl.Name), fl.DefValue)
+	})
+}
+
+// ---- flag values ----
+
+type enumValue struct {
+	p       *string
+	allowed []string
+}
+
+func (v enumValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v enumValue) Set(s string) error {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for _, a := range v.allowed {
+		if s == a {
+			*v.p = s
+			return nil
+		}
+	}
+	return fmt.Errorf("want one of %s", strings.Join(v.allowed, ", "))
+}
+
+type addrValue struct{ p *string }
+
+func (v addrValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v addrValue) Set(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	*v.p = s
+	return nil
+}
+
+type domainValue struct{ p *string }
+
+func (v domainValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v domainValue) Set(s string) error {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" || len(s) > 253 {
+		return errors.New("want a domain name such as example.org")
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return errors.New("want a domain name such as example.org")
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return errors.New("want a domain name such as example.org")
+			}
+		}
+	}
+	*v.p = s
+	return nil
+}
+
+type sizeValue struct{ p *int64 }
+
+func (v sizeValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return formatSize(*v.p)
+}
+
+func (v sizeValue) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	if n < minMessageBytes || n > maxMessageBytes {
+		return fmt.Errorf("%s is out of range (%s to %s)", s, formatSize(minMessageBytes), formatSize(maxMessageBytes))
+	}
+	*v.p = n
+	return nil
+}
+
+// sizeUnits: decimal units are powers of 1000, binary ones (and the bare
+// letters, as in nginx) powers of 1024. Matching is case-insensitive.
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
+	{"kb", 1000}, {"mb", 1000 * 1000}, {"gb", 1000 * 1000 * 1000},
+	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30},
+	{"b", 1},
+}
+
+// parseSize reads a byte count: "1048576", "10MB", "25MiB", "512k".
+func parseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size such as 25MiB, 10MB or 1048576, not %q", s)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return n * mult, nil
+}
+
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.mult && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+type rateValue struct{ p *throttle.Rate }
+
+func (v rateValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return formatRate(*v.p)
+}
+
+func (v rateValue) Set(s string) error {
+	r, err := throttle.ParseRate(s)
+	if err != nil {
+		return err
+	}
+	*v.p = r
+	return nil
+}
+
+// formatRate writes a Rate the way it is usually typed: 30/10m, not 30/10m0s.
+func formatRate(r throttle.Rate) string {
+	if r.N == 0 {
+		return "off"
+	}
+	d := r.Per.String()
+	for _, z := range []string{"m0s", "h0m"} {
+		if strings.HasSuffix(d, z) {
+			d = strings.TrimSuffix(d, z) + z[:1]
+		}
+	}
+	return strconv.Itoa(r.N) + "/" + d
+}
+
+type levelValue struct{ p *zapcore.Level }
+
+func (v levelValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.String()
+}
+
+func (v levelValue) Set(s string) error {
+	l, err := zapcore.ParseLevel(strings.TrimSpace(s))
+	if err != nil || l > zapcore.ErrorLevel {
+		return errors.New("want debug, info, warn or error")
+	}
+	*v.p = l
+	return nil
+}
+
+type graceValue struct{ p *time.Duration }
+
+func (v graceValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.String()
+}
+
+func (v graceValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d < 0 {
+		return fmt.Errorf("want a duration such as 30s, not %q", s)
+	}
+	*v.p = d
+	return nil
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"mailroom/domain/throttle"
+)
+
+// parseConfig parses args and applies e like run does.
+func parseConfig(t *testing.T, e env, args ...string) (config, []string) {
+	t.Helper()
+	f := newFlags(e.get)
+	pos, err := f.parse(args)
+	if err == nil {
+		err = f.applyEnv(e.get)
+	}
+	if err == nil {
+		err = f.cfg.check()
+	}
+	if err != nil {
+		t.Fatalf("parse %q: %v", args, err)
+	}
+	return *f.cfg, pos
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, pos := parseConfig(t, env{"HOME": "/home/u"})
+	if len(pos) != 0 {
+		t.Errorf("positional = %q", pos)
+	}
+	want := config{
+		DataDir:      "/home/u/.local/share/mailroom",
+		SMTPAddr:     "127.0.0.1:8025",
+		InboxAddr:    "127.0.0.1:9999",
+		Domain:       "localhost",
+		Registration: "open",
+		MaxMessage:   25 << 20,
+		RegRate:      throttle.Rate{N: 30, Per: 10 * time.Minute},
+		AuthFailRate: throttle.Rate{N: 20, Per: 10 * time.Minute},
+		LogFormat:    "console",
+		LogLevel:     zapcore.InfoLevel,
+		Grace:        30 * time.Second,
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
+	}
+	if got := cfg.DBPath(); got != filepath.Join(want.DataDir, "mailroom.db") {
+		t.Errorf("DBPath = %q", got)
+	}
+}
+
+func TestDefaultDataDir(t *testing.T) {
+	for _, tc := range []struct {
+		env  env
+		want string
+	}{
+		{env{"XDG_DATA_HOME": "/x", "HOME": "/h"}, "/x/mailroom"},
+		{env{"XDG_DATA_HOME": "relative", "HOME": "/h"}, "/h/.local/share/mailroom"}, // XDG says ignore relative paths
+		{env{"HOME": "/h"}, "/h/.local/share/mailroom"},
+	} {
+		if got := defaultDataDir(tc.env.get); got != tc.want {
+			t.Errorf("defaultDataDir(%v) = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestFlagEnvPrecedence(t *testing.T) {
+	for _, tc := range []struct {
+		flag, envVal, flagVal string
+		get                   func(config) string
+		def                   string
+	}{
+		{"smtp-addr", "127.0.0.1:1", "127.0.0.1:2", func(c config) string { return c.SMTPAddr }, "127.0.0.1:8025"},
+		{"inbox-addr", "127.0.0.1:3", "[::1]:4", func(c config) string { return c.InboxAddr }, "127.0.0.1:9999"},
+		{"data", "/env/data", "/flag/data", func(c config) string { return c.DataDir }, "/h/.local/share/mailroom"},
+		{"domain", "env.example", "Flag.Example", func(c config) string { return c.Domain }, "localhost"},
+		{"registration", "closed", "open", func(c config) string { return c.Registration }, "open"},
+		{"max-message", "10MB", "1048576", func(c config) string { return formatSize(c.MaxMessage) }, "25MiB"},
+		{"reg-rate", "5/1m", "off", func(c config) string { return formatRate(c.RegRate) }, "30/10m"},
+		{"auth-fail-rate", "1/1h", "7/30s", func(c config) string { return formatRate(c.AuthFailRate) }, "20/10m"},
+		{"log-format", "json", "console", func(c config) string { return c.LogFormat }, "console"},
+		{"log-level", "debug", "warn", func(c config) string { return c.LogLevel.String() }, "info"},
+		{"grace", "5s", "1m", func(c config) string { return c.Grace.String() }, "30s"},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			base := env{"HOME": "/h"}
+			withEnv := env{"HOME": "/h", envName(tc.flag): tc.envVal}
+
+			cfg, _ := parseConfig(t, base)
+			if got := tc.get(cfg); got != tc.def {
+				t.Errorf("default = %q, want %q", got, tc.def)
+			}
+			envCfg, _ := parseConfig(t, withEnv)
+			flagCfg, _ := parseConfig(t, withEnv, "--"+tc.flag, tc.flagVal)
+			if tc.get(envCfg) == tc.def {
+				t.Errorf("env %s=%s was ignored", envName(tc.flag), tc.envVal)
+			}
+			if tc.get(flagCfg) == tc.get(envCfg) {
+				t.Errorf("flag --%s %s did not beat the environment (%q)", tc.flag, tc.flagVal, tc.get(flagCfg))
+			}
+			// The same flag given after the command counts just as well.
+			lateCfg, pos := parseConfig(t, withEnv, "serve", "-"+tc.flag+"="+tc.flagVal)
+			if tc.get(lateCfg) != tc.get(flagCfg) || !reflect.DeepEqual(pos, []string{"serve"}) {
+				t.Errorf("flag after the command: %q (pos %q), want %q", tc.get(lateCfg), pos, tc.get(flagCfg))
+			}
+		})
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	if got := envName("auth-fail-rate"); got != "MAILROOM_AUTH_FAIL_RATE" {
+		t.Errorf("envName = %q", got)
+	}
+}
+
+func TestPositionalMixedWithFlags(t *testing.T) {
+	_, pos := parseConfig(t, nil, "user", "--data", "/d", "add", "alice", "-domain=x.org")
+	if want := []string{"user", "add", "alice"}; !reflect.DeepEqual(pos, want) {
+		t.Errorf("positional = %q, want %q", pos, want)
+	}
+	_, pos = parseConfig(t, nil, "user", "delete", "--", "-odd")
+	if want := []string{"user", "delete", "-odd"}; !reflect.DeepEqual(pos, want) {
+		t.Errorf("after --: positional = %q, want %q", pos, want)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{in: "1048576", want: 1 << 20},
+		{in: "25MiB", want: 25 << 20},
+		{in: "25mib", want: 25 << 20},
+		{in: "10MB", want: 10_000_000},
+		{in: "512KiB", want: 512 << 10},
+		{in: "64kB", want: 64_000},
+		{in: "1GiB", want: 1 << 30},
+		{in: "2M", want: 2 << 20},
+		{in: "100 B", want: 100},
+		{in: "", bad: true},
+		{in: "MiB", bad: true},
+		{in: "-5MB", bad: true},
+		{in: "1.5MB", bad: true},
+		{in: "10XB", bad: true},
+		{in: "99999999999999999999", bad: true},
+		{in: "9999999999GiB", bad: true},
+	} {
+		got, err := parseSize(tc.in)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("parseSize(%q) = %d, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestBadValuesExit2(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		env  env
+		args []string
+		want []string // substrings of stderr
+	}{
+		{"size", nil, []string{"--max-message", "lots"}, []string{"-max-message", "25MiB"}},
+		{"size too small", nil, []string{"--max-message", "10"}, []string{"-max-message", "out of range"}},
+		{"size too big", nil, []string{"--max-message", "2GiB"}, []string{"-max-message", "out of range"}},
+		{"rate", nil, []string{"--reg-rate", "30 per minute"}, []string{"-reg-rate", "N/duration"}},
+		{"auth rate", nil, []string{"--auth-fail-rate=5/0s"}, []string{"-auth-fail-rate"}},
+		{"registration", nil, []string{"--registration", "maybe"}, []string{"-registration", "open, closed"}},
+		{"log format", nil, []string{"--log-format", "xml"}, []string{"-log-format"}},
+		{"log level", nil, []string{"--log-level", "loud"}, []string{"-log-level"}},
+		{"log level fatal", nil, []string{"--log-level", "fatal"}, []string{"-log-level"}},
+		{"grace", nil, []string{"--grace", "-1s"}, []string{"-grace"}},
+		{"grace unit", nil, []string{"--grace", "30"}, []string{"-grace"}},
+		{"addr", nil, []string{"--smtp-addr", "localhost"}, []string{"-smtp-addr"}},
+		{"addr port", nil, []string{"--inbox-addr", "127.0.0.1:99999"}, []string{"-inbox-addr"}},
+		{"domain", nil, []string{"--domain", "bad_domain"}, []string{"-domain"}},
+		{"unknown flag", nil, []string{"--colour"}, []string{"-colour"}},
+		{"cert without key", nil, []string{"--cert", "c.pem", "cert"}, []string{"-cert", "-key"}},
+		{"env size", env{"MAILROOM_MAX_MESSAGE": "big"}, nil, []string{"MAILROOM_MAX_MESSAGE", "-max-message"}},
+		{"env rate", env{"MAILROOM_REG_RATE": "x"}, nil, []string{"MAILROOM_REG_RATE", "-reg-rate"}},
+		{"env grace", env{"MAILROOM_GRACE": "soon"}, nil, []string{"MAILROOM_GRACE", "-grace"}},
+		{"unknown command", nil, []string{"frobnicate"}, []string{"frobnicate"}},
+		{"serve args", nil, []string{"serve", "now"}, []string{"serve takes no arguments"}},
+		{"migrate", nil, []string{"migrate", "sideways"}, []string{"sideways"}},
+		{"migrate none", nil, []string{"migrate"}, []string{"up, down or version"}},
+		{"user none", nil, []string{"user"}, []string{"add NAME"}},
+		{"user add no name", nil, []string{"user", "add"}, []string{"one NAME"}},
+		{"user verb", nil, []string{"user", "rename", "a"}, []string{"rename"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--data", dir}, tc.args...)
+			r := runCLI(t, tc.env, "", args...)
+			if r.code != exitUsage {
+				t.Fatalf("exit %d, want 2; stderr: %s", r.code, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q does not mention %q", r.stderr, w)
+				}
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	r := mustRun(t, nil, "", "-h")
+	for _, w := range []string{"serve", "migrate up|down|version", "MAILROOM_SMTP_ADDR", "127.0.0.1:8025", "-max-message"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("usage does not mention %q:\n%s", w, r.stdout)
+		}
+	}
+	r = mustRun(t, nil, "", "version")
+	if !strings.HasPrefix(r.stdout, "mailroomd ") || !strings.Contains(r.stdout, "go1") {
+		t.Errorf("version printed %q", r.stdout)
+	}
+}
+
+func TestFormatRate(t *testing.T) {
+	for in, want := range map[string]string{"30/10m": "30/10m", "5/1h": "5/1h", "3/90s": "3/1m30s", "off": "off", "1/1h30m": "1/1h30m"} {
+		r, err := throttle.ParseRate(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := formatRate(r); got != want {
+			t.Errorf("formatRate(%s) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,134 @@
+// Command mailroomd is Mailroom's daemon: one binary that serves SMTP
+// submission and the inbox protocol over TLS from one SQLite database, either
+// in one process (serve, the default) or as two processes sharing the
+// database (smtp and inbox), and that carries the ops commands: migrate,
+// user, cert and version. Run `mailroomd -h` for the flags; docs/ops.md has
+// the whole story.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at link time: -ldflags "-X main.version=v1.2.3". Empty
+// means the module version and VCS revision from the build info.
+var version string
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, stop catching them: a second SIGINT or
+	// SIGTERM during the grace period kills the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole program; ctx ending is a request to shut down (main
+// cancels it on SIGINT and SIGTERM). It gives the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return c.run(ctx, args)
+}
+
+// cli carries run's IO; getenv is replaceable for tests.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func (c *cli) run(ctx context.Context, args []string) int {
+	f := newFlags(c.getenv)
+	pos, err := f.parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		f.usage(c.stdout)
+		return exitOK
+	}
+	if err == nil {
+		err = f.applyEnv(c.getenv)
+	}
+	if err == nil {
+		err = f.cfg.check()
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	cmd := "serve"
+	if len(pos) > 0 {
+		cmd, pos = pos[0], pos[1:]
+	}
+	cfg := *f.cfg
+	switch cmd {
+	case "serve", "smtp", "inbox":
+		if len(pos) > 0 {
+			return c.fail(usagef("%s takes no arguments, got %q", cmd, pos))
+		}
+		return c.serve(ctx, cfg, cmd)
+	case "migrate":
+		return c.migrate(ctx, cfg, pos)
+	case "user":
+		return c.user(ctx, cfg, pos)
+	case "cert":
+		if len(pos) > 0 {
+			return c.fail(usagef("cert takes no arguments, got %q", pos))
+		}
+		return c.cert(cfg)
+	case "version":
+		fmt.Fprintln(c.stdout, "mailroomd", versionString(), runtime.Version())
+		return exitOK
+	case "help":
+		f.usage(c.stdout)
+		return exitOK
+	}
+	return c.fail(usagef("unknown command %q (want serve, smtp, inbox, migrate, user, cert or version)", cmd))
+}
+
+// fail reports err on stderr and gives its exit code: 2 for a usage error,
+// 1 for anything else.
+func (c *cli) fail(err error) int {
+	fmt.Fprintln(c.stderr, "mailroomd:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(c.stderr, "Run 'mailroomd -h' for usage.")
+		return exitUsage
+	}
+	return exitError
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	v := "(devel)"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	if bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
