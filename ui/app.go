@@ -1,0 +1,379 @@
+// Package ui is Mailroom's Gio client: the page router, the theme and the
+// pages (server setup and trust, login and registration, the mailbox list,
+// the reader, compose and settings). It talks to a server only through
+// ports.Client and ports.Session. Network calls run in goroutines and hand
+// their results back to the frame loop over a channel, waking it with an
+// invalidate func injected by the main package; ui never imports
+// gioui.org/app.
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"gioui.org/io/event"
+	"gioui.org/io/key"
+	"gioui.org/layout"
+	"gioui.org/op"
+	"gioui.org/text"
+	"gioui.org/widget"
+
+	"mailroom/domain/mail"
+	"mailroom/ports"
+	"mailroom/ui/model"
+)
+
+// Config wires an App.
+type Config struct {
+	// Client reaches servers. Required.
+	Client ports.Client
+	// DataDir holds settings.json. Required.
+	DataDir string
+	// Invalidate asks the window for a new frame; it is called from any
+	// goroutine. Default: do nothing.
+	Invalidate func()
+	// SaveFile stores an attachment and returns where it went. nil hides
+	// the save buttons.
+	SaveFile func(name string, data []byte) (string, error)
+	// Dark is the theme used until the user picks one in settings.
+	Dark bool
+	// Now is the clock for relative dates. Default time.Now.
+	Now func() time.Time
+	// Timeout bounds each network call. Default 20s.
+	Timeout time.Duration
+}
+
+// route names a page.
+type route int
+
+const (
+	routeSetup route = iota
+	routeLogin
+	routeMailbox
+	routeReader
+	routeCompose
+	routeSettings
+)
+
+// App is the whole client UI: router, state and pages. Its methods run on
+// the frame loop's goroutine, except where said.
+type App struct {
+	cfg     Config
+	shaper  *text.Shaper
+	th      *Theme
+	results chan func()
+	tasks   sync.WaitGroup // one-shot network calls (tests wait on it)
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	settings model.Settings
+	stack    []route
+	focus    any // editor to focus in the next frame
+
+	// blocked is set when the server's certificate no longer matches the
+	// pin; nothing connects until the user deals with it.
+	blocked bool
+
+	toast      string
+	toastUntil time.Time
+
+	sess *session
+
+	setup        setupPage
+	login        loginPage
+	mailbox      mailboxPage
+	reader       readerPage
+	compose      composePage
+	settingsPage settingsPage
+	blockPage    blockedPage
+}
+
+// New builds the App and loads the settings from cfg.DataDir.
+func New(cfg Config) *App {
+	if cfg.Client == nil {
+		panic("ui: nil Client")
+	}
+	if cfg.Invalidate == nil {
+		cfg.Invalidate = func() {}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 20 * time.Second
+	}
+	a := &App{cfg: cfg, shaper: newShaper(), results: make(chan func(), 256)}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	s, err := model.LoadSettings(cfg.DataDir)
+	a.settings = s
+	a.applyTheme()
+	a.setup.init(s)
+	a.login.init(s)
+	a.mailbox.init()
+	a.reader.init()
+	a.compose.init()
+	if s.Trusted() {
+		a.stack = []route{routeLogin}
+		a.focusLogin()
+		a.checkServer()
+	} else {
+		a.stack = []route{routeSetup}
+		a.focus = &a.setup.host
+	}
+	if err != nil {
+		a.showToast("Could not read settings; starting afresh.")
+	}
+	return a
+}
+
+// Close ends the session and every background call.
+func (a *App) Close() {
+	a.endSession()
+	a.cancel()
+}
+
+func (a *App) dark() bool {
+	if a.settings.Dark != nil {
+		return *a.settings.Dark
+	}
+	return a.cfg.Dark
+}
+
+func (a *App) applyTheme() { a.th = NewTheme(a.shaper, a.dark()) }
+
+// saveSettings writes the settings file; a failure is shown, not fatal.
+func (a *App) saveSettings() {
+	if err := model.SaveSettings(a.cfg.DataDir, a.settings); err != nil {
+		a.showToast("Could not save settings: " + err.Error())
+	}
+}
+
+// run calls f on a new goroutine with a timeout context derived from
+// parent. The func f returns, if any, runs on the frame loop.
+func (a *App) run(parent context.Context, f func(ctx context.Context) func()) {
+	a.tasks.Add(1)
+	go func() {
+		defer a.tasks.Done()
+		ctx, cancel := context.WithTimeout(parent, a.cfg.Timeout)
+		apply := f(ctx)
+		cancel()
+		if apply != nil {
+			a.post(parent, apply)
+		}
+	}()
+}
+
+// post hands fn to the frame loop and wakes it. Any goroutine may call it.
+func (a *App) post(ctx context.Context, fn func()) {
+	select {
+	case a.results <- fn:
+		a.cfg.Invalidate()
+	case <-ctx.Done():
+	case <-a.ctx.Done():
+	}
+}
+
+// drain applies the results that arrived since the last frame.
+func (a *App) drain() {
+	for {
+		select {
+		case fn := <-a.results:
+			fn()
+		default:
+			return
+		}
+	}
+}
+
+func (a *App) top() route { return a.stack[len(a.stack)-1] }
+
+func (a *App) push(r route) {
+	if a.top() == r {
+		return
+	}
+	a.stack = append(a.stack, r)
+}
+
+// reset replaces the whole stack with r.
+func (a *App) reset(r route) { a.stack = []route{r} }
+
+// back pops a page and reports whether there was one to pop.
+func (a *App) back() bool {
+	if len(a.stack) < 2 {
+		return false
+	}
+	leaving := a.top()
+	a.stack = a.stack[:len(a.stack)-1]
+	switch leaving {
+	case routeReader:
+		a.reader.close()
+	case routeCompose:
+		a.compose.cancelChecks()
+	}
+	return true
+}
+
+func (a *App) showToast(msg string) {
+	a.toast = msg
+	a.toastUntil = time.Time{} // set on the next frame from gtx.Now
+}
+
+// Layout draws a frame.
+func (a *App) Layout(gtx C) D {
+	a.drain()
+	a.handleKeys(gtx)
+
+	fill(gtx, a.th.Bg)
+	dims := layout.Stack{}.Layout(gtx,
+		layout.Expanded(a.layoutPage),
+		layout.Stacked(func(gtx C) D { return D{Size: gtx.Constraints.Max} }),
+		layout.Expanded(func(gtx C) D { return a.layoutToast(gtx) }),
+	)
+	if a.focus != nil {
+		gtx.Execute(key.FocusCmd{Tag: a.focus})
+		a.focus = nil
+	}
+	return dims
+}
+
+func (a *App) layoutPage(gtx C) D {
+	if a.blocked && a.top() != routeSettings {
+		return a.blockPage.Layout(gtx, a)
+	}
+	switch a.top() {
+	case routeSetup:
+		return a.setup.Layout(gtx, a)
+	case routeLogin:
+		return a.login.Layout(gtx, a)
+	case routeMailbox, routeReader:
+		return a.mailbox.Layout(gtx, a)
+	case routeCompose:
+		return a.compose.Layout(gtx, a)
+	case routeSettings:
+		return a.settingsPage.Layout(gtx, a)
+	}
+	return D{}
+}
+
+// wide reports whether the list and reader fit side by side.
+func wide(gtx C) bool { return gtx.Constraints.Max.X >= gtx.Dp(wideAt) }
+
+// handleKeys routes the Android back button and Escape to the router, and
+// Ctrl/Cmd+N to compose. Back is only claimed when there is a page to go
+// back to, so that on Android the system closes the app from the first page.
+func (a *App) handleKeys(gtx C) {
+	filters := []event.Filter{key.Filter{Name: key.NameEscape}}
+	if len(a.stack) > 1 {
+		filters = append(filters, key.Filter{Name: key.NameBack})
+	}
+	if a.sess != nil {
+		filters = append(filters, key.Filter{Name: "N", Required: key.ModShortcut})
+	}
+	for {
+		ev, ok := gtx.Event(filters...)
+		if !ok {
+			break
+		}
+		e, ok := ev.(key.Event)
+		if !ok || e.State != key.Press {
+			continue
+		}
+		switch e.Name {
+		case key.NameEscape, key.NameBack:
+			a.back()
+		case "N":
+			a.openCompose(nil, nil)
+		}
+	}
+}
+
+func (a *App) layoutToast(gtx C) D {
+	if a.toast == "" {
+		return D{}
+	}
+	if a.toastUntil.IsZero() {
+		a.toastUntil = gtx.Now.Add(4 * time.Second)
+	}
+	if !gtx.Now.IsZero() && !gtx.Now.Before(a.toastUntil) {
+		a.toast = ""
+		return D{}
+	}
+	gtx.Execute(op.InvalidateCmd{At: a.toastUntil})
+	return layout.S.Layout(gtx, func(gtx C) D {
+		return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D {
+			gtx.Constraints.Max.X = min(gtx.Constraints.Max.X, gtx.Dp(480))
+			bg := a.th.Fg
+			return widget.Border{Color: bg, CornerRadius: 8}.Layout(gtx, func(gtx C) D {
+				return background(gtx, bg, func(gtx C) D {
+					return layout.Inset{Top: 14, Bottom: 14, Left: 16, Right: 16}.Layout(gtx,
+						label(a.th, 15, a.th.Bg, a.toast).Layout)
+				})
+			})
+		})
+	})
+}
+
+// fail handles an error from any network call: a changed certificate
+// blocks everything; other errors are returned in words for the page.
+func (a *App) fail(err error) string {
+	if errors.Is(err, ports.ErrFingerprintMismatch) {
+		a.block()
+	}
+	return model.ErrorText(err)
+}
+
+// block shows the certificate warning and drops the session.
+func (a *App) block() {
+	if a.blocked {
+		return
+	}
+	a.blocked = true
+	a.endSession()
+	a.blockPage.open(a)
+}
+
+// checkServer pings the pinned server so that a changed certificate is
+// caught before the user types a password.
+func (a *App) checkServer() {
+	ep := a.settings.Endpoint()
+	a.run(a.ctx, func(ctx context.Context) func() {
+		err := a.cfg.Client.Ping(ctx, ep)
+		return func() {
+			if errors.Is(err, ports.ErrFingerprintMismatch) {
+				a.block()
+			}
+		}
+	})
+}
+
+// focusLogin focuses the username field, or the password if the username
+// is remembered.
+func (a *App) focusLogin() {
+	if a.login.user.Text() == "" {
+		a.focus = &a.login.user
+	} else {
+		a.focus = &a.login.pass
+	}
+}
+
+// address is the signed-in user's address, or "".
+func (a *App) address() string {
+	if a.sess == nil {
+		return ""
+	}
+	return a.sess.s.Account().Address
+}
+
+// trimmed is an editor's text without surrounding space.
+func trimmed(e *widget.Editor) string { return strings.TrimSpace(e.Text()) }
+
+// folderTitle is the tab label of a folder.
+func folderTitle(f mail.Folder) string {
+	if f == mail.Sent {
+		return "Sent"
+	}
+	return "Inbox"
+}

@@ -1,0 +1,335 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"gioui.org/layout"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+	"mailroom/ports"
+	"mailroom/ui/model"
+)
+
+// rcptState is what Lookup said about a recipient.
+type rcptState int
+
+const (
+	rcptChecking rcptState = iota + 1
+	rcptOK
+	rcptUnknown
+)
+
+// composePage writes and sends a message. Every recipient is looked up
+// before sending, and the unknown ones are named under the To field.
+type composePage struct {
+	to, subject, body widget.Editor
+	send, discard     widget.Clickable
+	sendTop, back     widget.Clickable
+	list              widget.List
+	inReplyTo         string
+	known             map[string]rcptState // by lower-case recipient
+	toErr, err        string
+	sending           bool
+	toFocused         bool
+	gen               int // a newer draft drops older results
+}
+
+func (c *composePage) init() {
+	c.to.SingleLine, c.to.Submit = true, true
+	c.subject.SingleLine, c.subject.Submit = true, true
+	c.list.Axis = layout.Vertical
+	c.known = map[string]rcptState{}
+}
+
+// cancelChecks drops lookups and sends in flight from the page's view.
+func (c *composePage) cancelChecks() {
+	c.gen++
+	c.sending = false
+}
+
+// openCompose starts a new draft, or a reply to m with body b.
+func (a *App) openCompose(m *mail.Meta, b *ports.Body) {
+	c := &a.compose
+	c.cancelChecks()
+	c.known = map[string]rcptState{}
+	c.toErr, c.err, c.inReplyTo = "", "", ""
+	c.to.SetText("")
+	c.subject.SetText("")
+	c.body.SetText("")
+	a.focus = &c.to
+	if m != nil {
+		to := []string{m.From}
+		if m.Folder == mail.Sent {
+			to = m.To
+		}
+		c.to.SetText(strings.Join(to, ", "))
+		c.subject.SetText(model.ReplySubject(m.Subject))
+		if b != nil {
+			c.inReplyTo = b.MessageID
+			c.body.SetText(model.QuoteBody("On "+model.FullDate(m.Date)+", "+m.From+" wrote:", model.BodyText(*b)))
+		}
+		c.body.SetCaret(0, 0)
+		a.focus = &c.body
+	}
+	a.push(routeCompose)
+}
+
+// unknown lists the recipients Lookup did not find.
+func (c *composePage) unknown(rcpts []string) []string {
+	var out []string
+	for _, r := range rcpts {
+		if c.known[strings.ToLower(r)] == rcptUnknown {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// check looks up the recipients not known yet, then calls then (if not
+// nil) on the frame loop with the first error that was not "no such user".
+func (c *composePage) check(a *App, rcpts []string, then func(err error)) {
+	s := a.sess
+	if s == nil {
+		return
+	}
+	var todo []string
+	for _, r := range rcpts {
+		k := strings.ToLower(r)
+		if st := c.known[k]; st == 0 || (then != nil && st == rcptChecking) {
+			c.known[k] = rcptChecking
+			todo = append(todo, r)
+		}
+	}
+	gen := c.gen
+	a.run(s.ctx, func(ctx context.Context) func() {
+		got := map[string]rcptState{}
+		var firstErr error
+		for _, r := range todo {
+			_, err := s.s.Lookup(ctx, r)
+			switch {
+			case err == nil:
+				got[strings.ToLower(r)] = rcptOK
+			case errors.Is(err, account.ErrNoSuchUser), errors.Is(err, mail.ErrNoSuchRecipient), errors.Is(err, account.ErrBadUsername):
+				got[strings.ToLower(r)] = rcptUnknown
+			default:
+				if firstErr == nil {
+					firstErr = err
+				}
+			}
+		}
+		return func() {
+			if gen != c.gen {
+				return
+			}
+			for k, v := range got {
+				c.known[k] = v
+			}
+			for _, r := range todo {
+				if k := strings.ToLower(r); c.known[k] == rcptChecking {
+					delete(c.known, k) // not answered: ask again next time
+				}
+			}
+			c.showUnknown(rcpts)
+			if then != nil {
+				then(firstErr)
+			}
+		}
+	})
+}
+
+// showUnknown sets the To field's message from what is known.
+func (c *composePage) showUnknown(rcpts []string) {
+	if u := c.unknown(rcpts); len(u) > 0 {
+		noun := "Not a user on this server: "
+		c.toErr = noun + strings.Join(u, ", ")
+	} else {
+		c.toErr = ""
+	}
+}
+
+func (c *composePage) submit(a *App) {
+	if c.sending || a.sess == nil {
+		return
+	}
+	rcpts := model.ParseRecipients(c.to.Text())
+	c.err = ""
+	if len(rcpts) == 0 {
+		c.toErr = "Add at least one recipient."
+		a.focus = &c.to
+		return
+	}
+	if len(rcpts) > mail.MaxRecipients {
+		c.toErr = model.ErrorText(mail.ErrTooManyRecipients)
+		return
+	}
+	c.sending = true
+	c.check(a, rcpts, func(err error) {
+		if err != nil {
+			c.sending = false
+			c.err = a.fail(err)
+			return
+		}
+		if len(c.unknown(rcpts)) > 0 {
+			c.sending = false
+			a.focus = &c.to
+			return
+		}
+		c.doSend(a, rcpts)
+	})
+}
+
+func (c *composePage) doSend(a *App, rcpts []string) {
+	s := a.sess
+	d := ports.Draft{To: rcpts, Subject: trimmed(&c.subject), Body: c.body.Text(), InReplyTo: c.inReplyTo}
+	gen := c.gen
+	a.run(s.ctx, func(ctx context.Context) func() {
+		err := s.s.Send(ctx, d)
+		return func() {
+			if gen != c.gen {
+				return
+			}
+			c.sending = false
+			var se *ports.SendError
+			switch {
+			case errors.As(err, &se):
+				for _, f := range se.Failed {
+					if errors.Is(f.Err, mail.ErrNoSuchRecipient) || errors.Is(f.Err, account.ErrNoSuchUser) {
+						c.known[strings.ToLower(f.Recipient)] = rcptUnknown
+					}
+				}
+				c.showUnknown(rcpts)
+				if c.toErr == "" && len(se.Failed) > 0 {
+					c.err = model.ErrorText(se.Failed[0].Err)
+				}
+			case err != nil:
+				c.err = a.fail(err)
+			default:
+				c.gen++
+				if a.top() == routeCompose {
+					a.back()
+				}
+				a.showToast("Message sent")
+				a.refreshCounts()
+			}
+		}
+	})
+}
+
+func (c *composePage) update(gtx C, a *App) {
+	for {
+		ev, ok := c.to.Update(gtx)
+		if !ok {
+			break
+		}
+		switch ev.(type) {
+		case widget.ChangeEvent:
+			c.toErr = ""
+		case widget.SubmitEvent:
+			a.focus = &c.subject
+		}
+	}
+	for {
+		ev, ok := c.subject.Update(gtx)
+		if !ok {
+			break
+		}
+		if _, ok := ev.(widget.SubmitEvent); ok {
+			a.focus = &c.body
+		}
+	}
+	// Leaving the To field checks its recipients.
+	focused := gtx.Focused(&c.to)
+	if c.toFocused && !focused {
+		if r := model.ParseRecipients(c.to.Text()); len(r) > 0 {
+			c.check(a, r, nil)
+		}
+	}
+	c.toFocused = focused
+	if c.send.Clicked(gtx) || c.sendTop.Clicked(gtx) {
+		c.submit(a)
+	}
+	if c.discard.Clicked(gtx) || c.back.Clicked(gtx) {
+		a.back()
+	}
+}
+
+// Layout draws the compose form.
+func (c *composePage) Layout(gtx C, a *App) D {
+	c.update(gtx, a)
+	th := a.th
+	title := "New message"
+	if c.inReplyTo != "" || strings.HasPrefix(c.subject.Text(), "Re:") {
+		title = "Reply"
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			return topBar(gtx, th, &c.back, title, func(gtx C) D {
+				if c.sending {
+					gtx = gtx.Disabled()
+				}
+				return iconButton(gtx, th, &c.sendTop, iconSend, "Send", th.ContrastBg)
+			})
+		}),
+		layout.Flexed(1, func(gtx C) D {
+			return material.List(th.Theme, &c.list).Layout(gtx, 1, func(gtx C, _ int) D {
+				return centred(gtx, pageMaxW, func(gtx C) D {
+					return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D { return c.layoutForm(gtx, a) })
+				})
+			})
+		}),
+	)
+}
+
+func (c *composePage) layoutForm(gtx C, a *App) D {
+	th := a.th
+	toMsg, toBad := c.toErr, c.toErr != ""
+	if !toBad {
+		toMsg = "Separate several recipients with commas."
+		for _, st := range c.known {
+			if st == rcptChecking {
+				toMsg = "Checking recipients…"
+			}
+		}
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D { return field(gtx, th, "To", &c.to, "bob, carol@"+domainOf(a.address()), toMsg, toBad) }),
+		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
+		layout.Rigid(func(gtx C) D { return field(gtx, th, "Subject", &c.subject, "", "", false) }),
+		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
+		layout.Rigid(func(gtx C) D { return fieldMin(gtx, th, "Message", &c.body, "", "", false, 200) }),
+		layout.Rigid(func(gtx C) D {
+			if c.err == "" {
+				return D{}
+			}
+			return layout.Inset{Top: gutter}.Layout(gtx, label(th, 15, th.Danger, c.err).Layout)
+		}),
+		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
+		layout.Rigid(func(gtx C) D {
+			return layout.Flex{Spacing: layout.SpaceStart}.Layout(gtx,
+				layout.Rigid(func(gtx C) D { return flatButton(gtx, th, &c.discard, "Discard", th.ContrastBg) }),
+				layout.Rigid(layout.Spacer{Width: smallSpace}.Layout),
+				layout.Rigid(func(gtx C) D {
+					txt := "Send"
+					if c.sending {
+						txt = "Sending…"
+						gtx = gtx.Disabled()
+					}
+					return button(gtx, th, &c.send, txt)
+				}),
+			)
+		}),
+	)
+}
+
+// domainOf is the part of addr after the @, or "example.org".
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return "example.org"
+}

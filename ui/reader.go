@@ -1,0 +1,250 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"gioui.org/layout"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+
+	"mailroom/domain/mail"
+	"mailroom/ports"
+	"mailroom/ui/model"
+)
+
+// readerPage shows one message: its header, attachments and text.
+type readerPage struct {
+	shown   bool
+	meta    mail.Meta
+	body    *ports.Body
+	lines   []string
+	loading bool
+	err     string
+	// gen drops a fetch that finishes after another message was opened.
+	gen int
+
+	list                         widget.List
+	back, reply, toggleSeen, del widget.Clickable
+	saves                        []widget.Clickable
+	saveMsg                      string
+	saveBad                      bool
+}
+
+func (r *readerPage) init() { r.list.Axis = layout.Vertical }
+
+// show opens m and fetches its body.
+func (r *readerPage) show(a *App, m mail.Meta) {
+	r.shown, r.meta = true, m
+	r.body, r.lines, r.err, r.saveMsg = nil, nil, "", ""
+	r.loading = true
+	r.gen++
+	r.list.Position = layout.Position{}
+	s, gen := a.sess, r.gen
+	if s == nil {
+		return
+	}
+	a.run(s.ctx, func(ctx context.Context) func() {
+		b, err := s.s.Fetch(ctx, m.ID)
+		return func() {
+			if gen != r.gen {
+				return
+			}
+			r.loading = false
+			if err != nil {
+				r.err = a.fail(err)
+				return
+			}
+			r.body = &b
+			r.lines = strings.Split(model.BodyText(b), "\n")
+			r.saves = make([]widget.Clickable, len(b.Attachments))
+			if s.previews != nil {
+				s.previews[m.ID] = model.Preview(b, previewRunes)
+			}
+		}
+	})
+}
+
+func (r *readerPage) close() {
+	r.shown = false
+	r.body, r.lines = nil, nil
+	r.gen++
+}
+
+func (r *readerPage) update(gtx C, a *App) {
+	if r.back.Clicked(gtx) {
+		a.back()
+	}
+	if r.reply.Clicked(gtx) && r.body != nil {
+		m, b := r.meta, *r.body
+		a.openCompose(&m, &b)
+	}
+	if r.toggleSeen.Clicked(gtx) {
+		a.setSeen(r.meta, !r.meta.Seen)
+	}
+	if r.del.Clicked(gtx) {
+		a.deleteMessage(r.meta)
+	}
+	for i := range r.saves {
+		if r.saves[i].Clicked(gtx) && r.body != nil && a.cfg.SaveFile != nil {
+			att := r.body.Attachments[i]
+			gen := r.gen
+			r.saveMsg, r.saveBad = "Saving "+att.Name+"…", false
+			a.run(a.ctx, func(context.Context) func() {
+				path, err := a.cfg.SaveFile(model.SafeFileName(att.Name), att.Data)
+				return func() {
+					if gen != r.gen {
+						return
+					}
+					if err != nil {
+						r.saveMsg, r.saveBad = "Could not save "+att.Name+": "+err.Error(), true
+						return
+					}
+					r.saveMsg, r.saveBad = "Saved to "+path, false
+				}
+			})
+		}
+	}
+}
+
+// Layout draws the reader; narrow adds the back button.
+func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
+	r.update(gtx, a)
+	th := a.th
+	var back *widget.Clickable
+	title := ""
+	if narrow {
+		back = &r.back
+		title = folderTitle(r.meta.Folder)
+	}
+	seenIcon, seenDesc := iconUnread, "Mark unread"
+	if !r.meta.Seen {
+		seenIcon, seenDesc = iconRead, "Mark read"
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			return topBar(gtx, th, back, title,
+				func(gtx C) D {
+					if r.body == nil {
+						gtx = gtx.Disabled()
+					}
+					return iconButton(gtx, th, &r.reply, iconReply, "Reply", th.Fg)
+				},
+				func(gtx C) D { return iconButton(gtx, th, &r.toggleSeen, seenIcon, seenDesc, th.Fg) },
+				func(gtx C) D { return iconButton(gtx, th, &r.del, iconDelete, "Delete", th.Fg) },
+			)
+		}),
+		layout.Flexed(1, func(gtx C) D { return r.layoutContent(gtx, a) }),
+	)
+}
+
+func (r *readerPage) layoutContent(gtx C, a *App) D {
+	th := a.th
+	m := r.meta
+	nAtt := 0
+	if r.body != nil {
+		nAtt = len(r.body.Attachments)
+	}
+	// Items: header, status line, attachments, then the body's lines.
+	n := 2 + nAtt + len(r.lines)
+	inset := layout.Inset{Left: gutter, Right: gutter}
+	return material.List(th.Theme, &r.list).Layout(gtx, n, func(gtx C, i int) D {
+		gtx.Constraints.Min.X = gtx.Constraints.Max.X
+		switch {
+		case i == 0:
+			return layout.Inset{Top: gutter, Left: gutter, Right: gutter, Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
+				return r.layoutHeader(gtx, a, m)
+			})
+		case i == 1:
+			return inset.Layout(gtx, func(gtx C) D {
+				var parts []layout.FlexChild
+				if r.loading {
+					parts = append(parts, layout.Rigid(label(th, 14, th.Muted, "Loading…").Layout))
+				}
+				if r.err != "" {
+					parts = append(parts, layout.Rigid(label(th, 15, th.Danger, r.err).Layout))
+				}
+				if r.saveMsg != "" {
+					c := th.OK
+					if r.saveBad {
+						c = th.Danger
+					}
+					parts = append(parts, layout.Rigid(label(th, 14, c, r.saveMsg).Layout))
+				}
+				parts = append(parts, layout.Rigid(func(gtx C) D {
+					return layout.Inset{Top: smallSpace, Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
+						return divider(gtx, th.Divider, false)
+					})
+				}))
+				return layout.Flex{Axis: layout.Vertical}.Layout(gtx, parts...)
+			})
+		case i < 2+nAtt:
+			return inset.Layout(gtx, func(gtx C) D { return r.layoutAttachment(gtx, a, i-2) })
+		}
+		line := r.lines[i-2-nAtt]
+		if strings.TrimSpace(line) == "" {
+			return layout.Spacer{Height: 12}.Layout(gtx)
+		}
+		col := th.Fg
+		if strings.HasPrefix(line, ">") {
+			col = th.Muted
+		}
+		return inset.Layout(gtx, label(th, 16, col, line).Layout)
+	})
+}
+
+func (r *readerPage) layoutHeader(gtx C, a *App, m mail.Meta) D {
+	th := a.th
+	subject := m.Subject
+	if subject == "" {
+		subject = "(no subject)"
+	}
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(bold(label(th, 22, th.Fg, subject)).Layout),
+		layout.Rigid(layout.Spacer{Height: 12}.Layout),
+		layout.Rigid(func(gtx C) D {
+			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+				layout.Rigid(func(gtx C) D { return avatar(gtx, th, m.From) }),
+				layout.Rigid(layout.Spacer{Width: 12}.Layout),
+				layout.Flexed(1, func(gtx C) D {
+					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+						layout.Rigid(bold(label(th, 16, th.Fg, m.From)).Layout),
+						layout.Rigid(label(th, 14, th.Muted, "to "+strings.Join(m.To, ", ")).Layout),
+						layout.Rigid(label(th, 14, th.Muted, model.FullDate(m.Date)).Layout),
+					)
+				}),
+			)
+		}),
+	)
+}
+
+func (r *readerPage) layoutAttachment(gtx C, a *App, i int) D {
+	th := a.th
+	att := r.body.Attachments[i]
+	return layout.Inset{Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
+		return widget.Border{Color: th.Divider, Width: 1, CornerRadius: 6}.Layout(gtx, func(gtx C) D {
+			gtx.Constraints.Min.Y = gtx.Dp(touch)
+			return layout.Inset{Left: 12, Right: 4}.Layout(gtx, func(gtx C) D {
+				return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+					layout.Rigid(func(gtx C) D {
+						gtx.Constraints.Min.X = gtx.Dp(20)
+						return iconAttach.Layout(gtx, th.Muted)
+					}),
+					layout.Rigid(layout.Spacer{Width: smallSpace}.Layout),
+					layout.Flexed(1, func(gtx C) D {
+						return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+							layout.Rigid(oneLine(label(th, 15, th.Fg, att.Name)).Layout),
+							layout.Rigid(label(th, 13, th.Muted, model.HumanSize(int64(len(att.Data)))).Layout),
+						)
+					}),
+					layout.Rigid(func(gtx C) D {
+						if a.cfg.SaveFile == nil {
+							return D{}
+						}
+						return iconButton(gtx, th, &r.saves[i], iconSave, "Save "+att.Name, th.ContrastBg)
+					}),
+				)
+			})
+		})
+	})
+}

@@ -1,0 +1,292 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"mailroom/domain/mail"
+	"mailroom/ports"
+	"mailroom/ui/model"
+)
+
+// Preview fetching: bodies are fetched only for rows on screen, a few at a
+// time, and only for messages small enough that fetching one costs little.
+const (
+	maxPreviewFetches = 4
+	maxPreviewBytes   = 64 << 10
+	maxPreviews       = 2000 // cache entries before it is emptied
+	previewRunes      = 140
+)
+
+// session is the signed-in state: the open ports.Session, both folders'
+// pages, counts and the live watch.
+type session struct {
+	s      ports.Session
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	folders map[mail.Folder]*model.Pager
+	total   map[mail.Folder]int
+	unseen  map[mail.Folder]int
+
+	connected bool
+	retryIn   time.Duration
+
+	counting, recount bool
+
+	previews     map[mail.EntryID]string
+	previewBusy  map[mail.EntryID]bool
+	previewsLive int
+}
+
+// startSession takes over a logged-in session: it remembers the username,
+// opens the inbox and starts watching for new mail.
+func (a *App) startSession(s ports.Session, username string) {
+	a.endSession()
+	ctx, cancel := context.WithCancel(a.ctx)
+	a.sess = &session{
+		s: s, ctx: ctx, cancel: cancel,
+		folders:     map[mail.Folder]*model.Pager{mail.Inbox: {}, mail.Sent: {}},
+		total:       map[mail.Folder]int{},
+		unseen:      map[mail.Folder]int{},
+		connected:   true,
+		previews:    map[mail.EntryID]string{},
+		previewBusy: map[mail.EntryID]bool{},
+	}
+	a.settings.Username = username
+	a.saveSettings()
+	a.login.pass.SetText("")
+	a.mailbox.reset()
+	a.reset(routeMailbox)
+	a.refreshCounts()
+	a.loadMore(mail.Inbox, 0)
+	a.watch(a.sess)
+}
+
+// endSession cancels everything the session started and closes it.
+func (a *App) endSession() {
+	if a.sess == nil {
+		return
+	}
+	a.sess.cancel()
+	s := a.sess.s
+	a.sess = nil
+	go s.Close() // Close may wait on the network; the UI must not.
+	a.reader.close()
+}
+
+// logout ends the session and returns to the login page.
+func (a *App) logout() {
+	a.endSession()
+	a.reset(routeLogin)
+	a.focusLogin()
+}
+
+// watch relays the session's watch stream to the frame loop until the
+// session ends.
+func (a *App) watch(s *session) {
+	ch := s.s.Watch(s.ctx)
+	go func() {
+		for ev := range ch {
+			a.post(s.ctx, func() { a.onWatch(s, ev) })
+		}
+	}()
+}
+
+func (a *App) onWatch(s *session, ev ports.WatchEvent) {
+	if a.sess != s {
+		return // a stale event from a session that ended
+	}
+	if ev.Err != nil && errors.Is(ev.Err, ports.ErrFingerprintMismatch) {
+		a.block()
+		return
+	}
+	if ev.Message == nil {
+		s.connected = ev.Connected
+		s.retryIn = ev.RetryIn
+		if ev.Connected {
+			a.refreshCounts() // mail may have changed while away
+		}
+		return
+	}
+	s.connected = true
+	m := *ev.Message
+	p := s.folders[m.Folder]
+	if p == nil {
+		return
+	}
+	if i, added := p.Insert(m); added {
+		a.mailbox.inserted(m.Folder, i)
+		s.total[m.Folder]++
+		if !m.Seen {
+			s.unseen[m.Folder]++
+		}
+	}
+	a.refreshCounts()
+}
+
+// refreshCounts asks for both folders' counts; calls made while one is in
+// flight are folded into one more.
+func (a *App) refreshCounts() {
+	s := a.sess
+	if s == nil {
+		return
+	}
+	if s.counting {
+		s.recount = true
+		return
+	}
+	s.counting = true
+	a.run(s.ctx, func(ctx context.Context) func() {
+		type count struct{ total, unseen int }
+		got := map[mail.Folder]count{}
+		var firstErr error
+		for _, f := range []mail.Folder{mail.Inbox, mail.Sent} {
+			t, u, err := s.s.Count(ctx, f)
+			if err != nil {
+				firstErr = err
+				continue
+			}
+			got[f] = count{t, u}
+		}
+		return func() {
+			s.counting = false
+			for f, c := range got {
+				s.total[f], s.unseen[f] = c.total, c.unseen
+			}
+			if errors.Is(firstErr, ports.ErrFingerprintMismatch) {
+				a.block()
+				return
+			}
+			if s.recount && a.sess == s {
+				s.recount = false
+				a.refreshCounts()
+			}
+		}
+	})
+}
+
+// loadMore asks for the next page of folder if the pager wants one given
+// the last row on screen.
+func (a *App) loadMore(f mail.Folder, lastVisible int) {
+	s := a.sess
+	if s == nil {
+		return
+	}
+	p := s.folders[f]
+	before, ok := p.Next(lastVisible)
+	if !ok {
+		return
+	}
+	a.run(s.ctx, func(ctx context.Context) func() {
+		page, err := s.s.List(ctx, f, before, model.PageSize)
+		return func() {
+			if err != nil {
+				p.Fail(err)
+				a.mailbox.listErr = a.fail(err)
+				return
+			}
+			a.mailbox.listErr = ""
+			p.Append(page, model.PageSize)
+		}
+	})
+}
+
+// preview gives the preview line of m, starting a fetch if it is worth one.
+// It reports false while none is known.
+func (a *App) preview(m mail.Meta) (string, bool) {
+	s := a.sess
+	if s == nil {
+		return "", false
+	}
+	if p, ok := s.previews[m.ID]; ok {
+		return p, true
+	}
+	if m.Size > maxPreviewBytes || s.previewBusy[m.ID] || s.previewsLive >= maxPreviewFetches {
+		return "", false
+	}
+	if len(s.previews) > maxPreviews {
+		s.previews = map[mail.EntryID]string{}
+	}
+	s.previewBusy[m.ID] = true
+	s.previewsLive++
+	a.run(s.ctx, func(ctx context.Context) func() {
+		b, err := s.s.Fetch(ctx, m.ID)
+		return func() {
+			s.previewsLive--
+			delete(s.previewBusy, m.ID)
+			if err != nil {
+				s.previews[m.ID] = "" // don't ask again
+				return
+			}
+			s.previews[m.ID] = model.Preview(b, previewRunes)
+		}
+	})
+	return "", false
+}
+
+// setSeen flags a message on the server, updating the list and counts at
+// once and putting them back if the server refuses.
+func (a *App) setSeen(m mail.Meta, seen bool) {
+	s := a.sess
+	if s == nil || m.Seen == seen {
+		return
+	}
+	a.applySeen(s, m, seen)
+	a.run(s.ctx, func(ctx context.Context) func() {
+		err := s.s.SetSeen(ctx, m.ID, seen)
+		return func() {
+			if err != nil {
+				a.applySeen(s, m, !seen)
+				a.showToast(a.fail(err))
+			}
+			a.refreshCounts()
+		}
+	})
+}
+
+func (a *App) applySeen(s *session, m mail.Meta, seen bool) {
+	if s.folders[m.Folder].SetSeen(m.ID, seen) {
+		if seen {
+			s.unseen[m.Folder] = max(0, s.unseen[m.Folder]-1)
+		} else {
+			s.unseen[m.Folder]++
+		}
+	}
+	if a.reader.shown && a.reader.meta.ID == m.ID {
+		a.reader.meta.Seen = seen
+	}
+}
+
+// deleteMessage removes a message on the server and from the list.
+func (a *App) deleteMessage(m mail.Meta) {
+	s := a.sess
+	if s == nil {
+		return
+	}
+	a.run(s.ctx, func(ctx context.Context) func() {
+		err := s.s.Delete(ctx, m.ID)
+		return func() {
+			if err != nil && !errors.Is(err, mail.ErrNotFound) {
+				a.showToast(a.fail(err))
+				return
+			}
+			if i := s.folders[m.Folder].Remove(m.ID); i >= 0 {
+				s.total[m.Folder] = max(0, s.total[m.Folder]-1)
+				if !m.Seen {
+					s.unseen[m.Folder] = max(0, s.unseen[m.Folder]-1)
+				}
+				a.mailbox.removed(m.Folder, i)
+			}
+			if a.reader.shown && a.reader.meta.ID == m.ID {
+				if a.top() == routeReader {
+					a.back()
+				}
+				a.reader.close()
+			}
+			a.showToast("Message deleted")
+			a.refreshCounts()
+		}
+	})
+}

@@ -1,0 +1,304 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+
+	"gioui.org/font"
+	"gioui.org/font/gofont"
+	"gioui.org/layout"
+	"gioui.org/op/clip"
+	"gioui.org/op/paint"
+	"gioui.org/text"
+	"gioui.org/unit"
+	"gioui.org/widget"
+	"gioui.org/widget/material"
+	"golang.org/x/exp/shiny/materialdesign/icons"
+	"mailroom/ui/model"
+)
+
+// Sizes shared by every page.
+const (
+	touch      = unit.Dp(48)  // the smallest touch target
+	barHeight  = unit.Dp(56)  // top bar
+	rowHeight  = unit.Dp(76)  // message row
+	wideAt     = unit.Dp(600) // from this width the list sits beside the reader
+	listPane   = unit.Dp(400) // list width in the wide layout
+	pageMaxW   = unit.Dp(720) // forms and settings are centred up to this width
+	monoFace   = font.Typeface("Go Mono")
+	gutter     = unit.Dp(16)
+	smallSpace = unit.Dp(8)
+)
+
+// Theme is the material theme plus the few colours Mailroom adds.
+type Theme struct {
+	*material.Theme
+	Dark     bool
+	Surface  color.NRGBA // bars and panes above Bg
+	Muted    color.NRGBA // secondary text
+	Divider  color.NRGBA
+	Selected color.NRGBA // the open message's row
+	Accent   color.NRGBA // unread marks
+	Danger   color.NRGBA // error text
+	DangerBg color.NRGBA // the fingerprint warning
+	Warn     color.NRGBA // the reconnecting banner
+	OK       color.NRGBA
+}
+
+// newShaper gives a shaper with the Go fonts only, so that every machine
+// draws the same pixels.
+func newShaper() *text.Shaper {
+	return text.NewShaper(text.NoSystemFonts(), text.WithCollection(gofont.Collection()))
+}
+
+// NewTheme builds the light or dark theme on shaper.
+func NewTheme(shaper *text.Shaper, dark bool) *Theme {
+	m := material.NewTheme()
+	m.Shaper = shaper
+	m.FingerSize = touch
+	m.TextSize = 16
+	t := &Theme{Theme: m, Dark: dark}
+	if dark {
+		m.Palette = material.Palette{Bg: rgb(0x121417), Fg: rgb(0xe6e8eb), ContrastBg: rgb(0x8ab4f8), ContrastFg: rgb(0x0b1a33)}
+		t.Surface = rgb(0x1e2126)
+		t.Muted = rgb(0x9aa0a6)
+		t.Divider = rgb(0x2f333a)
+		t.Selected = rgb(0x263449)
+		t.Accent = rgb(0x8ab4f8)
+		t.Danger = rgb(0xf28b82)
+		t.DangerBg = rgb(0x8c1d18)
+		t.Warn = rgb(0x5c4a12)
+		t.OK = rgb(0x81c995)
+	} else {
+		m.Palette = material.Palette{Bg: rgb(0xffffff), Fg: rgb(0x1f1f1f), ContrastBg: rgb(0x1a56c4), ContrastFg: rgb(0xffffff)}
+		t.Surface = rgb(0xf2f4f7)
+		t.Muted = rgb(0x5f6368)
+		t.Divider = rgb(0xdadce0)
+		t.Selected = rgb(0xdce8fc)
+		t.Accent = rgb(0x1a56c4)
+		t.Danger = rgb(0xb3261e)
+		t.DangerBg = rgb(0xb3261e)
+		t.Warn = rgb(0xfef0c3)
+		t.OK = rgb(0x137333)
+	}
+	return t
+}
+
+func rgb(c uint32) color.NRGBA {
+	return color.NRGBA{R: uint8(c >> 16), G: uint8(c >> 8), B: uint8(c), A: 0xff}
+}
+
+type (
+	C = layout.Context
+	D = layout.Dimensions
+)
+
+// Icons, parsed once.
+var (
+	iconCompose  = mustIcon(icons.ContentCreate)
+	iconSettings = mustIcon(icons.ActionSettings)
+	iconBack     = mustIcon(icons.NavigationArrowBack)
+	iconReply    = mustIcon(icons.ContentReply)
+	iconDelete   = mustIcon(icons.ActionDelete)
+	iconUnread   = mustIcon(icons.ContentMarkUnread)
+	iconRead     = mustIcon(icons.ContentDrafts)
+	iconSave     = mustIcon(icons.FileFileDownload)
+	iconAttach   = mustIcon(icons.EditorAttachFile)
+	iconWarning  = mustIcon(icons.AlertWarning)
+	iconSend     = mustIcon(icons.ContentSend)
+)
+
+func mustIcon(data []byte) *widget.Icon {
+	ic, err := widget.NewIcon(data)
+	if err != nil {
+		panic(err) // the icon data is compiled in
+	}
+	return ic
+}
+
+// fill paints the whole of the current constraints' maximum.
+func fill(gtx C, c color.NRGBA) D {
+	defer clip.Rect{Max: gtx.Constraints.Max}.Push(gtx.Ops).Pop()
+	paint.Fill(gtx.Ops, c)
+	return D{Size: gtx.Constraints.Max}
+}
+
+// background lays out w over a rectangle of colour c.
+func background(gtx C, c color.NRGBA, w layout.Widget) D {
+	return layout.Background{}.Layout(gtx, func(gtx C) D {
+		defer clip.Rect{Max: gtx.Constraints.Min}.Push(gtx.Ops).Pop()
+		paint.Fill(gtx.Ops, c)
+		return D{Size: gtx.Constraints.Min}
+	}, w)
+}
+
+// divider is a 1dp line across the available width (or height).
+func divider(gtx C, c color.NRGBA, vertical bool) D {
+	sz := image.Pt(gtx.Constraints.Max.X, gtx.Dp(1))
+	if vertical {
+		sz = image.Pt(gtx.Dp(1), gtx.Constraints.Max.Y)
+	}
+	defer clip.Rect{Max: sz}.Push(gtx.Ops).Pop()
+	paint.Fill(gtx.Ops, c)
+	return D{Size: sz}
+}
+
+// label is a themed label of size sp in colour c.
+func label(th *Theme, size unit.Sp, c color.NRGBA, txt string) material.LabelStyle {
+	l := material.Label(th.Theme, size, txt)
+	l.Color = c
+	return l
+}
+
+func bold(l material.LabelStyle) material.LabelStyle {
+	l.Font.Weight = font.Bold
+	return l
+}
+
+func oneLine(l material.LabelStyle) material.LabelStyle {
+	l.MaxLines = 1
+	return l
+}
+
+// button is a filled button at least touch-sized.
+func button(gtx C, th *Theme, c *widget.Clickable, txt string) D {
+	gtx.Constraints.Min.Y = gtx.Dp(touch)
+	gtx.Constraints.Min.X = min(gtx.Dp(88), gtx.Constraints.Max.X)
+	b := material.Button(th.Theme, c, txt)
+	b.CornerRadius = 6
+	return b.Layout(gtx)
+}
+
+// flatButton is a text button (secondary action) at least touch-sized.
+func flatButton(gtx C, th *Theme, c *widget.Clickable, txt string, col color.NRGBA) D {
+	gtx.Constraints.Min.Y = gtx.Dp(touch)
+	b := material.Button(th.Theme, c, txt)
+	b.Background = color.NRGBA{}
+	b.Color = col
+	b.CornerRadius = 6
+	return b.Layout(gtx)
+}
+
+// dangerButton is a filled red button.
+func dangerButton(gtx C, th *Theme, c *widget.Clickable, txt string) D {
+	gtx.Constraints.Min.Y = gtx.Dp(touch)
+	b := material.Button(th.Theme, c, txt)
+	b.Background = th.DangerBg
+	b.Color = rgb(0xffffff)
+	b.CornerRadius = 6
+	return b.Layout(gtx)
+}
+
+// iconButton is a 48dp icon button on a transparent background.
+func iconButton(gtx C, th *Theme, c *widget.Clickable, ic *widget.Icon, desc string, col color.NRGBA) D {
+	b := material.IconButton(th.Theme, c, ic, desc)
+	b.Background = color.NRGBA{}
+	b.Color = col
+	b.Size = 24
+	b.Inset = layout.UniformInset(12)
+	return b.Layout(gtx)
+}
+
+// field is a labelled single- or multi-line text input with an optional
+// message under it (red when bad).
+func field(gtx C, th *Theme, title string, ed *widget.Editor, hint, msg string, bad bool) D {
+	return fieldMin(gtx, th, title, ed, hint, msg, bad, 0)
+}
+
+// fieldMin is field with a minimum editor height (for multi-line text).
+func fieldMin(gtx C, th *Theme, title string, ed *widget.Editor, hint, msg string, bad bool, minH unit.Dp) D {
+	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(label(th, 13, th.Muted, title).Layout),
+		layout.Rigid(layout.Spacer{Height: 4}.Layout),
+		layout.Rigid(func(gtx C) D {
+			border := th.Divider
+			if gtx.Focused(ed) {
+				border = th.ContrastBg
+			}
+			if bad {
+				border = th.Danger
+			}
+			return widget.Border{Color: border, Width: 1, CornerRadius: 6}.Layout(gtx, func(gtx C) D {
+				gtx.Constraints.Min.X = gtx.Constraints.Max.X
+				return layout.Inset{Top: 12, Bottom: 12, Left: 12, Right: 12}.Layout(gtx, func(gtx C) D {
+					gtx.Constraints.Min.Y = max(gtx.Sp(20), gtx.Dp(minH))
+					e := material.Editor(th.Theme, ed, hint)
+					e.HintColor = th.Muted
+					return e.Layout(gtx)
+				})
+			})
+		}),
+		layout.Rigid(func(gtx C) D {
+			if msg == "" {
+				return D{}
+			}
+			c := th.Muted
+			if bad {
+				c = th.Danger
+			}
+			return layout.Inset{Top: 4}.Layout(gtx, label(th, 13, c, msg).Layout)
+		}),
+	)
+}
+
+// centred limits w to maxW and centres it horizontally.
+func centred(gtx C, maxW unit.Dp, w layout.Widget) D {
+	if m := gtx.Dp(maxW); gtx.Constraints.Max.X > m {
+		off := (gtx.Constraints.Max.X - m) / 2
+		gtx.Constraints.Max.X = m
+		gtx.Constraints.Min.X = min(gtx.Constraints.Min.X, m)
+		return layout.Inset{Left: unit.Dp(gtx.Metric.PxToDp(off))}.Layout(gtx, w)
+	}
+	return w(gtx)
+}
+
+// topBar is the coloured bar with an optional back button, a title and
+// action buttons on the right.
+func topBar(gtx C, th *Theme, back *widget.Clickable, title string, actions ...layout.Widget) D {
+	return background(gtx, th.Surface, func(gtx C) D {
+		gtx.Constraints.Min.X = gtx.Constraints.Max.X
+		gtx.Constraints.Min.Y = gtx.Dp(barHeight)
+		children := []layout.FlexChild{}
+		if back != nil {
+			children = append(children, layout.Rigid(func(gtx C) D {
+				return iconButton(gtx, th, back, iconBack, "Back", th.Fg)
+			}))
+		} else {
+			children = append(children, layout.Rigid(layout.Spacer{Width: gutter}.Layout))
+		}
+		children = append(children, layout.Flexed(1, func(gtx C) D {
+			return oneLine(bold(label(th, 20, th.Fg, title))).Layout(gtx)
+		}))
+		for _, a := range actions {
+			children = append(children, layout.Rigid(a))
+		}
+		return layout.Flex{Alignment: layout.Middle}.Layout(gtx, children...)
+	})
+}
+
+// avatar is a coloured circle with the sender's initial.
+func avatar(gtx C, th *Theme, addr string) D {
+	sz := gtx.Dp(40)
+	bg := avatarColor(addr, th.Dark)
+	r := image.Rectangle{Max: image.Pt(sz, sz)}
+	paint.FillShape(gtx.Ops, bg, clip.Ellipse(r).Op(gtx.Ops))
+	gtx.Constraints = layout.Exact(r.Max)
+	l := bold(label(th, 18, rgb(0xffffff), model.Initial(addr)))
+	l.Alignment = text.Middle
+	layout.Center.Layout(gtx, l.Layout)
+	return D{Size: r.Max}
+}
+
+var avatarColors = []uint32{0x1a73e8, 0xd93025, 0x188038, 0xe37400, 0x9334e6, 0x007b83, 0xc5221f, 0x5f6368}
+
+func avatarColor(s string, dark bool) color.NRGBA {
+	var h uint32
+	for _, r := range s {
+		h = h*31 + uint32(r)
+	}
+	c := rgb(avatarColors[h%uint32(len(avatarColors))])
+	if dark {
+		c.A = 0xd0
+	}
+	return c
+}
