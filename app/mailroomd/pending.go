@@ -1,24 +1,19 @@
 package main
 
-// TEMPORARY stand-ins until adapters/argon2 and adapters/smtpserver land.
+// TEMPORARY stand-in until adapters/argon2 lands.
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
 
-	"go.uber.org/zap"
-
 	"mailroom/domain/account"
-	"mailroom/domain/mail"
 )
 
 // interimHasher is argon2id (m=19456 KiB, t=2, p=1) in a PHC string.
@@ -49,24 +44,3 @@ func (interimHasher) Verify(_ context.Context, h, p string) (bool, error) {
 }
 
 func newHasher() account.Hasher { return interimHasher{} }
-
-type nopServer struct{ done chan struct{} }
-
-func (s *nopServer) Serve(ln net.Listener) error {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return errSMTPClosed
-		}
-		c.Close()
-	}
-}
-func (s *nopServer) Shutdown(context.Context) error { return nil }
-
-var errSMTPClosed = errors.New("closed")
-
-func newSMTPServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Service, log *zap.Logger) server {
-	return &nopServer{}
-}
-
-func isSMTPServerClosed(err error) bool { return errors.Is(err, errSMTPClosed) }

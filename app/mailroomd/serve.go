@@ -124,14 +124,18 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 		}
 	}
 
-	errc := make(chan error, len(servers))
+	type stopped struct {
+		name string
+		err  error
+	}
+	errc := make(chan stopped, len(servers))
 	var wg sync.WaitGroup
 	for _, r := range servers {
 		log.Info("listening", zap.String("adapter", r.name), zap.String("addr", r.ln.Addr().String()))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errc <- fmt.Errorf("%s: %w", r.name, r.srv.Serve(r.ln))
+			errc <- stopped{r.name, r.srv.Serve(r.ln)}
 		}()
 	}
 	log.Info("mailroomd started",
@@ -144,10 +148,10 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", zap.Duration("grace", cfg.Grace))
-	case err := <-errc:
+	case st := <-errc:
 		// A server stopped on its own (its listener failed): take the
 		// others down too, and say so in the exit code.
-		log.Error("server stopped", zap.Error(err))
+		log.Error("server stopped", zap.String("adapter", st.name), zap.Error(st.err))
 		code = exitError
 	}
 
@@ -169,14 +173,11 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	swg.Wait()
 	wg.Wait()
 	close(errc)
-	for err := range errc {
-		if !isServerClosed(err) {
-			log.Warn("serve", zap.Error(err))
+	for st := range errc {
+		if st.err != nil && !errors.Is(st.err, inboxserver.ErrServerClosed) {
+			log.Warn("serve", zap.String("adapter", st.name), zap.Error(st.err))
 		}
 	}
+	log.Info("mailroomd stopped")
 	return code
-}
-
-func isServerClosed(err error) bool {
-	return errors.Is(err, inboxserver.ErrServerClosed) || isSMTPServerClosed(err)
 }
