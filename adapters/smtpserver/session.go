@@ -1,0 +1,245 @@
+package smtpserver
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"go.uber.org/zap"
+
+	"mailroom/domain/account"
+)
+
+// backend gives go-smtp one session per connection.
+type backend struct{ srv *Server }
+
+func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	sh, ok := c.Conn().(*shimConn)
+	if !ok {
+		// Only Serve hands go-smtp connections, always shimmed.
+		return nil, errors.New("smtpserver: connection without shim")
+	}
+	return &session{srv: b.srv, conn: c, sh: sh, st: sh.state}, nil
+}
+
+// session is one connection's go-smtp session. Its transaction fields are
+// guarded by mu: with BDAT, go-smtp runs Data on a goroutine of its own and
+// may call Reset (RSET, a dropped connection) meanwhile.
+type session struct {
+	srv  *Server
+	conn *smtp.Conn
+	sh   *shimConn
+	st   *connState
+
+	mu      sync.Mutex
+	from    string
+	rcpts   []string
+	started time.Time
+}
+
+var _ smtp.AuthSession = (*session)(nil)
+
+func (s *session) AuthMechanisms() []string { return []string{mechPlain, mechLogin} }
+
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	switch mech {
+	case mechPlain:
+		return &plainServer{auth: s.authenticate}, nil
+	case mechLogin:
+		return &loginServer{auth: s.authenticate}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// authenticate checks one AUTH attempt. An unknown user and a wrong
+// password get the same reply, and account.Service gives them the same
+// cost. The per-IP failure budget is checked before any hashing.
+func (s *session) authenticate(identity, username, password string) error {
+	log := s.srv.log.With(zap.String("remote", s.sh.ip))
+	if s.srv.authLimit.Exhausted(s.sh.ip) {
+		log.Info("auth throttled")
+		return replyThrottled.err()
+	}
+	if identity != "" && !s.sameLogin(identity, username) {
+		return s.authFailed(log, replyAuthzidRefused)
+	}
+	acc, err := s.srv.accounts.Authenticate(s.srv.ctx, username, password)
+	if errors.Is(err, account.ErrBadCredentials) {
+		return s.authFailed(log, replyAuthFailed)
+	}
+	if err != nil {
+		log.Error("auth", zap.Error(err))
+		return reply{codeTempAuthFail, enhTempSecurity, "Temporary authentication failure"}.err()
+	}
+	s.st.acct.Store(&acc)
+	log.Info("auth", zap.String("user", string(acc.Username)), zap.Int64("id", int64(acc.ID)))
+	return nil
+}
+
+// authFailed spends one token of the IP's budget and counts the failure
+// against the session; the last allowed failure is answered 421.
+func (s *session) authFailed(log *zap.Logger, r reply) error {
+	s.srv.authLimit.Allow(s.sh.ip)
+	s.st.authFailures++
+	log.Info("auth failed", zap.Int("failures", s.st.authFailures))
+	if s.st.authFailures >= s.srv.cfg.MaxAuthFailures {
+		return replyTooManyAuth.err()
+	}
+	return r.err()
+}
+
+// sameLogin reports whether an RFC 4616 authorization identity names the
+// login's own account: the same name, bare or @domain, in any case.
+func (s *session) sameLogin(identity, username string) bool {
+	norm := func(n string) string {
+		n = strings.ToLower(n)
+		if i := strings.LastIndexByte(n, '@'); i >= 0 && strings.EqualFold(n[i+1:], s.srv.accounts.Domain()) {
+			n = n[:i]
+		}
+		return n
+	}
+	return norm(identity) == norm(username)
+}
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	acc := s.st.account()
+	if acc == nil {
+		return replyAuthRequired.err()
+	}
+	// Submission only: the envelope sender is the authenticated address
+	// (RFC 6409 §6.1 lets a submission server enforce this).
+	if !strings.EqualFold(from, s.srv.accounts.AddressOf(*acc).String()) {
+		return replyBadSender.err()
+	}
+	if opts != nil && opts.Size > s.srv.cfg.MaxMessageBytes {
+		return replyMessageTooBig.err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.from = strings.ToLower(from)
+	s.rcpts = s.rcpts[:0]
+	s.started = time.Now()
+	s.st.inTx.Store(true)
+	return nil
+}
+
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	acc, err := s.srv.mailboxes.ResolveRecipient(s.srv.ctx, to)
+	if err != nil {
+		r, known := replyFor(err)
+		if !known {
+			s.srv.log.Error("rcpt", zap.String("remote", s.sh.ip), zap.Error(err))
+		}
+		return r.err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rcpts = append(s.rcpts, s.srv.accounts.AddressOf(acc).String())
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	s.mu.Lock()
+	from, rcpts, started := s.from, append([]string(nil), s.rcpts...), s.started
+	s.mu.Unlock()
+	acc := s.st.account()
+	log := s.srv.log.With(zap.String("remote", s.sh.ip), zap.String("from", from), zap.Strings("rcpts", rcpts))
+	summary := func(size int, res reply, err error) {
+		fields := []zap.Field{zap.Int("size", size), zap.String("result", res.String()), zap.Duration("duration", time.Since(started))}
+		if err != nil {
+			fields = append(fields, zap.Error(err))
+		}
+		log.Info("transaction", fields...)
+	}
+	if acc == nil || from == "" {
+		// go-smtp allows DATA only after MAIL, which needs AUTH.
+		summary(0, replyAuthRequired, nil)
+		return replyAuthRequired.err()
+	}
+
+	limit := s.srv.cfg.MaxMessageBytes
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, limit+1))
+	switch {
+	case err == nil && n > limit:
+		err = smtp.ErrDataTooLarge
+		fallthrough
+	case err != nil:
+		res, known := replyFor(err)
+		if isTimeout(err) {
+			res, known = replyDataTimeout, true
+		}
+		if known {
+			err = nil
+		}
+		summary(int(n), res, err)
+		return res.err()
+	}
+
+	raw := buf.Bytes()
+	if !s.srv.cfg.OmitReceived {
+		hdr := s.received(acc, time.Now())
+		// The header must not push a message that fits over the limit.
+		if int64(len(hdr)+len(raw)) <= limit {
+			raw = append([]byte(hdr), raw...)
+		}
+	}
+	if _, err := s.srv.mailboxes.Deliver(s.srv.ctx, *acc, rcpts, raw); err != nil {
+		res, known := replyFor(err)
+		if known {
+			err = nil
+		}
+		summary(len(raw), res, err)
+		return res.err()
+	}
+	summary(len(raw), reply{codeOK, enhOK, "OK"}, nil)
+	return nil
+}
+
+// received is the RFC 5321 §4.4 trace header; "ESMTPSA" is RFC 3848's
+// name for ESMTP with TLS and AUTH. Recipients are left out (a Bcc must not
+// show).
+func (s *session) received(acc *account.Account, now time.Time) string {
+	helo := sanitizeHeaderWord(s.conn.Hostname())
+	if helo == "" {
+		helo = "unknown"
+	}
+	st := s.sh.tc.ConnectionState()
+	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (Mailroom) with ESMTPSA\r\n\t(%s %s; authenticated as %s); %s\r\n",
+		helo, s.sh.ip, s.srv.cfg.Hostname, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite),
+		acc.Username, now.UTC().Format(time.RFC1123Z))
+}
+
+// sanitizeHeaderWord keeps a client-chosen name printable and free of the
+// characters that would change a header's structure.
+func sanitizeHeaderWord(s string) string {
+	if len(s) > 255 {
+		s = s[:255]
+	}
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>;\\\"[]", r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func (s *session) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.from = ""
+	s.rcpts = nil
+	s.st.inTx.Store(false)
+}
+
+func (s *session) Logout() error {
+	s.Reset()
+	return nil
+}
