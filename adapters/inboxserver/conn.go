@@ -100,11 +100,8 @@ func (c *conn) serve() {
 	if c.watching {
 		c.s.hub.remove(c, int64(c.acc.ID))
 	}
-	fields := []zap.Field{zap.String("end", reason), zap.Int("requests", c.requests), zap.Duration("duration", time.Since(start))}
-	if c.authed {
-		fields = append(fields, zap.String("user", string(c.acc.Username)))
-	}
-	c.log.Info("connection closed", fields...)
+	c.log.Info("connection closed", zap.String("end", reason),
+		zap.Int("requests", c.requests), zap.Duration("duration", time.Since(start)))
 }
 
 // readLoop runs requests until the session ends and says why it ended.

@@ -1,0 +1,363 @@
+package inboxserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"mailroom/adapters/certs"
+	"mailroom/adapters/inboxwire"
+	"mailroom/adapters/sqlite"
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+	"mailroom/domain/throttle"
+	"mailroom/ports"
+)
+
+var throttleOff = throttle.Rate{N: -1}
+
+const (
+	testDomain   = "example.test"
+	testPassword = "correct horse battery"
+)
+
+// plainHasher is a fast stand-in for argon2: tests check the server's
+// behaviour, not the hash's cost.
+type plainHasher struct{}
+
+func (plainHasher) Hash(_ context.Context, p string) (string, error) { return "plain$" + p, nil }
+func (plainHasher) Verify(_ context.Context, hash, p string) (bool, error) {
+	if !strings.HasPrefix(hash, "plain$") {
+		return false, errors.New("malformed hash")
+	}
+	return subtle.ConstantTimeCompare([]byte(hash[len("plain$"):]), []byte(p)) == 1, nil
+}
+
+var (
+	certOnce sync.Once
+	certTLS  tls.Certificate
+	certPool *x509.CertPool
+)
+
+func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	certOnce.Do(func() {
+		certPEM, keyPEM, err := certs.SelfSigned(nil, time.Now())
+		if err != nil {
+			panic(err)
+		}
+		certTLS, err = tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			panic(err)
+		}
+		certPool = x509.NewCertPool()
+		certPool.AppendCertsFromPEM(certPEM)
+	})
+	return certTLS, certPool
+}
+
+// env is a server on 127.0.0.1:0 over a real SQLite file.
+type env struct {
+	t       testing.TB
+	dbPath  string
+	store   *sqlite.Store
+	feed    *sqlite.Feed
+	acc     *account.Service
+	mb      *mail.Service
+	srv     *Server
+	addr    string
+	pool    *x509.CertPool
+	serveCh chan error
+	users   map[string]account.Account
+}
+
+type envOpts struct {
+	cfg  func(*Config)
+	feed func(e *env) ports.ChangeFeed // nil: the store's feed
+	log  *zap.Logger
+}
+
+func newEnv(t testing.TB, o envOpts) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "mail.db"), users: map[string]account.Account{}}
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: e.dbPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store = st
+	e.feed = st.Feed(sqlite.FeedConfig{PollInterval: 10 * time.Millisecond})
+	e.acc = account.NewService(st, plainHasher{}, account.Config{Domain: testDomain}, nil)
+	e.mb = mail.NewService(st, e.acc, e.feed, mail.Config{}, nil)
+
+	cert, pool := testCert(t)
+	e.pool = pool
+	cfg := Config{TLS: certs.ServerConfig(cert), LoginFailRate: throttleOff}
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	var feed ports.ChangeFeed = e.feed
+	if o.feed != nil {
+		feed = o.feed(e)
+	}
+	log := o.log
+	if log == nil {
+		if tt, ok := t.(*testing.T); ok {
+			log = zaptest.NewLogger(tt)
+		} else {
+			log = zap.NewNop()
+		}
+	}
+	e.srv = New(cfg, e.acc, e.mb, feed, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addr = ln.Addr().String()
+	e.serveCh = make(chan error, 1)
+	go func() { e.serveCh <- e.srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e.srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-e.serveCh; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+		e.feed.Close()
+		e.store.Close()
+	})
+	return e
+}
+
+// user registers name (once) and gives the account.
+func (e *env) user(name string) account.Account {
+	e.t.Helper()
+	if a, ok := e.users[name]; ok {
+		return a
+	}
+	a, err := e.acc.Register(context.Background(), name, testPassword)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.users[name] = a
+	return a
+}
+
+// deliver sends one message from one user to others and gives the entries.
+func (e *env) deliver(from string, to []string, subject string) []mail.Meta {
+	e.t.Helper()
+	for _, r := range to {
+		e.user(r)
+	}
+	metas, err := e.mb.Deliver(context.Background(), e.user(from), to, rawMessage(from, to, subject))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return metas
+}
+
+func rawMessage(from string, to []string, subject string) []byte {
+	var rcpts []string
+	for _, r := range to {
+		rcpts = append(rcpts, r+"@"+testDomain)
+	}
+	return fmt.Appendf(nil, "From: %s@%s\r\nTo: %s\r\nSubject: %s\r\n\r\nHello %s.\r\n",
+		from, testDomain, strings.Join(rcpts, ", "), subject, subject)
+}
+
+// client is one test connection with a line-by-line dialogue.
+type client struct {
+	t    testing.TB
+	conn *tls.Conn
+	lr   *inboxwire.LineReader
+}
+
+func (e *env) dial() *client {
+	e.t.Helper()
+	c, err := e.dialErr()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) dialErr() (*client, error) {
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", e.addr,
+		&tls.Config{RootCAs: e.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return nil, err
+	}
+	c := &client{t: e.t, conn: conn, lr: inboxwire.NewLineReader(conn, inboxwire.ResponseLineLimit(25<<20))}
+	e.t.Cleanup(func() { conn.Close() })
+	return c, nil
+}
+
+// login dials and logs in as name.
+func (e *env) login(name string) *client {
+	e.t.Helper()
+	e.user(name)
+	c := e.dial()
+	c.ok(fmt.Sprintf(`{"op":"login","user":%q,"password":%q}`, name, testPassword))
+	return c
+}
+
+func (c *client) sendLine(line string) {
+	c.t.Helper()
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.conn.Write([]byte(line + "\n")); err != nil {
+		c.t.Fatalf("write %s: %v", line, err)
+	}
+}
+
+// readLine gives the next line, failing after d.
+func (c *client) readLine(d time.Duration) ([]byte, error) {
+	c.conn.SetReadDeadline(time.Now().Add(d))
+	line, err := c.lr.ReadLine()
+	return bytes.Clone(line), err
+}
+
+// response reads lines until a response (skipping events) and decodes it.
+func (c *client) response() inboxwire.Response {
+	c.t.Helper()
+	for {
+		line, err := c.readLine(5 * time.Second)
+		if err != nil {
+			c.t.Fatalf("read response: %v", err)
+		}
+		if isEvent(line) {
+			continue
+		}
+		var r inboxwire.Response
+		if err := json.Unmarshal(line, &r); err != nil {
+			c.t.Fatalf("bad response %s: %v", line, err)
+		}
+		return r
+	}
+}
+
+func isEvent(line []byte) bool {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(line, &probe) != nil {
+		return false
+	}
+	_, ok := probe["event"]
+	return ok
+}
+
+// do sends a request and gives its response.
+func (c *client) do(line string) inboxwire.Response {
+	c.t.Helper()
+	c.sendLine(line)
+	return c.response()
+}
+
+func (c *client) ok(line string) inboxwire.Response {
+	c.t.Helper()
+	r := c.do(line)
+	if !r.OK || r.Error != nil {
+		c.t.Fatalf("%s: got %+v, want ok", line, errOf(r))
+	}
+	return r
+}
+
+func (c *client) fails(line, code string) inboxwire.Response {
+	c.t.Helper()
+	r := c.do(line)
+	if r.OK || r.Error == nil || r.Error.Code != code {
+		c.t.Fatalf("%s: got ok=%v error %+v, want %s", line, r.OK, errOf(r), code)
+	}
+	return r
+}
+
+func errOf(r inboxwire.Response) any {
+	if r.Error == nil {
+		return nil
+	}
+	return *r.Error
+}
+
+// event waits up to d for the next line and requires an event.
+func (c *client) event(d time.Duration) inboxwire.Event {
+	c.t.Helper()
+	line, err := c.readLine(d)
+	if err != nil {
+		c.t.Fatalf("waiting for an event: %v", err)
+	}
+	if !isEvent(line) {
+		c.t.Fatalf("got %s, want an event", line)
+	}
+	var ev inboxwire.Event
+	if err := json.Unmarshal(line, &ev); err != nil {
+		c.t.Fatal(err)
+	}
+	return ev
+}
+
+// noEvent checks that nothing arrives within d.
+func (c *client) noEvent(d time.Duration) {
+	c.t.Helper()
+	line, err := c.readLine(d)
+	if err == nil {
+		c.t.Fatalf("got %s, want nothing", line)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		c.t.Fatalf("got %v, want a timeout", err)
+	}
+}
+
+// closed checks that the server closes the connection within d (after
+// any lines still in flight).
+func (c *client) closed(d time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		line, err := c.readLine(time.Until(deadline))
+		if err == nil {
+			_ = line
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.t.Fatalf("connection still open after %v", d)
+		}
+		return
+	}
+}
+
+// eventually polls cond for up to 5s.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func (s *Server) watcherCount() int {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	n := 0
+	for _, set := range s.hub.watchers {
+		n += len(set)
+	}
+	return n
+}

@@ -1,0 +1,628 @@
+package inboxserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mailroom/adapters/inboxwire"
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+	"mailroom/domain/throttle"
+	"mailroom/ports"
+)
+
+func TestEveryOp(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	bob := e.user("bob")
+	e.user("alice")
+	metas := e.deliver("alice", []string{"bob"}, "Hi Bob")
+	inID := metas[0].ID
+
+	c := e.dial()
+	if r := c.ok(`{"tag":1,"op":"ping"}`); string(r.Tag) != "1" {
+		t.Errorf("ping tag = %s, want 1", r.Tag)
+	}
+	for _, op := range []string{
+		`{"op":"list","folder":"inbox"}`, `{"op":"count","folder":"inbox"}`,
+		fmt.Sprintf(`{"op":"fetch","id":%d}`, inID), fmt.Sprintf(`{"op":"seen","id":%d,"seen":true}`, inID),
+		fmt.Sprintf(`{"op":"delete","id":%d}`, inID), `{"op":"watch"}`,
+	} {
+		c.fails(op, inboxwire.CodeAuthRequired)
+	}
+
+	// Wrong password and unknown user look the same.
+	wrong := c.fails(`{"op":"login","user":"bob","password":"not the password"}`, inboxwire.CodeAuthFailed)
+	unknown := c.fails(`{"op":"login","user":"nobody","password":"not the password"}`, inboxwire.CodeAuthFailed)
+	if *wrong.Error != *unknown.Error {
+		t.Errorf("wrong password %+v != unknown user %+v", *wrong.Error, *unknown.Error)
+	}
+
+	r := c.ok(`{"tag":"L","op":"login","user":"BOB@example.test","password":"` + testPassword + `"}`)
+	if string(r.Tag) != `"L"` || r.Account == nil || r.Account.ID != int64(bob.ID) || r.Account.Address != "bob@example.test" {
+		t.Fatalf("login: %+v %+v", r, r.Account)
+	}
+	c.fails(`{"op":"login","user":"bob","password":"`+testPassword+`"}`, inboxwire.CodeBadRequest)
+
+	r = c.ok(`{"op":"list","folder":"inbox"}`)
+	if len(r.Messages) != 1 {
+		t.Fatalf("list: %+v", r.Messages)
+	}
+	m := r.Messages[0]
+	if m.ID != int64(inID) || m.Folder != "inbox" || m.From != "alice@example.test" || m.Subject != "Hi Bob" ||
+		m.Seen || m.Size != int64(len(rawMessage("alice", []string{"bob"}, "Hi Bob"))) ||
+		len(m.To) != 1 || m.To[0] != "bob@example.test" {
+		t.Errorf("meta: %+v", m)
+	}
+	if _, err := time.Parse(time.RFC3339, m.Date); err != nil {
+		t.Errorf("date %q: %v", m.Date, err)
+	}
+	if r := c.ok(`{"op":"list","folder":"sent"}`); r.Messages == nil || len(r.Messages) != 0 {
+		t.Errorf("empty sent: %+v", r.Messages)
+	}
+	// An empty page is "messages":[], not absent.
+	c.sendLine(`{"op":"list","folder":"sent"}`)
+	line, err := c.readLine(5 * time.Second)
+	if err != nil || !bytes.Contains(line, []byte(`"messages":[]`)) {
+		t.Errorf("empty list line %s, %v", line, err)
+	}
+
+	r = c.ok(`{"op":"count","folder":"inbox"}`)
+	if r.Total == nil || r.Unseen == nil || *r.Total != 1 || *r.Unseen != 1 {
+		t.Errorf("count: %v %v", r.Total, r.Unseen)
+	}
+	r = c.ok(fmt.Sprintf(`{"op":"fetch","id":%d}`, inID))
+	if r.Message == nil || !bytes.Equal(r.Message.Raw, rawMessage("alice", []string{"bob"}, "Hi Bob")) || r.Message.ID != int64(inID) {
+		t.Errorf("fetch: %+v", r.Message)
+	}
+	c.ok(fmt.Sprintf(`{"op":"seen","id":%d,"seen":true}`, inID))
+	if r := c.ok(`{"op":"count","folder":"inbox"}`); *r.Total != 1 || *r.Unseen != 0 {
+		t.Errorf("count after seen: %d %d", *r.Total, *r.Unseen)
+	}
+	if r := c.ok(`{"op":"list","folder":"inbox"}`); !r.Messages[0].Seen {
+		t.Errorf("not seen after seen")
+	}
+	c.ok(fmt.Sprintf(`{"op":"seen","id":%d,"seen":false}`, inID))
+	if r := c.ok(`{"op":"count","folder":"inbox"}`); *r.Unseen != 1 {
+		t.Errorf("unseen after unseen: %d", *r.Unseen)
+	}
+	c.ok(fmt.Sprintf(`{"op":"delete","id":%d}`, inID))
+	c.fails(fmt.Sprintf(`{"op":"fetch","id":%d}`, inID), inboxwire.CodeNotFound)
+	c.fails(fmt.Sprintf(`{"op":"delete","id":%d}`, inID), inboxwire.CodeNotFound)
+	c.fails(`{"op":"seen","id":999999,"seen":true}`, inboxwire.CodeNotFound)
+	c.ok(`{"op":"watch"}`)
+	c.ok(`{"op":"watch"}`) // idempotent
+	c.ok(`{"tag":null,"op":"quit"}`)
+	c.closed(5 * time.Second)
+}
+
+func TestMalformedLinesKeepTheSession(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.user("bob")
+	c := e.dial()
+	for _, tc := range []struct {
+		line string
+		tag  string // echoed tag, "" for none
+	}{
+		{`not json`, ""},
+		{`[1,2]`, ""},
+		{`"op"`, ""},
+		{`{"op":"ping"`, ""},
+		{`{"tag":7,"op":"nope"}`, "7"},
+		{`{"tag":"x"}`, `"x"`},
+		{`{"tag":{"a":1},"op":"ping"}`, ""},
+		{`{"tag":[1],"op":"ping"}`, ""},
+		{`{"tag":3,"op":"ping","extra":1}`, "3"},
+		{`{"tag":4,"op":"ping"} {"op":"ping"}`, "4"},
+		{`{"tag":5,"op":"ping"}}`, "5"},
+		{`{"tag":6,"op":"login","user":"bob"}`, "6"},
+		{`{"tag":8,"op":"login","password":"x"}`, "8"},
+		{`{"tag":9,"op":"login","user":1,"password":"x"}`, "9"},
+		{`{"op":42}`, ""},
+		{"\xff\xfe", ""},
+	} {
+		r := c.fails(tc.line, inboxwire.CodeBadRequest)
+		if string(r.Tag) != tc.tag {
+			t.Errorf("%s: tag %s, want %s", tc.line, r.Tag, tc.tag)
+		}
+	}
+	c.sendLine("")    // blank lines are ignored
+	c.sendLine("  \r") // so is whitespace
+	c.ok(`{"op":"ping"}`)
+	c.ok(`{"op":"login","user":"bob","password":"` + testPassword + `"}`)
+	for _, line := range []string{
+		`{"op":"list"}`, `{"op":"list","folder":"spam"}`, `{"op":"list","folder":"inbox","limit":0}`,
+		`{"op":"list","folder":"inbox","limit":501}`, `{"op":"list","folder":"inbox","limit":-1}`,
+		`{"op":"list","folder":"inbox","before":-5}`, `{"op":"list","folder":"inbox","limit":"5"}`,
+		`{"op":"list","folder":1}`, `{"op":"count"}`, `{"op":"count","folder":"trash"}`,
+		`{"op":"fetch"}`, `{"op":"fetch","id":"1"}`, `{"op":"fetch","id":1.5}`,
+		`{"op":"seen","id":1}`, `{"op":"seen","seen":true}`, `{"op":"seen","id":1,"seen":"yes"}`,
+		`{"op":"delete"}`,
+	} {
+		c.fails(line, inboxwire.CodeBadRequest)
+	}
+	c.ok(`{"op":"list","folder":"inbox","before":0,"limit":500}`)
+}
+
+func TestIsolation(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	aliceMsg := e.deliver("carol", []string{"alice"}, "for alice")[0]
+	bobC := e.login("bob")
+	aliceC := e.login("alice")
+
+	for _, line := range []string{
+		fmt.Sprintf(`{"op":"fetch","id":%d}`, aliceMsg.ID),
+		fmt.Sprintf(`{"op":"seen","id":%d,"seen":true}`, aliceMsg.ID),
+		fmt.Sprintf(`{"op":"delete","id":%d}`, aliceMsg.ID),
+	} {
+		bobC.fails(line, inboxwire.CodeNotFound)
+	}
+	if r := bobC.ok(`{"op":"list","folder":"inbox"}`); len(r.Messages) != 0 {
+		t.Errorf("bob sees %+v", r.Messages)
+	}
+	// Alice's entry is untouched.
+	r := aliceC.ok(fmt.Sprintf(`{"op":"fetch","id":%d}`, aliceMsg.ID))
+	if r.Message.Seen {
+		t.Errorf("bob flagged alice's mail")
+	}
+
+	bobC.ok(`{"op":"watch"}`)
+	aliceC.ok(`{"op":"watch"}`)
+	e.deliver("carol", []string{"alice"}, "second for alice")
+	if ev := aliceC.event(5 * time.Second); ev.Message == nil || ev.Message.Subject != "second for alice" {
+		t.Errorf("alice got %+v", ev)
+	}
+	bobMsg := e.deliver("carol", []string{"bob"}, "for bob")[0]
+	// Bob's first event is his own mail: nothing of alice's came before it.
+	ev := bobC.event(5 * time.Second)
+	if ev.Event != inboxwire.EventMessage || ev.Message == nil || ev.Message.ID != int64(bobMsg.ID) {
+		t.Errorf("bob got %+v, want his entry %d", ev, bobMsg.ID)
+	}
+	aliceC.noEvent(200 * time.Millisecond)
+}
+
+func TestPaging(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	var want []int64
+	for i := range 23 {
+		want = append(want, int64(e.deliver("alice", []string{"bob"}, fmt.Sprint("m", i))[0].ID))
+	}
+	c := e.login("bob")
+	if r := c.ok(`{"op":"list","folder":"inbox"}`); len(r.Messages) != 23 {
+		t.Errorf("default limit: %d messages", len(r.Messages))
+	}
+	var got []int64
+	before := int64(0)
+	for {
+		r := c.ok(fmt.Sprintf(`{"op":"list","folder":"inbox","before":%d,"limit":5}`, before))
+		if len(r.Messages) == 0 {
+			break
+		}
+		if len(r.Messages) > 5 {
+			t.Fatalf("page of %d", len(r.Messages))
+		}
+		for _, m := range r.Messages {
+			got = append(got, m.ID)
+		}
+		before = r.Messages[len(r.Messages)-1].ID
+	}
+	if len(got) != len(want) {
+		t.Fatalf("paged %d entries, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[len(want)-1-i] {
+			t.Fatalf("page order %v, want newest first of %v", got, want)
+		}
+	}
+	// before is exclusive.
+	r := c.ok(fmt.Sprintf(`{"op":"list","folder":"inbox","before":%d,"limit":1}`, want[10]))
+	if len(r.Messages) != 1 || r.Messages[0].ID != want[9] {
+		t.Errorf("before %d: %+v", want[10], r.Messages)
+	}
+	// Alice's copies are in her sent folder.
+	a := e.login("alice")
+	if r := a.ok(`{"op":"list","folder":"sent","limit":500}`); len(r.Messages) != 23 || r.Messages[0].Folder != "sent" {
+		t.Errorf("sent: %d", len(r.Messages))
+	}
+}
+
+func TestWatchSameProcess(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	bob := e.login("bob")
+	alice := e.login("alice")
+	bob.ok(`{"tag":"w","op":"watch"}`)
+	alice.ok(`{"op":"watch"}`)
+	metas := e.deliver("alice", []string{"bob"}, "pushed")
+	ev := bob.event(5 * time.Second)
+	if ev.Event != inboxwire.EventMessage || ev.Message == nil || ev.Message.ID != int64(metas[0].ID) ||
+		ev.Message.Folder != "inbox" || ev.Message.Subject != "pushed" {
+		t.Errorf("bob event %+v", ev)
+	}
+	// The sender's sent copy is pushed too.
+	ev = alice.event(5 * time.Second)
+	if ev.Message == nil || ev.Message.ID != int64(metas[1].ID) || ev.Message.Folder != "sent" {
+		t.Errorf("alice event %+v", ev)
+	}
+	// Events carry no tag and no ok.
+	e.deliver("alice", []string{"bob"}, "raw")
+	line, err := bob.readLine(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probe map[string]json.RawMessage
+	json.Unmarshal(line, &probe)
+	if _, ok := probe["tag"]; ok {
+		t.Errorf("event has a tag: %s", line)
+	}
+	if _, ok := probe["ok"]; ok {
+		t.Errorf("event has ok: %s", line)
+	}
+	// Requests still work on a watching connection.
+	if r := bob.ok(`{"op":"count","folder":"inbox"}`); *r.Total != 2 {
+		t.Errorf("count %d", *r.Total)
+	}
+}
+
+func TestWatchSecondStore(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	bob := e.login("bob")
+	e.user("alice")
+	bob.ok(`{"op":"watch"}`)
+	other := openOther(t, e.dbPath)
+	metas := other.deliver(t, "alice", "bob", "from the other store")
+	ev := bob.event(5 * time.Second)
+	if ev.Message == nil || ev.Message.ID != int64(metas[0].ID) || ev.Message.Subject != "from the other store" {
+		t.Errorf("event %+v, want entry %d", ev, metas[0].ID)
+	}
+}
+
+func TestWatchChildProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-execs the test binary")
+	}
+	e := newEnv(t, envOpts{})
+	bob := e.login("bob")
+	e.user("alice")
+	bob.ok(`{"op":"watch"}`)
+	ids := runChild(t, e.dbPath, "alice", "bob", "from a child process", 1)
+	ev := bob.event(5 * time.Second)
+	if ev.Message == nil || ev.Message.ID != ids[0] || ev.Message.Subject != "from a child process" {
+		t.Errorf("event %+v, want entry %d", ev, ids[0])
+	}
+}
+
+func TestSlowWatcherDropped(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: func(c *Config) { c.SendQueue = 32; c.WriteTimeout = time.Minute }})
+	e.user("alice")
+	// The slow watcher reads nothing, through a small receive buffer, so
+	// the server's writes stall and its queue fills.
+	e.user("bob")
+	raw, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.(*net.TCPConn).SetReadBuffer(4096)
+	slow := e.wrap(raw)
+	slow.ok(`{"op":"login","user":"bob","password":"` + testPassword + `"}`)
+	slow.ok(`{"op":"watch"}`)
+	fast := e.login("bob")
+	fast.ok(`{"op":"watch"}`)
+
+	// Big subjects make each event large, so few of them fill the pipe.
+	subject := strings.Repeat("s", 60_000)
+	const n = 120
+	var got []int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			line, err := fast.readLine(10 * time.Second)
+			if err != nil {
+				t.Errorf("fast watcher: %v after %d events", err, len(got))
+				return
+			}
+			var ev inboxwire.Event
+			json.Unmarshal(line, &ev)
+			if ev.Message != nil {
+				got = append(got, ev.Message.ID)
+			}
+		}
+	}()
+	var want []int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range 2 { // concurrent deliveries share commits
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n / 2 {
+				metas, err := e.mb.Deliver(context.Background(), e.users["alice"], []string{"bob"},
+					rawMessage("alice", []string{"bob"}, fmt.Sprint(subject, w, i)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				want = append(want, int64(metas[0].ID))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	if len(got) != n {
+		t.Fatalf("fast watcher got %d events, want %d", len(got), n)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("events out of order: %v", got)
+		}
+	}
+	// The server has closed the slow one (its client side, reading through
+	// a 4 KiB window, would take long to drain what the kernel holds).
+	eventually(t, "the slow watcher to be dropped", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		return e.srv.watcherCount() == 1 && len(e.srv.conns) == 1
+	})
+}
+
+// wrap speaks TLS over an already dialled connection.
+func (e *env) wrap(raw net.Conn) *client {
+	e.t.Helper()
+	conn := tlsClient(raw, e.pool)
+	e.t.Cleanup(func() { conn.Close() })
+	return &client{t: e.t, conn: conn, lr: inboxwire.NewLineReader(conn, inboxwire.ResponseLineLimit(25<<20))}
+}
+
+func TestTooLargeLine(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := e.dial()
+	big := append([]byte(`{"op":"ping","tag":"`), bytes.Repeat([]byte("x"), 2<<20)...)
+	big = append(big, "\"}\n"...)
+	go func() {
+		c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		c.conn.Write(big) // fails part way once the server closes: fine
+	}()
+	line, err := c.readLine(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r inboxwire.Response
+	if err := json.Unmarshal(line, &r); err != nil || r.OK || r.Error == nil || r.Error.Code != inboxwire.CodeTooLarge {
+		t.Fatalf("got %s, want too_large", line)
+	}
+	if _, err := c.readLine(10 * time.Second); err == nil {
+		t.Fatal("connection still open after too_large")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("connection not closed after too_large")
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: func(c *Config) {
+		c.LoginFailRate = throttle.Rate{N: 2, Per: time.Hour}
+		c.MaxLoginFailures = 10
+	}})
+	e.user("bob")
+	c := e.dial()
+	c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeAuthFailed)
+	c.fails(`{"op":"login","user":"nobody","password":"wrong password"}`, inboxwire.CodeAuthFailed)
+	// The budget is spent: even the right password is refused unchecked,
+	// and on a fresh connection from the same IP too.
+	c.fails(`{"op":"login","user":"bob","password":"`+testPassword+`"}`, inboxwire.CodeRateLimited)
+	d := e.dial()
+	d.fails(`{"op":"login","user":"bob","password":"`+testPassword+`"}`, inboxwire.CodeRateLimited)
+	d.ok(`{"op":"ping"}`)
+}
+
+func TestLoginFailuresPerConnection(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: func(c *Config) { c.MaxLoginFailures = 3 }})
+	e.user("bob")
+	c := e.dial()
+	c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeAuthFailed)
+	c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeAuthFailed)
+	c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeAuthFailed)
+	c.closed(5 * time.Second)
+	// Another connection may still log in (no per-IP budget here).
+	e.login("bob")
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: func(c *Config) { c.HandshakeTimeout = 100 * time.Millisecond }})
+	raw, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(raw); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("a silent client was not dropped")
+		}
+	}
+}
+
+func TestIdleTimeoutSparesWatchers(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: func(c *Config) { c.IdleTimeout = 150 * time.Millisecond }})
+	idle := e.login("bob")
+	watcher := e.login("bob")
+	watcher.ok(`{"op":"watch"}`)
+	idle.closed(5 * time.Second)
+	time.Sleep(400 * time.Millisecond)
+	e.deliver("alice", []string{"bob"}, "still here")
+	if ev := watcher.event(5 * time.Second); ev.Message == nil || ev.Message.Subject != "still here" {
+		t.Errorf("watcher got %+v", ev)
+	}
+	watcher.ok(`{"op":"ping"}`)
+}
+
+func TestConnectionCaps(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: func(c *Config) { c.MaxConnsPerIP = 2 }})
+	a, b := e.dial(), e.dial()
+	a.ok(`{"op":"ping"}`)
+	b.ok(`{"op":"ping"}`)
+	if c, err := e.dialErr(); err == nil {
+		// TLS 1.3 may finish the client's side of the handshake before
+		// the server's close arrives; the first read then fails.
+		if _, err := c.readLine(5 * time.Second); err == nil {
+			t.Fatal("third connection from one IP was served")
+		}
+	}
+	a.ok(`{"op":"quit"}`)
+	a.closed(5 * time.Second)
+	eventually(t, "a slot to free up", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		return len(e.srv.conns) < 2
+	})
+	e.dial().ok(`{"op":"ping"}`)
+}
+
+func TestShutdown(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	idle := e.login("bob")
+	watcher := e.login("bob")
+	watcher.ok(`{"op":"watch"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	idle.closed(time.Second)
+	watcher.closed(time.Second)
+	if err := <-e.serveCh; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve gave %v", err)
+	}
+	e.serveCh <- ErrServerClosed // for the cleanup's check
+	if _, err := e.dialErr(); err == nil {
+		t.Error("dial after Shutdown worked")
+	}
+}
+
+// chanFeed is a ChangeFeed the test drives: each Subscribe hands out the
+// next channel.
+type chanFeed struct {
+	mu   sync.Mutex
+	subs []chan mail.Meta
+	new  chan struct{}
+}
+
+func (f *chanFeed) Subscribe(ctx context.Context) <-chan mail.Meta {
+	ch := make(chan mail.Meta, 16)
+	f.mu.Lock()
+	f.subs = append(f.subs, ch)
+	f.mu.Unlock()
+	f.new <- struct{}{}
+	return ch
+}
+
+func TestResyncAfterFeedCloses(t *testing.T) {
+	f := &chanFeed{new: make(chan struct{}, 10)}
+	e := newEnv(t, envOpts{feed: func(*env) ports.ChangeFeed { return f }})
+	bob := e.login("bob")
+	bob.ok(`{"op":"watch"}`)
+	<-f.new
+	eventually(t, "the watcher", func() bool { return e.srv.watcherCount() == 1 })
+	f.mu.Lock()
+	first := f.subs[0]
+	f.mu.Unlock()
+	first <- mail.Meta{ID: 7, Owner: e.users["bob"].ID, Folder: mail.Inbox, Date: time.Now()}
+	if ev := bob.event(5 * time.Second); ev.Message == nil || ev.Message.ID != 7 {
+		t.Fatalf("got %+v", ev)
+	}
+	close(first) // the feed dropped us
+	<-f.new      // the server subscribed again
+	if ev := bob.event(5 * time.Second); ev.Event != inboxwire.EventResync || ev.Message != nil {
+		t.Fatalf("got %+v, want resync", ev)
+	}
+	f.mu.Lock()
+	second := f.subs[1]
+	f.mu.Unlock()
+	second <- mail.Meta{ID: 9, Owner: e.users["bob"].ID, Folder: mail.Inbox, Date: time.Now()}
+	if ev := bob.event(5 * time.Second); ev.Message == nil || ev.Message.ID != 9 {
+		t.Fatalf("got %+v", ev)
+	}
+}
+
+func TestOneSubscriptionForManyWatchers(t *testing.T) {
+	f := &chanFeed{new: make(chan struct{}, 10)}
+	e := newEnv(t, envOpts{feed: func(*env) ports.ChangeFeed { return f }})
+	for range 5 {
+		e.login("bob").ok(`{"op":"watch"}`)
+	}
+	<-f.new
+	time.Sleep(50 * time.Millisecond)
+	f.mu.Lock()
+	n := len(f.subs)
+	f.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d subscriptions, want 1", n)
+	}
+}
+
+func TestErrorTable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code string
+	}{
+		{inboxwire.ErrBadRequest, inboxwire.CodeBadRequest},
+		{fmt.Errorf("%w: detail", inboxwire.ErrBadRequest), inboxwire.CodeBadRequest},
+		{errUnknownOp, inboxwire.CodeBadRequest},
+		{errLoggedIn, inboxwire.CodeBadRequest},
+		{missing("id"), inboxwire.CodeBadRequest},
+		{mail.ErrBadFolder, inboxwire.CodeBadRequest},
+		{fmt.Errorf("%w: %q", mail.ErrBadFolder, "x"), inboxwire.CodeBadRequest},
+		{mail.ErrBadLimit, inboxwire.CodeBadRequest},
+		{errAuthRequired, inboxwire.CodeAuthRequired},
+		{account.ErrBadCredentials, inboxwire.CodeAuthFailed},
+		{account.ErrNoSuchUser, inboxwire.CodeAuthFailed},
+		{account.ErrBadUsername, inboxwire.CodeAuthFailed},
+		{mail.ErrNotFound, inboxwire.CodeNotFound},
+		{fmt.Errorf("sqlite: %w", mail.ErrNotFound), inboxwire.CodeNotFound},
+		{inboxwire.ErrTooLarge, inboxwire.CodeTooLarge},
+		{errRateLimited, inboxwire.CodeRateLimited},
+		{errors.New("disk on fire"), inboxwire.CodeInternal},
+		{context.Canceled, inboxwire.CodeInternal},
+		{mail.ErrTooLarge, inboxwire.CodeInternal}, // not an inbox condition
+	} {
+		e, internal := wireError(tc.err)
+		if e.Code != tc.code {
+			t.Errorf("%v: code %s, want %s", tc.err, e.Code, tc.code)
+		}
+		if internal != (tc.code == inboxwire.CodeInternal) {
+			t.Errorf("%v: internal = %v", tc.err, internal)
+		}
+		if e.Message == "" {
+			t.Errorf("%v: empty message", tc.err)
+		}
+		if internal && e.Message != "internal error" {
+			t.Errorf("%v: internal detail leaks: %q", tc.err, e.Message)
+		}
+	}
+	// Every row is reachable (no row shadowed by an earlier one) and
+	// every code but internal has a row.
+	codes := map[string]bool{}
+	for i, row := range errorTable {
+		e, _ := wireError(row.err)
+		if e.Code != row.code {
+			t.Errorf("row %d (%v) is shadowed: gives %s", i, row.err, e.Code)
+		}
+		codes[row.code] = true
+	}
+	for _, code := range []string{inboxwire.CodeBadRequest, inboxwire.CodeAuthRequired, inboxwire.CodeAuthFailed,
+		inboxwire.CodeNotFound, inboxwire.CodeTooLarge, inboxwire.CodeRateLimited} {
+		if !codes[code] {
+			t.Errorf("no row gives %s", code)
+		}
+	}
+}
