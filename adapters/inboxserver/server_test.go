@@ -134,7 +134,7 @@ func TestMalformedLinesKeepTheSession(t *testing.T) {
 			t.Errorf("%s: tag %s, want %s", tc.line, r.Tag, tc.tag)
 		}
 	}
-	c.sendLine("")    // blank lines are ignored
+	c.sendLine("")     // blank lines are ignored
 	c.sendLine("  \r") // so is whitespace
 	c.ok(`{"op":"ping"}`)
 	c.ok(`{"op":"login","user":"bob","password":"` + testPassword + `"}`)

@@ -56,7 +56,7 @@ func openStore(path string) (*other, error) {
 	if err != nil {
 		return nil, err
 	}
-	acc := account.NewService(st, plainHasher{}, account.Config{Domain: testDomain}, nil)
+	acc := account.NewService(st, testHasher(), account.Config{Domain: testDomain}, nil)
 	// No notifier: the server's feed must notice this store's commits
 	// through the database alone.
 	return &other{store: st, acc: acc, mb: mail.NewService(st, acc, nil, mail.Config{}, nil)}, nil
