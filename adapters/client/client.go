@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
+	"mailroom/adapters/inboxwire"
 	"mailroom/domain/account"
 	"mailroom/ports"
 )
@@ -44,7 +46,8 @@ type Config struct {
 	PingInterval time.Duration
 	// MaxResponseBytes bounds one inbox response line. A fetch carries the
 	// raw message in base64, so this must exceed 4/3 of the server's
-	// message size limit. Default 48 MiB (a 25 MiB message plus slack).
+	// message size limit. Default inboxwire.ResponseLineLimit of 25 MiB
+	// (about 34 MiB).
 	MaxResponseBytes int
 	// HelloName is the name sent in EHLO. Default "localhost".
 	HelloName string
@@ -75,7 +78,7 @@ func (c Config) withDefaults() Config {
 		c.PingInterval = 60 * time.Second
 	}
 	if c.MaxResponseBytes <= 0 {
-		c.MaxResponseBytes = 48 << 20
+		c.MaxResponseBytes = inboxwire.ResponseLineLimit(25 << 20)
 	}
 	if c.HelloName == "" {
 		c.HelloName = "localhost"
@@ -150,13 +153,14 @@ func (c *Client) Ping(ctx context.Context, ep ports.Endpoint) error {
 
 // Register creates an account with REG.
 func (c *Client) Register(ctx context.Context, ep ports.Endpoint, username, password string) error {
-	// Refuse what cannot travel on one command line rather than let it
-	// split the command.
-	if username == "" || strings.ContainsAny(username, " \t\r\n\x00") {
+	// REG takes exactly two space-separated words (the server splits the
+	// line with strings.Fields), so refuse what cannot travel that way
+	// rather than send a different command than the user meant.
+	if username == "" || hasSpaceOrControl(username) {
 		return fmt.Errorf("%w: %q", account.ErrBadUsername, username)
 	}
-	if strings.ContainsAny(password, "\r\n\x00") {
-		return fmt.Errorf("%w: it contains a line break or NUL", account.ErrWeakPassword)
+	if hasSpaceOrControl(password) {
+		return fmt.Errorf("%w: it must not contain spaces or control characters", account.ErrWeakPassword)
 	}
 	v, err := c.dialVerbs(ctx, ep)
 	if err != nil {
@@ -193,4 +197,10 @@ func (c *Client) login(ctx context.Context, ep ports.Endpoint, username, passwor
 	s.conn = conn
 	s.info = info
 	return s, nil
+}
+
+// hasSpaceOrControl reports whether s holds a character that would split or
+// end an SMTP command line.
+func hasSpaceOrControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0
 }

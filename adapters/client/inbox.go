@@ -24,10 +24,6 @@ var inboxErrors = map[string]error{
 	inboxwire.CodeTooLarge:    mail.ErrTooLarge,
 }
 
-// eventResync asks a watcher to list what it may have missed. inboxwire
-// names only EventMessage so far.
-const eventResync = "resync"
-
 // serverError is an inbox error response.
 type serverError struct {
 	op  string

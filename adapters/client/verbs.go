@@ -164,7 +164,7 @@ func (v *verbConn) auth(user, pass string) error {
 
 // getUser runs GETUSER name; the reply is "250 2.1.5 <id> <address>".
 func (v *verbConn) getUser(name string) (ports.UserInfo, error) {
-	if name == "" || strings.ContainsAny(name, " \t\r\n\x00") {
+	if name == "" || hasSpaceOrControl(name) {
 		return ports.UserInfo{}, fmt.Errorf("%w: %q", account.ErrNoSuchUser, name)
 	}
 	code, msg, err := v.cmd(opGetUser, "GETUSER %s", name)

@@ -210,7 +210,7 @@ func (w *watcher) handle(ctx context.Context, ev inboxwire.Event) error {
 			return err
 		}
 		return w.emitMeta(ctx, m)
-	case eventResync:
+	case inboxwire.EventResync:
 		return w.catchUp(ctx)
 	}
 	return nil // an event this client does not know
