@@ -3,11 +3,8 @@ package smtpserver
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net"
 	"path/filepath"
@@ -18,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"mailroom/adapters/argon2"
 	"mailroom/adapters/certs"
 	"mailroom/adapters/sqlite"
 	"mailroom/domain/account"
@@ -26,21 +24,10 @@ import (
 
 const testDomain = "example.test"
 
-// testHasher stands in for the argon2 adapter: the server's behaviour
-// around hashing is what these tests look at, not the hash.
-type testHasher struct{}
-
-func (testHasher) Hash(_ context.Context, pw string) (string, error) {
-	sum := sha256.Sum256([]byte(pw))
-	return "test$" + hex.EncodeToString(sum[:]), nil
-}
-
-func (testHasher) Verify(_ context.Context, hash, pw string) (bool, error) {
-	if !strings.HasPrefix(hash, "test$") {
-		return false, errors.New("bad hash")
-	}
-	sum := sha256.Sum256([]byte(pw))
-	return subtle.ConstantTimeCompare([]byte(hash[5:]), []byte(hex.EncodeToString(sum[:]))) == 1, nil
+// testHasher is argon2id with cheap parameters: the tests look at the
+// server's behaviour around hashing, not at its cost.
+func testHasher() *argon2.Hasher {
+	return argon2.New(argon2.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
 }
 
 // harness is a running server over a real SQLite file.
@@ -77,7 +64,7 @@ func newHarnessLog(t testing.TB, cfg Config, log *zap.Logger) *harness {
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
-	acc := account.NewService(store, testHasher{}, account.Config{Domain: testDomain}, nil)
+	acc := account.NewService(store, testHasher(), account.Config{Domain: testDomain}, nil)
 	mb := mail.NewService(store, acc, nil, mail.Config{}, nil)
 	if cfg.TLS == nil {
 		cfg.TLS = certs.ServerConfig(testCert)
