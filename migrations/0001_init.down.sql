@@ -1,4 +1,9 @@
+DROP TRIGGER IF EXISTS entries_immutable;
+DROP TRIGGER IF EXISTS entries_count_seen;
+DROP TRIGGER IF EXISTS entries_count_delete;
+DROP TRIGGER IF EXISTS entries_count_insert;
 DROP TRIGGER IF EXISTS entries_gc_message;
+DROP TABLE IF EXISTS folder_counts;
 DROP TABLE IF EXISTS entries;
 DROP TABLE IF EXISTS messages;
 DROP TABLE IF EXISTS accounts;

@@ -227,16 +227,17 @@ func (s *Store) Delete(ctx context.Context, owner account.ID, id mail.EntryID) e
 	return err
 }
 
-// Count gives the number of entries and of unseen entries in a folder. Both
-// are covering-index counts: entries_owner_folder_id and the partial
-// entries_unseen.
+// Count gives the number of entries and of unseen entries in a folder, from
+// folder_counts, which triggers keep in step with entries.
 func (s *Store) Count(ctx context.Context, owner account.ID, folder mail.Folder) (total, unseen int, err error) {
-	err = s.rdb.QueryRowContext(ctx, `SELECT
- (SELECT count(*) FROM entries WHERE owner = ?1 AND folder = ?2),
- (SELECT count(*) FROM entries WHERE owner = ?1 AND folder = ?2 AND seen = 0)`,
-		int64(owner), string(folder)).Scan(&total, &unseen)
+	err = s.rdb.QueryRowContext(ctx, countQuery, int64(owner), string(folder)).Scan(&total, &unseen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil // nothing ever delivered there
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: count: %w", err)
 	}
 	return total, unseen, nil
 }
+
+const countQuery = `SELECT total, unseen FROM folder_counts WHERE owner = ? AND folder = ?`

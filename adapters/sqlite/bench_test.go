@@ -1,0 +1,135 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+)
+
+func BenchmarkDeliver(b *testing.B) {
+	for _, batch := range []int{1, DefaultMaxBatch} {
+		b.Run(fmt.Sprint("maxbatch=", batch), func(b *testing.B) {
+			s := openAt(b, dbPath(b), Config{MaxBatch: batch})
+			var accs []account.Account
+			for i := range 16 {
+				accs = append(accs, mkAccount(b, s, fmt.Sprint("user", i)))
+			}
+			body := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 160) // 10 KiB
+			msg := newMsg("benchmark", body)
+			var next atomic.Int64
+			taken0, batches0 := s.taken.Load(), s.batches.Load()
+			b.SetBytes(int64(len(msg.Raw)))
+			b.SetParallelism(4) // 4×GOMAXPROCS concurrent deliveries, as from many SMTP sessions
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					i := next.Add(1)
+					from, to := accs[i%16], accs[(i+1)%16]
+					_, err := s.Deliver(ctx, msg, []mail.NewEntry{
+						{Owner: to.ID, Folder: mail.Inbox, To: []string{"to@localhost"}},
+						{Owner: from.ID, Folder: mail.Sent, To: []string{"to@localhost"}},
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			if n := s.batches.Load() - batches0; n > 0 {
+				b.ReportMetric(float64(s.taken.Load()-taken0)/float64(n), "delivers/commit")
+			}
+		})
+	}
+}
+
+// bulkMailbox gives owner n inbox entries, each with its own message,
+// inserted in one transaction; it returns their ids, oldest first.
+func bulkMailbox(b *testing.B, s *Store, owner account.ID, n int) []mail.EntryID {
+	b.Helper()
+	tx, err := s.DB().Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	msgStmt, err := tx.Prepare(`INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (?, 'someone@localhost', ?, ?, ?)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	entStmt, err := tx.Prepare(`INSERT INTO entries (owner, message_id, folder, rcpts, seen, received) VALUES (?, ?, 'inbox', '["owner@localhost"]', ?, ?)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := bytes.Repeat([]byte("x"), 2048)
+	ids := make([]mail.EntryID, 0, n)
+	for i := range n {
+		at := t0.UnixNano() + int64(i)
+		res, err := msgStmt.Exec(len(raw), fmt.Sprint("subject ", i), at, raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgID, _ := res.LastInsertId()
+		res, err = entStmt.Exec(owner, msgID, i%3 == 0, at)
+		if err != nil {
+			b.Fatal(err)
+		}
+		id, _ := res.LastInsertId()
+		ids = append(ids, mail.EntryID(id))
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	return ids
+}
+
+func BenchmarkList(b *testing.B) {
+	const n = 100_000
+	s := openAt(b, dbPath(b), Config{})
+	owner := mkAccount(b, s, "owner")
+	other := mkAccount(b, s, "other")
+	bulkMailbox(b, s, other.ID, n/10) // noise from another owner
+	ids := bulkMailbox(b, s, owner.ID, n)
+	ctx := context.Background()
+
+	cases := []struct {
+		name   string
+		before mail.EntryID
+	}{
+		{"newest50", 0},
+		{"page1000", ids[n-1000]}, // 1000 entries deep
+		{"deep50", ids[1000]},     // 99,000 entries deep
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				metas, err := s.List(ctx, owner.ID, mail.Inbox, c.before, mail.DefaultLimit)
+				if err != nil || len(metas) != mail.DefaultLimit {
+					b.Fatalf("List = %d, %v", len(metas), err)
+				}
+			}
+		})
+	}
+	b.Run("count", func(b *testing.B) {
+		for b.Loop() {
+			total, _, err := s.Count(ctx, owner.ID, mail.Inbox)
+			if err != nil || total != n {
+				b.Fatalf("Count = %d, %v", total, err)
+			}
+		}
+	})
+	b.Run("fetch", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := s.Fetch(ctx, owner.ID, ids[i%n]); err != nil {
+				b.Fatal(err)
+			}
+			i += 7919
+		}
+	})
+}
