@@ -160,9 +160,15 @@ func TestWatchResync(t *testing.T) {
 	ch := s.Watch(ctx)
 	waitConnected(t, ch)
 
+	// An announced entry: once it is out, the catch-up after connecting is over.
+	f.add(2, "announced")
+	f.event(inboxwire.Event{Event: inboxwire.EventMessage, Message: &f.entries[1]})
+	if m := nextMessage(t, ch); m.Subject != "announced" {
+		t.Fatalf("got %q, want \"announced\"", m.Subject)
+	}
 	// Entries the server never announced: only a resync finds them.
-	f.add(2, "missed one")
-	f.add(3, "missed two")
+	f.add(3, "missed one")
+	f.add(4, "missed two")
 	f.event(inboxwire.Event{Event: inboxwire.EventResync})
 	for _, want := range []string{"missed one", "missed two"} {
 		if m := nextMessage(t, ch); m.Subject != want {
@@ -170,9 +176,9 @@ func TestWatchResync(t *testing.T) {
 		}
 	}
 	// A late event for an entry already emitted is not repeated; a new one is.
-	f.add(4, "live")
-	f.event(inboxwire.Event{Event: inboxwire.EventMessage, Message: &f.entries[1]})
-	f.event(inboxwire.Event{Event: inboxwire.EventMessage, Message: &f.entries[3]})
+	f.add(5, "live")
+	f.event(inboxwire.Event{Event: inboxwire.EventMessage, Message: &f.entries[2]})
+	f.event(inboxwire.Event{Event: inboxwire.EventMessage, Message: &f.entries[4]})
 	if m := nextMessage(t, ch); m.Subject != "live" || m.Owner != 1 {
 		t.Fatalf("got %+v, want \"live\" owned by 1", m)
 	}
