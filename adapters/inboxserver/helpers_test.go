@@ -355,3 +355,12 @@ func (s *Server) watcherCount() int {
 	}
 	return n
 }
+
+// watch starts watching on c and waits until the server has registered
+// it (the ok is queued just before that).
+func (e *env) watch(c *client) {
+	e.t.Helper()
+	n := e.srv.watcherCount()
+	c.ok(`{"op":"watch"}`)
+	eventually(e.t, "the watcher", func() bool { return e.srv.watcherCount() > n })
+}

@@ -174,8 +174,8 @@ func TestIsolation(t *testing.T) {
 		t.Errorf("bob flagged alice's mail")
 	}
 
-	bobC.ok(`{"op":"watch"}`)
-	aliceC.ok(`{"op":"watch"}`)
+	e.watch(bobC)
+	e.watch(aliceC)
 	e.deliver("carol", []string{"alice"}, "second for alice")
 	if ev := aliceC.event(5 * time.Second); ev.Message == nil || ev.Message.Subject != "second for alice" {
 		t.Errorf("alice got %+v", ev)
@@ -239,7 +239,7 @@ func TestWatchSameProcess(t *testing.T) {
 	bob := e.login("bob")
 	alice := e.login("alice")
 	bob.ok(`{"tag":"w","op":"watch"}`)
-	alice.ok(`{"op":"watch"}`)
+	e.watch(alice)
 	metas := e.deliver("alice", []string{"bob"}, "pushed")
 	ev := bob.event(5 * time.Second)
 	if ev.Event != inboxwire.EventMessage || ev.Message == nil || ev.Message.ID != int64(metas[0].ID) ||
@@ -275,7 +275,7 @@ func TestWatchSecondStore(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	bob := e.login("bob")
 	e.user("alice")
-	bob.ok(`{"op":"watch"}`)
+	e.watch(bob)
 	other := openOther(t, e.dbPath)
 	metas := other.deliver(t, "alice", "bob", "from the other store")
 	ev := bob.event(5 * time.Second)
@@ -291,7 +291,7 @@ func TestWatchChildProcess(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	bob := e.login("bob")
 	e.user("alice")
-	bob.ok(`{"op":"watch"}`)
+	e.watch(bob)
 	ids := runChild(t, e.dbPath, "alice", "bob", "from a child process", 1)
 	ev := bob.event(5 * time.Second)
 	if ev.Message == nil || ev.Message.ID != ids[0] || ev.Message.Subject != "from a child process" {
@@ -300,11 +300,16 @@ func TestWatchChildProcess(t *testing.T) {
 }
 
 func TestSlowWatcherDropped(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *Config) { c.SendQueue = 32; c.WriteTimeout = time.Minute }})
-	e.user("alice")
+	// The feed is driven by the test, so that events come as fast as the
+	// server can take them (the store's feed is tested elsewhere here).
+	f := &chanFeed{new: make(chan struct{}, 10)}
+	e := newEnv(t, envOpts{
+		cfg:  func(c *Config) { c.SendQueue = 32; c.WriteTimeout = time.Minute },
+		feed: func(*env) ports.ChangeFeed { return f },
+	})
+	bob := e.user("bob")
 	// The slow watcher reads nothing, through a small receive buffer, so
 	// the server's writes stall and its queue fills.
-	e.user("bob")
 	raw, err := net.Dial("tcp", e.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -312,59 +317,73 @@ func TestSlowWatcherDropped(t *testing.T) {
 	raw.(*net.TCPConn).SetReadBuffer(4096)
 	slow := e.wrap(raw)
 	slow.ok(`{"op":"login","user":"bob","password":"` + testPassword + `"}`)
-	slow.ok(`{"op":"watch"}`)
+	e.watch(slow)
 	fast := e.login("bob")
-	fast.ok(`{"op":"watch"}`)
+	e.watch(fast)
+	<-f.new
+	f.mu.Lock()
+	feed := f.subs[0]
+	f.mu.Unlock()
 
-	// Big subjects make each event large, so few of them fill the pipe.
+	// Big subjects make each event large, so a few hundred fill the pipe.
 	subject := strings.Repeat("s", 60_000)
-	const n = 120
-	var got []int64
+	const max = 2000
+	ids := make(chan int64, max)
+	progress := make(chan struct{}, max)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for range n {
+		for {
 			line, err := fast.readLine(10 * time.Second)
 			if err != nil {
-				t.Errorf("fast watcher: %v after %d events", err, len(got))
+				t.Errorf("fast watcher: %v", err)
 				return
 			}
 			var ev inboxwire.Event
 			json.Unmarshal(line, &ev)
-			if ev.Message != nil {
-				got = append(got, ev.Message.ID)
+			if ev.Message == nil {
+				t.Errorf("fast watcher got %s", line)
+				return
+			}
+			ids <- ev.Message.ID
+			progress <- struct{}{}
+			if ev.Message.ID < 0 { // the end marker
+				return
 			}
 		}
 	}()
-	var want []int64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := range 2 { // concurrent deliveries share commits
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range n / 2 {
-				metas, err := e.mb.Deliver(context.Background(), e.users["alice"], []string{"bob"},
-					rawMessage("alice", []string{"bob"}, fmt.Sprint(subject, w, i)))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				want = append(want, int64(metas[0].ID))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	<-done
-	if len(got) != n {
-		t.Fatalf("fast watcher got %d events, want %d", len(got), n)
-	}
-	for i := 1; i < len(got); i++ {
-		if got[i] <= got[i-1] {
-			t.Fatalf("events out of order: %v", got)
+	received, sent := 0, 0
+	// Send until the slow watcher is dropped, keeping the fast one at most
+	// 8 events behind (well inside its queue), as a client that keeps up
+	// would be.
+	for ; e.srv.watcherCount() == 2; sent++ {
+		if sent == max {
+			t.Fatalf("slow watcher not dropped after %d events", sent)
 		}
+		for ; received < sent-8; received++ {
+			select {
+			case <-progress:
+			case <-done:
+				t.Fatalf("fast watcher stopped after %d of %d events", received, sent)
+			}
+		}
+		feed <- mail.Meta{ID: mail.EntryID(sent + 1), Owner: bob.ID, Folder: mail.Inbox, Subject: subject, Date: time.Now()}
+	}
+	feed <- mail.Meta{ID: -1, Owner: bob.ID, Folder: mail.Inbox, Date: time.Now()}
+	<-done
+	close(ids)
+	want := int64(1)
+	for id := range ids {
+		if id < 0 {
+			break
+		}
+		if id != want {
+			t.Fatalf("fast watcher got %d, want %d", id, want)
+		}
+		want++
+	}
+	if want != int64(sent+1) {
+		t.Fatalf("fast watcher got %d events, want %d", want-1, sent)
 	}
 	// The server has closed the slow one (its client side, reading through
 	// a 4 KiB window, would take long to drain what the kernel holds).
@@ -456,7 +475,7 @@ func TestIdleTimeoutSparesWatchers(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: func(c *Config) { c.IdleTimeout = 150 * time.Millisecond }})
 	idle := e.login("bob")
 	watcher := e.login("bob")
-	watcher.ok(`{"op":"watch"}`)
+	e.watch(watcher)
 	idle.closed(5 * time.Second)
 	time.Sleep(400 * time.Millisecond)
 	e.deliver("alice", []string{"bob"}, "still here")
@@ -492,7 +511,7 @@ func TestShutdown(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	idle := e.login("bob")
 	watcher := e.login("bob")
-	watcher.ok(`{"op":"watch"}`)
+	e.watch(watcher)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); err != nil {
@@ -530,7 +549,7 @@ func TestResyncAfterFeedCloses(t *testing.T) {
 	f := &chanFeed{new: make(chan struct{}, 10)}
 	e := newEnv(t, envOpts{feed: func(*env) ports.ChangeFeed { return f }})
 	bob := e.login("bob")
-	bob.ok(`{"op":"watch"}`)
+	e.watch(bob)
 	<-f.new
 	eventually(t, "the watcher", func() bool { return e.srv.watcherCount() == 1 })
 	f.mu.Lock()
@@ -558,7 +577,7 @@ func TestOneSubscriptionForManyWatchers(t *testing.T) {
 	f := &chanFeed{new: make(chan struct{}, 10)}
 	e := newEnv(t, envOpts{feed: func(*env) ports.ChangeFeed { return f }})
 	for range 5 {
-		e.login("bob").ok(`{"op":"watch"}`)
+		e.watch(e.login("bob"))
 	}
 	<-f.new
 	time.Sleep(50 * time.Millisecond)
