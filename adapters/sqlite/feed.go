@@ -77,10 +77,11 @@ func (s *Store) Feed(cfg FeedConfig) *Feed {
 		done: make(chan struct{}),
 		subs: map[*subscriber]struct{}{},
 	}
+	// Registering under s.mu's read lock orders it before Close's write
+	// lock, so Close either sees this feed or this call sees closed.
 	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	defer s.mu.RUnlock()
+	if s.closed {
 		close(f.done)
 		f.Close()
 		return f
