@@ -1,0 +1,193 @@
+package inboxwire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"mailroom/domain/mail"
+)
+
+func TestReadLine(t *testing.T) {
+	in := "a\nbb\r\n\n" + strings.Repeat("x", 10) + "\n" + strings.Repeat("y", 11) + "\nlast"
+	lr := NewLineReader(strings.NewReader(in), 10)
+	for _, want := range []string{"a", "bb", "", strings.Repeat("x", 10)} {
+		got, err := lr.ReadLine()
+		if err != nil || string(got) != want {
+			t.Fatalf("got %q, %v; want %q", got, err, want)
+		}
+	}
+	if _, err := lr.ReadLine(); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("11 bytes: %v, want ErrTooLarge", err)
+	}
+	lr = NewLineReader(strings.NewReader("last"), 10)
+	if _, err := lr.ReadLine(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("unterminated: %v", err)
+	}
+	lr = NewLineReader(strings.NewReader(""), 10)
+	if _, err := lr.ReadLine(); err != io.EOF {
+		t.Fatalf("empty: %v", err)
+	}
+}
+
+func TestReadLineHugeStopsEarly(t *testing.T) {
+	// A line far over the bound fails without being read whole.
+	r := &countingReader{r: io.MultiReader(strings.NewReader(strings.Repeat("x", 8<<20)), strings.NewReader("\n"))}
+	lr := NewLineReader(r, MaxLine)
+	if _, err := lr.ReadLine(); !errors.Is(err, ErrTooLarge) {
+		t.Fatal(err)
+	}
+	if r.n > MaxLine+128<<10 {
+		t.Errorf("read %d bytes of an 8 MiB line", r.n)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func TestDecodeRequest(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		ok   bool
+		tag  string
+		op   string
+	}{
+		{`{"op":"ping"}`, true, "", "ping"},
+		{` {"tag":1,"op":"ping"} `, true, "1", "ping"},
+		{`{"tag":"a b","op":"list","folder":"inbox","before":5,"limit":10}`, true, `"a b"`, "list"},
+		{`{"tag":null,"op":"quit"}`, true, "null", "quit"},
+		{`{"tag":true,"op":"quit"}`, true, "true", "quit"},
+		{`{"tag":1}`, false, "1", ""},
+		{`{"tag":1,"op":"ping","x":1}`, false, "1", ""},
+		{`{"tag":1,"op":"ping"}}`, false, "1", ""},
+		{`{"tag":1,"op":"ping"}{}`, false, "1", ""},
+		{`{"tag":[1],"op":"ping"}`, false, "", ""},
+		{`{"tag":{},"op":"ping"}`, false, "", ""},
+		{`{"tag":1,"op":"fetch","id":"7"}`, false, "1", ""},
+		{`{"tag":1,"op":"fetch","id":1e3}`, false, "1", ""},
+		{`[]`, false, "", ""},
+		{`nope`, false, "", ""},
+		{``, false, "", ""},
+		{`{"tag":1,"op":`, false, "", ""},
+	} {
+		req, err := DecodeRequest([]byte(tc.line))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err %v", tc.line, err)
+		}
+		if err != nil && !errors.Is(err, ErrBadRequest) {
+			t.Errorf("%s: %v does not wrap ErrBadRequest", tc.line, err)
+		}
+		if string(req.Tag) != tc.tag {
+			t.Errorf("%s: tag %s, want %s", tc.line, req.Tag, tc.tag)
+		}
+		if tc.ok && req.Op != tc.op {
+			t.Errorf("%s: op %q", tc.line, req.Op)
+		}
+	}
+	req, _ := DecodeRequest([]byte(`{"op":"seen","id":3,"seen":false}`))
+	if req.ID == nil || *req.ID != 3 || req.Seen == nil || *req.Seen {
+		t.Errorf("seen fields: %+v", req)
+	}
+}
+
+func TestResponseShapes(t *testing.T) {
+	zero := 0
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{Response{OK: true}, `{"ok":true}`},
+		{Response{Tag: json.RawMessage(`"t"`), OK: true, Messages: []Meta{}}, `{"tag":"t","ok":true,"messages":[]}`},
+		{Response{OK: true, Total: &zero, Unseen: &zero}, `{"ok":true,"total":0,"unseen":0}`},
+		{Response{Error: &Error{Code: CodeNotFound, Message: "m"}}, `{"ok":false,"error":{"code":"not_found","message":"m"}}`},
+		{Event{Event: EventResync}, `{"event":"resync"}`},
+		{Message{Raw: []byte("hi")}, `{"id":0,"folder":"","from":"","to":null,"subject":"","date":"","size":0,"seen":false,"raw":"aGk="}`},
+	} {
+		b, err := AppendLine(nil, tc.v)
+		if err != nil || string(b) != tc.want+"\n" {
+			t.Errorf("got %s, %v; want %s", b, err, tc.want)
+		}
+	}
+}
+
+func TestMetaRoundTrip(t *testing.T) {
+	d := time.Date(2026, 3, 1, 12, 30, 0, 0, time.FixedZone("x", 3600))
+	m := mail.Meta{ID: 4, Folder: mail.Sent, From: "a@x", To: []string{"b@x"}, Subject: "s", Date: d, Size: 9, Seen: true}
+	w := MetaFrom(m)
+	if w.Date != "2026-03-01T12:30:00+01:00" {
+		t.Errorf("date %s", w.Date)
+	}
+	back, err := w.ToDomain()
+	if err != nil || !back.Date.Equal(d) || back.ID != 4 || back.Folder != mail.Sent || !back.Seen {
+		t.Errorf("round trip %+v %v", back, err)
+	}
+	if MetaFrom(mail.Meta{}).To == nil {
+		t.Error("nil To must be written as []")
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"op":"ping"}`,
+		`{"tag":1,"op":"login","user":"bob","password":"secret pass"}`,
+		`{"tag":"x","op":"list","folder":"inbox","before":10,"limit":50}`,
+		`{"tag":null,"op":"fetch","id":1}`,
+		`{"tag":true,"op":"seen","id":1,"seen":true}`,
+		`{"op":"delete","id":-1}`,
+		`{"op":"count","folder":"sent"}`,
+		`{"op":"watch"} `,
+		`{"tag":[1],"op":"ping"}`,
+		`{"tag":1,"op":"ping"}}`,
+		`{"tag":1e999,"op":"ping"}`,
+		`{"tag":"\ud800","op":"ping"}`,
+		`{"op":"ping","op":"quit"}`,
+		`{"OP":"ping"}`,
+		"{\"op\":\"ping\xff\"}",
+		`{`, `[]`, `null`, ``, ` `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		req, err := DecodeRequest(line)
+		if err != nil && !errors.Is(err, ErrBadRequest) {
+			t.Fatalf("%v does not wrap ErrBadRequest", err)
+		}
+		if err == nil && req.Op == "" {
+			t.Fatal("accepted without an op")
+		}
+		if !validTag(req.Tag) {
+			t.Fatalf("invalid tag %s returned", req.Tag)
+		}
+		// Whatever came back, the server must be able to echo the tag.
+		out, merr := AppendLine(nil, Response{Tag: req.Tag, Error: &Error{Code: CodeBadRequest, Message: "x"}})
+		if merr != nil {
+			t.Fatalf("cannot echo tag %q: %v", req.Tag, merr)
+		}
+		if bytes.Count(out, []byte("\n")) != 1 {
+			t.Fatalf("response is not one line: %q", out)
+		}
+		if err == nil {
+			// An accepted request survives a round trip.
+			b, merr := json.Marshal(req)
+			if merr != nil {
+				t.Fatal(merr)
+			}
+			again, err2 := DecodeRequest(b)
+			if err2 != nil || again.Op != req.Op {
+				t.Fatalf("round trip of %s: %v", b, err2)
+			}
+		}
+	})
+}
