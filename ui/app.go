@@ -11,7 +11,7 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"gioui.org/io/event"
@@ -65,9 +65,11 @@ type App struct {
 	shaper  *text.Shaper
 	th      *Theme
 	results chan func()
-	tasks   sync.WaitGroup // one-shot network calls (tests wait on it)
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// inflight counts one-shot calls from start until their result is
+	// queued (tests wait for it to drop to zero).
+	inflight atomic.Int64
+	ctx      context.Context
+	cancel   context.CancelFunc
 
 	settings model.Settings
 	stack    []route
@@ -76,6 +78,9 @@ type App struct {
 	// blocked is set when the server's certificate no longer matches the
 	// pin; nothing connects until the user deals with it.
 	blocked bool
+
+	// retryBase is the first wait before retrying an unreachable server.
+	retryBase time.Duration
 
 	toast      string
 	toastUntil time.Time
@@ -105,7 +110,7 @@ func New(cfg Config) *App {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 20 * time.Second
 	}
-	a := &App{cfg: cfg, shaper: newShaper(), results: make(chan func(), 256)}
+	a := &App{cfg: cfg, shaper: newShaper(), results: make(chan func(), 256), retryBase: firstRetry}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	s, err := model.LoadSettings(cfg.DataDir)
 	a.settings = s
@@ -154,9 +159,9 @@ func (a *App) saveSettings() {
 // run calls f on a new goroutine with a timeout context derived from
 // parent. The func f returns, if any, runs on the frame loop.
 func (a *App) run(parent context.Context, f func(ctx context.Context) func()) {
-	a.tasks.Add(1)
+	a.inflight.Add(1)
 	go func() {
-		defer a.tasks.Done()
+		defer a.inflight.Add(-1)
 		ctx, cancel := context.WithTimeout(parent, a.cfg.Timeout)
 		apply := f(ctx)
 		cancel()

@@ -128,26 +128,27 @@ func (p *loginPage) failed(a *App, attempt int, err error, user, pass string, re
 	if !model.Retryable(err) || errors.Is(err, ports.ErrFingerprintMismatch) {
 		return
 	}
-	// Unreachable: keep trying in the background.
+	// Unreachable: keep trying in the background. The wait is not a
+	// network call, so it does not count as one in flight.
 	p.busy = true
-	p.backoff = min(max(2*p.backoff, firstRetry), maxRetry)
+	p.backoff = min(max(2*p.backoff, a.retryBase), maxRetry)
 	wait := p.backoff
-	a.run(a.ctx, func(ctx context.Context) func() {
+	go func() {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-a.ctx.Done():
-			return nil
+			return
 		}
-		return func() {
+		a.post(a.ctx, func() {
 			if attempt == p.attempt && a.top() == routeLogin && !a.blocked {
 				p.try(a, attempt, user, pass, register)
 			} else if attempt == p.attempt {
 				p.busy = false
 			}
-		}
-	})
+		})
+	}()
 }
 
 // cancel stops a login that is retrying.

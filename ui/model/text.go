@@ -51,11 +51,11 @@ func Preview(b ports.Body, max int) string {
 	return s
 }
 
-// blockTags end a line when they open or close.
+// blockTags end a line when they open; the true ones when they close too.
 var blockTags = map[string]bool{
-	"br": true, "p": true, "div": true, "li": true, "tr": true, "h1": true, "h2": true,
-	"h3": true, "h4": true, "h5": true, "h6": true, "blockquote": true, "pre": true,
-	"table": true, "ul": true, "ol": true, "hr": true,
+	"br": false, "li": false, "tr": false, "hr": false,
+	"p": true, "div": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true,
+	"h6": true, "blockquote": true, "pre": true, "table": true, "ul": true, "ol": true,
 }
 
 // HTMLToText strips an HTML body to readable text: tags go, block elements
@@ -102,8 +102,10 @@ func HTMLToText(s string) string {
 			}
 		case !closing && (name == "script" || name == "style" || name == "head" || name == "title"):
 			skip = name
-		case blockTags[name]:
-			b.WriteString("\n")
+		default:
+			if onClose, ok := blockTags[name]; ok && (!closing || onClose) {
+				b.WriteString("\n")
+			}
 		}
 	}
 	text := html.UnescapeString(b.String())
@@ -170,6 +172,9 @@ func FormatFingerprint(fp string) string {
 func SafeFileName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = filepath.Base("/" + name)
+	if name == "/" || name == "." || name == ".." {
+		return "attachment"
+	}
 	name = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == '/' || r == ':' {
 			return '_'
