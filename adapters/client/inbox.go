@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -147,10 +146,7 @@ func (ic *inboxConn) roundTrip(ctx context.Context, req inboxwire.Request) (inbo
 }
 
 func (ic *inboxConn) ioError(ctx context.Context, op string, err error) error {
-	if cerr := context.Cause(ctx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %s: %v", cerr, op, err)
-	}
-	return fmt.Errorf("%w: %s: %v", ports.ErrUnreachable, op, err)
+	return netError(ctx, fmt.Errorf("%s: %w", op, err))
 }
 
 // login logs the connection in.

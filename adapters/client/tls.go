@@ -151,12 +151,22 @@ func (c *Client) dialTLS(ctx context.Context, addr string, cfg *tls.Config) (*tl
 }
 
 // netError wraps err in ports.ErrUnreachable, unless the caller's context
-// ended, which is the caller's doing and is returned as such.
+// was cancelled, which is the caller's doing and is returned as such. A
+// deadline that passed wraps both ErrUnreachable and DeadlineExceeded.
 func netError(ctx context.Context, err error) error {
-	if cerr := context.Cause(ctx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
+	cerr := context.Cause(ctx)
+	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
+		// The connection's deadline, set from ctx's, fired first.
+		cerr = context.DeadlineExceeded
+	}
+	switch {
+	case cerr == nil:
+		return fmt.Errorf("%w: %v", ports.ErrUnreachable, err)
+	case errors.Is(cerr, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w: %v", ports.ErrUnreachable, cerr, err)
+	default:
 		return fmt.Errorf("%w: %v", cerr, err)
 	}
-	return fmt.Errorf("%w: %v", ports.ErrUnreachable, err)
 }
 
 // deadline gives the earlier of ctx's deadline and now+d.

@@ -143,10 +143,7 @@ func (v *verbConn) cmd(op, format string, args ...any) (int, string, error) {
 }
 
 func (v *verbConn) ioError(op string, err error) error {
-	if cerr := context.Cause(v.ctx); cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %s: %v", cerr, op, err)
-	}
-	return fmt.Errorf("%w: %s: %v", ports.ErrUnreachable, op, err)
+	return netError(v.ctx, fmt.Errorf("%s: %w", op, err))
 }
 
 // auth runs AUTH PLAIN with an initial response (RFC 4616, RFC 4954).

@@ -98,6 +98,13 @@ func (f *fakeInbox) serve(c net.Conn) {
 		switch req.Op {
 		case inboxwire.OpLogin:
 			resp.Account = &inboxwire.Account{ID: 1, Address: "a@example.test"}
+		case inboxwire.OpCount:
+			if f.mute {
+				f.mu.Unlock()
+				continue
+			}
+			zero := 0
+			resp.Total, resp.Unseen = &zero, &zero
 		case inboxwire.OpPing:
 			if watching && f.mute {
 				f.mu.Unlock()
@@ -255,5 +262,44 @@ func TestWatchAfterCancelAndClose(t *testing.T) {
 	}
 	if err := s.Send(ctx, ports.Draft{To: []string{"x"}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close = %v", err)
+	}
+}
+
+func TestRequestTimeoutAndRecovery(t *testing.T) {
+	checkGoroutines(t)
+	f := startFakeInbox(t)
+	c := New(fastConfig())
+	s, err := c.Login(context.Background(), f.ep, "a", "password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	f.mu.Lock()
+	f.mute = true
+	f.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	_, _, err = s.Count(ctx, mail.Inbox)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ports.ErrUnreachable) {
+		t.Fatalf("Count past the deadline = %v", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, _, err = s.Count(ctx, mail.Inbox)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ports.ErrUnreachable) {
+		t.Fatalf("Count cancelled = %v", err)
+	}
+
+	// The half-read connection was dropped; the next request gets a new one.
+	f.mu.Lock()
+	f.mute = false
+	f.mu.Unlock()
+	before := f.connections()
+	if _, _, err := s.Count(context.Background(), mail.Inbox); err != nil {
+		t.Fatalf("Count after recovery: %v", err)
+	}
+	if f.connections() != before+1 {
+		t.Errorf("%d new connections, want 1", f.connections()-before)
 	}
 }
