@@ -34,6 +34,7 @@ type composePage struct {
 	inReplyTo         string
 	known             map[string]rcptState // by lower-case recipient
 	toErr, err        string
+	toErrFor          string // the To text toErr is about
 	sending           bool
 	toFocused         bool
 	gen               int // a newer draft drops older results
@@ -144,9 +145,9 @@ func (c *composePage) check(a *App, rcpts []string, then func(err error)) {
 
 // showUnknown sets the To field's message from what is known.
 func (c *composePage) showUnknown(rcpts []string) {
+	c.toErrFor = c.to.Text()
 	if u := c.unknown(rcpts); len(u) > 0 {
-		noun := "Not a user on this server: "
-		c.toErr = noun + strings.Join(u, ", ")
+		c.toErr = "Not a user on this server: " + strings.Join(u, ", ")
 	} else {
 		c.toErr = ""
 	}
@@ -158,6 +159,7 @@ func (c *composePage) submit(a *App) {
 	}
 	rcpts := model.ParseRecipients(c.to.Text())
 	c.err = ""
+	c.toErrFor = c.to.Text()
 	if len(rcpts) == 0 {
 		c.toErr = "Add at least one recipient."
 		a.focus = &c.to
@@ -228,7 +230,9 @@ func (c *composePage) update(gtx C, a *App) {
 		}
 		switch ev.(type) {
 		case widget.ChangeEvent:
-			c.toErr = ""
+			if c.to.Text() != c.toErrFor {
+				c.toErr = ""
+			}
 		case widget.SubmitEvent:
 			a.focus = &c.subject
 		}

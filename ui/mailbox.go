@@ -157,6 +157,7 @@ func (p *mailboxPage) layoutTabs(gtx C, a *App) D {
 			return material.Clickable(gtx, p.tabs[f], func(gtx C) D {
 				gtx.Constraints.Min.X = gtx.Constraints.Max.X
 				gtx.Constraints.Min.Y = gtx.Dp(touch)
+				gtx.Constraints.Max.Y = gtx.Dp(touch)
 				selected := p.folder == f
 				col := th.Muted
 				if selected {
@@ -166,16 +167,16 @@ func (p *mailboxPage) layoutTabs(gtx C, a *App) D {
 				if n := a.sess.unseen[f]; n > 0 {
 					txt += fmt.Sprintf("  %d", n)
 				}
-				return layout.Stack{Alignment: layout.S}.Layout(gtx,
-					layout.Expanded(func(gtx C) D {
+				return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+					layout.Flexed(1, func(gtx C) D {
 						return layout.Center.Layout(gtx, bold(label(th, 15, col, txt)).Layout)
 					}),
-					layout.Stacked(func(gtx C) D {
-						if !selected {
-							return D{}
-						}
+					layout.Rigid(func(gtx C) D {
 						gtx.Constraints.Max.Y = gtx.Dp(3)
-						gtx.Constraints.Min.X = gtx.Constraints.Max.X
+						gtx.Constraints.Min.Y = gtx.Constraints.Max.Y
+						if !selected {
+							return D{Size: gtx.Constraints.Max}
+						}
 						return fill(gtx, th.Accent)
 					}),
 				)

@@ -123,7 +123,11 @@ func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
 	}
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D {
-			return topBar(gtx, th, back, title,
+			bg := th.Surface
+			if !narrow {
+				bg = th.Bg // a toolbar inside the reader pane, under the app bar
+			}
+			return bar(gtx, th, bg, back, title,
 				func(gtx C) D {
 					if r.body == nil {
 						gtx = gtx.Disabled()
@@ -133,6 +137,12 @@ func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
 				func(gtx C) D { return iconButton(gtx, th, &r.toggleSeen, seenIcon, seenDesc, th.Fg) },
 				func(gtx C) D { return iconButton(gtx, th, &r.del, iconDelete, "Delete", th.Fg) },
 			)
+		}),
+		layout.Rigid(func(gtx C) D {
+			if narrow {
+				return D{}
+			}
+			return divider(gtx, th.Divider, false)
 		}),
 		layout.Flexed(1, func(gtx C) D { return r.layoutContent(gtx, a) }),
 	)

@@ -327,10 +327,10 @@ func (p *blockedPage) Layout(gtx C, a *App) D {
 									if p.busy {
 										gtx = gtx.Disabled()
 									}
-									return flatButton(gtx, th, &p.retry, "Check again", white)
+									return outlineButton(gtx, th, &p.retry, "Check again", white)
 								}),
 								layout.Rigid(layout.Spacer{Width: smallSpace}.Layout),
-								layout.Rigid(func(gtx C) D { return flatButton(gtx, th, &p.settings, "Server settings", white) }),
+								layout.Rigid(func(gtx C) D { return outlineButton(gtx, th, &p.settings, "Server settings", white) }),
 							)
 						}),
 					)

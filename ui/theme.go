@@ -56,6 +56,7 @@ func NewTheme(shaper *text.Shaper, dark bool) *Theme {
 	m := material.NewTheme()
 	m.Shaper = shaper
 	m.FingerSize = touch
+	m.Face = "Go" // not Go Mono, which the shaper may otherwise pick for bold
 	m.TextSize = 16
 	t := &Theme{Theme: m, Dark: dark}
 	if dark {
@@ -252,27 +253,46 @@ func centred(gtx C, maxW unit.Dp, w layout.Widget) D {
 	return w(gtx)
 }
 
-// topBar is the coloured bar with an optional back button, a title and
-// action buttons on the right.
+// topBar is the bar at the top of a page: an optional back button, a title
+// and action buttons on the right.
 func topBar(gtx C, th *Theme, back *widget.Clickable, title string, actions ...layout.Widget) D {
-	return background(gtx, th.Surface, func(gtx C) D {
+	return bar(gtx, th, th.Surface, back, title, actions...)
+}
+
+// bar is topBar on a background of choice.
+func bar(gtx C, th *Theme, bg color.NRGBA, back *widget.Clickable, title string, actions ...layout.Widget) D {
+	return background(gtx, bg, func(gtx C) D {
 		gtx.Constraints.Min.X = gtx.Constraints.Max.X
 		gtx.Constraints.Min.Y = gtx.Dp(barHeight)
+		// Children get no minimum height, so that Middle centres them in the bar.
+		free := func(w layout.Widget) layout.Widget {
+			return func(gtx C) D {
+				gtx.Constraints.Min.Y = 0
+				return w(gtx)
+			}
+		}
 		children := []layout.FlexChild{}
 		if back != nil {
-			children = append(children, layout.Rigid(func(gtx C) D {
+			children = append(children, layout.Rigid(free(func(gtx C) D {
 				return iconButton(gtx, th, back, iconBack, "Back", th.Fg)
-			}))
+			})))
 		} else {
 			children = append(children, layout.Rigid(layout.Spacer{Width: gutter}.Layout))
 		}
-		children = append(children, layout.Flexed(1, func(gtx C) D {
+		children = append(children, layout.Flexed(1, free(func(gtx C) D {
 			return oneLine(bold(label(th, 20, th.Fg, title))).Layout(gtx)
-		}))
+		})))
 		for _, a := range actions {
-			children = append(children, layout.Rigid(a))
+			children = append(children, layout.Rigid(free(a)))
 		}
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx, children...)
+	})
+}
+
+// outlineButton is a transparent button with a border in col.
+func outlineButton(gtx C, th *Theme, c *widget.Clickable, txt string, col color.NRGBA) D {
+	return widget.Border{Color: col, Width: 1, CornerRadius: 6}.Layout(gtx, func(gtx C) D {
+		return flatButton(gtx, th, c, txt, col)
 	})
 }
 
