@@ -89,6 +89,9 @@ func (c *conn) serve() {
 	// The deadline goes on before the handshake, or a client that never
 	// speaks would pin this goroutine forever (go-smtp issue #161).
 	c.tc.SetDeadline(time.Now().Add(c.s.cfg.HandshakeTimeout))
+	if c.s.closing.Load() { // as in readLoop: Shutdown's deadline may have been overwritten
+		return
+	}
 	if err := c.tc.HandshakeContext(c.ctx); err != nil {
 		c.log.Debug("tls handshake failed", zap.Error(err))
 		return

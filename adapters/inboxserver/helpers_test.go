@@ -83,18 +83,28 @@ type envOpts struct {
 	cfg  func(*Config)
 	feed func(e *env) ports.ChangeFeed // nil: the store's feed
 	log  *zap.Logger
+	// dbPath opens an existing database instead of a new one.
+	dbPath string
+	// poll is the feed's poll interval; default 10ms.
+	poll time.Duration
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "mail.db"), users: map[string]account.Account{}}
+	e := &env{t: t, dbPath: o.dbPath, users: map[string]account.Account{}}
+	if e.dbPath == "" {
+		e.dbPath = filepath.Join(t.TempDir(), "mail.db")
+	}
+	if o.poll == 0 {
+		o.poll = 10 * time.Millisecond
+	}
 	st, err := sqlite.Open(ctx, sqlite.Config{Path: e.dbPath})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.store = st
-	e.feed = st.Feed(sqlite.FeedConfig{PollInterval: 10 * time.Millisecond})
+	e.feed = st.Feed(sqlite.FeedConfig{PollInterval: o.poll})
 	e.acc = account.NewService(st, testHasher(), account.Config{Domain: testDomain}, nil)
 	e.mb = mail.NewService(st, e.acc, e.feed, mail.Config{}, nil)
 
@@ -143,6 +153,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 func (e *env) user(name string) account.Account {
 	e.t.Helper()
 	if a, ok := e.users[name]; ok {
+		return a
+	}
+	if a, err := e.acc.Lookup(context.Background(), name); err == nil {
+		e.users[name] = a
 		return a
 	}
 	a, err := e.acc.Register(context.Background(), name, testPassword)
