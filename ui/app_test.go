@@ -228,10 +228,11 @@ func TestLoginErrorWords(t *testing.T) {
 		setup    func(fc *fakeClient)
 		want     string
 	}{
-		{"taken", true, "alice", "long enough", nil, "That name is taken."},
-		{"weak", true, "bob", "short", nil, "Password needs 8+ characters."},
-		{"bad name", true, "bob smith", "long enough", nil, "Usernames use a–z, 0–9, dot, dash or underscore (up to 64)."},
-		{"closed", true, "bob", "long enough", func(fc *fakeClient) { fc.registerErr = ports.ErrRegistrationClosed }, "This server does not accept new accounts."},
+		{"taken", true, "alice", "long-enough", nil, "That name is taken."},
+		{"weak", true, "bob", "short", nil, "Password needs 8+ characters, without spaces."},
+		{"space", true, "bob", "has a space", nil, "Password needs 8+ characters, without spaces."},
+		{"bad name", true, "bob smith", "long-enough", nil, "Usernames use a–z, 0–9, dot, dash or underscore (up to 64)."},
+		{"closed", true, "bob", "long-enough", func(fc *fakeClient) { fc.registerErr = ports.ErrRegistrationClosed }, "This server does not accept new accounts."},
 		{"unreachable", false, "alice", "whatever1", func(fc *fakeClient) { fc.loginErr = fmt.Errorf("dial: %w", ports.ErrUnreachable) }, "Server unreachable, retrying…"},
 	}
 	for _, tt := range tests {
@@ -281,7 +282,7 @@ func TestRegisterSuccess(t *testing.T) {
 	fc := newFakeClient()
 	h := newHarness(t, fc, trusted(fc), phone())
 	h.typeInto(&h.a.login.user, "Carol")
-	h.typeInto(&h.a.login.pass, "a good password")
+	h.typeInto(&h.a.login.pass, "a-good-password")
 	h.activate(&h.a.login.register)
 	if h.a.sess == nil || h.a.top() != routeMailbox {
 		t.Fatalf("after register: page %v err %q", h.a.top(), h.a.login.err)

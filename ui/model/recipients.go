@@ -2,6 +2,9 @@ package model
 
 import (
 	"strings"
+	"unicode"
+
+	"mailroom/domain/account"
 )
 
 // ParseRecipients splits a To field on commas and semicolons. It trims
@@ -67,4 +70,18 @@ func QuoteBody(attribution, text string) string {
 		}
 	}
 	return b.String()
+}
+
+// CheckNewPassword is the password policy plus the wire's own limit: REG
+// carries the password as one SMTP word, so it cannot hold spaces or
+// control characters (the client adapter refuses those with
+// account.ErrWeakPassword too).
+func CheckNewPassword(p string) error {
+	if err := account.CheckPassword(p); err != nil {
+		return err
+	}
+	if strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return account.ErrWeakPassword
+	}
+	return nil
 }

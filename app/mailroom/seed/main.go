@@ -1,0 +1,100 @@
+// Command seed fills a Mailroom server with two users and a short
+// conversation for the client's screenshots. It trusts the server's
+// certificate on first use, prints the fingerprint on stdout, and writes
+// the GUI client's settings.json (never a password) when -settings is set.
+//
+//	go run ./app/mailroom/seed -host 127.0.0.1 -smtp 8025 -inbox 9999 -settings DIR
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"strings"
+	"time"
+
+	"mailroom/adapters/client"
+	"mailroom/domain/account"
+	"mailroom/ports"
+	"mailroom/ui/model"
+)
+
+func main() {
+	host := flag.String("host", "127.0.0.1", "server host")
+	smtp := flag.Int("smtp", model.DefaultSMTPPort, "SMTP port")
+	inbox := flag.Int("inbox", model.DefaultInboxPort, "inbox port")
+	settings := flag.String("settings", "", "write the client's settings.json (user alice) into this directory")
+	password := flag.String("password", "horse-battery-staple", "password of both users")
+	flag.Parse()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := client.New(client.Config{})
+	ep := ports.Endpoint{Host: *host, SMTPPort: *smtp, InboxPort: *inbox}
+	fp, err := c.Probe(ctx, ep)
+	if err != nil {
+		log.Fatalf("seed: probe: %v", err)
+	}
+	ep.Fingerprint = fp
+
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if err := c.Register(ctx, ep, u, *password); err != nil && !errors.Is(err, account.ErrUsernameTaken) {
+			log.Fatalf("seed: register %s: %v", u, err)
+		}
+	}
+	alice := login(ctx, c, ep, "alice", *password)
+	bob := login(ctx, c, ep, "bob", *password)
+	carol := login(ctx, c, ep, "carol", *password)
+	defer alice.Close()
+	defer bob.Close()
+	defer carol.Close()
+	dom := domainOf(alice.Account().Address)
+
+	send(ctx, bob, ports.Draft{To: []string{"alice"}, Subject: "Release checklist for Friday",
+		Body: "Hi Alice,\n\nHere is the checklist for Friday's release. The migration runs first, then the\nservers restart one by one. I attached the runbook.\n\nBob",
+		Attachments: []ports.Attachment{{Name: "runbook.txt", ContentType: "text/plain", Data: []byte(strings.Repeat("step\n", 400))}}})
+	send(ctx, alice, ports.Draft{To: []string{"bob"}, Subject: "Re: Release checklist for Friday",
+		Body: "Thanks Bob, looks good. I'll take the database part.\n\nAlice"})
+	send(ctx, carol, ports.Draft{To: []string{"alice", "bob@" + dom}, Subject: "Lunch on Thursday?",
+		Body: "Anyone up for noodles on Thursday at 12:30? The new place on the corner opened this week."})
+	for i := 1; i <= 40; i++ {
+		send(ctx, bob, ports.Draft{To: []string{"alice"}, Subject: fmt.Sprintf("Build report #%d", 1000+i),
+			Body: fmt.Sprintf("Build %d passed: 412 tests, 0 failures, 3m%02ds.", 1000+i, i)})
+	}
+	send(ctx, carol, ports.Draft{To: []string{"alice"}, Subject: "Slides for the all-hands",
+		Body: "Hi Alice, could you look over the slides before Monday? Mostly the roadmap part.\n\nThanks!\nCarol"})
+	send(ctx, bob, ports.Draft{To: []string{"alice"}, Subject: "Coffee?",
+		Body: "Got a minute for a coffee at 3? I want to ask you about the pager rota."})
+
+	if *settings != "" {
+		s := model.Settings{Host: *host, SMTPPort: *smtp, InboxPort: *inbox, Fingerprint: fp, Username: "alice"}
+		if err := model.SaveSettings(*settings, s); err != nil {
+			log.Fatalf("seed: %v", err)
+		}
+	}
+	fmt.Println(fp)
+}
+
+func login(ctx context.Context, c *client.Client, ep ports.Endpoint, user, pw string) ports.Session {
+	s, err := c.Login(ctx, ep, user, pw)
+	if err != nil {
+		log.Fatalf("seed: login %s: %v", user, err)
+	}
+	return s
+}
+
+func send(ctx context.Context, s ports.Session, d ports.Draft) {
+	if err := s.Send(ctx, d); err != nil {
+		log.Fatalf("seed: send %q: %v", d.Subject, err)
+	}
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return "localhost"
+}
+
