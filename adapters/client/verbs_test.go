@@ -145,3 +145,16 @@ func TestVerbs(t *testing.T) {
 		t.Errorf("Lookup with a wrong password = %v", err)
 	}
 }
+
+func FuzzParseUserReply(f *testing.F) {
+	f.Add("2.1.5 7 bob@example.org")
+	f.Add("2.1.5 12 <bob@example.org>")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, msg string) {
+		info, err := parseUserReply(msg)
+		if err == nil && (info.ID <= 0 || !strings.Contains(info.Address, "@")) {
+			t.Fatalf("parseUserReply(%q) = %+v without an error", msg, info)
+		}
+		_ = replyError(opGetUser, 550, msg) // must not panic
+	})
+}

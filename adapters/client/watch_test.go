@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -302,4 +303,22 @@ func TestRequestTimeoutAndRecovery(t *testing.T) {
 	if f.connections() != before+1 {
 		t.Errorf("%d new connections, want 1", f.connections()-before)
 	}
+}
+
+func FuzzReadLine(f *testing.F) {
+	f.Add([]byte(`{"tag":1,"ok":true,"messages":[]}` + "\n"))
+	f.Add([]byte(`{"event":"message","message":{"id":3,"folder":"inbox","date":"2026-01-01T00:00:00Z"}}` + "\n"))
+	f.Add([]byte(`{"event":"resync"}` + "\n" + `{"ok":false,"error":{"code":"too_large","message":"x"}}` + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ic := &inboxConn{lr: inboxwire.NewLineReader(bytes.NewReader(data), 1<<16)}
+		for i := 0; i < 100; i++ {
+			l, err := ic.readLine()
+			if err != nil {
+				return
+			}
+			if l.event != nil && l.event.Message != nil {
+				l.event.Message.ToDomain() // must not panic
+			}
+		}
+	})
 }
