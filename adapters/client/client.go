@@ -181,10 +181,14 @@ func (c *Client) Register(ctx context.Context, ep ports.Endpoint, username, pass
 // request connection. The password stays in memory for reconnections and
 // for SMTP AUTH.
 func (c *Client) Login(ctx context.Context, ep ports.Endpoint, username, password string) (ports.Session, error) {
-	return c.login(ctx, ep, username, password)
+	s, err := c.login(ctx, ep, username, password)
+	if err != nil {
+		return nil, err // not a nil *Session in a non-nil interface
+	}
+	return s, nil
 }
 
-// login is Login with the concrete type, for tests and tools.
+// login is Login with the concrete type.
 func (c *Client) login(ctx context.Context, ep ports.Endpoint, username, password string) (*Session, error) {
 	ep = endpoint(ep)
 	s := &Session{c: c, ep: ep, user: username, pass: password}
