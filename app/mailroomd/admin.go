@@ -53,7 +53,12 @@ func loadCert(cfg config) (tls.Certificate, certSource, error) {
 
 // cert prints the fingerprint clients pin, creating the pair if needed.
 func (c *cli) cert(cfg config) int {
+	unlock, err := lockDataDir(cfg)
+	if err != nil {
+		return c.fail(err)
+	}
 	cert, src, err := loadCert(cfg)
+	unlock()
 	if err != nil {
 		return c.fail(err)
 	}
@@ -72,10 +77,13 @@ func (c *cli) migrate(ctx context.Context, cfg config, args []string) int {
 	path := cfg.DBPath()
 	switch args[0] {
 	case "up", "down":
-		if err := ensureDataDir(cfg); err != nil {
+		unlock, err := lockDataDir(cfg)
+		if err != nil {
 			return c.fail(err)
 		}
-		if err := sqlite.Migrate(ctx, path, args[0]); err != nil {
+		err = sqlite.Migrate(ctx, path, args[0])
+		unlock()
+		if err != nil {
 			return c.fail(err)
 		}
 	case "version":
@@ -135,10 +143,12 @@ func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 		password = p
 	}
 
-	if err := ensureDataDir(cfg); err != nil {
+	unlock, err := lockDataDir(cfg)
+	if err != nil {
 		return c.fail(err)
 	}
 	store, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DBPath()})
+	unlock()
 	if err != nil {
 		return c.fail(err)
 	}

@@ -63,16 +63,21 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 		return exitError
 	}
 
+	// Hold the data directory's lock while the certificate or the schema
+	// may be created: see lockDataDir.
+	unlock, err := lockDataDir(cfg)
+	if err != nil {
+		return fatal("data directory", err)
+	}
 	cert, src, err := loadCert(cfg)
 	if err != nil {
+		unlock()
 		return fatal("certificate", err)
 	}
 	fingerprint := certs.Fingerprint(cert)
 	log.Info("certificate", zap.String("sha256", fingerprint), zap.String("file", src.CertFile), zap.Bool("created", src.Created))
-	if err := ensureDataDir(cfg); err != nil {
-		return fatal("data directory", err)
-	}
 	store, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DBPath()})
+	unlock()
 	if err != nil {
 		return fatal("database", err)
 	}

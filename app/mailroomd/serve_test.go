@@ -47,6 +47,14 @@ type logLine struct {
 // if the test did not.
 func startDaemon(t *testing.T, dataDir string, args ...string) *daemon {
 	t.Helper()
+	d := launchDaemon(t, dataDir, args...)
+	d.waitStarted(d.logs.lines, d.done)
+	return d
+}
+
+// launchDaemon is startDaemon without the wait for "started".
+func launchDaemon(t *testing.T, dataDir string, args ...string) *daemon {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{t: t, cancel: cancel, done: make(chan int, 1), logs: newLineWriter(), addrs: map[string]string{}}
 	all := append([]string{
@@ -63,7 +71,6 @@ func startDaemon(t *testing.T, dataDir string, args ...string) *daemon {
 			t.Errorf("daemon did not stop; log:\n%s", d.logs)
 		}
 	})
-	d.waitStarted(d.logs.lines, d.done)
 	return d
 }
 
@@ -319,10 +326,14 @@ func TestServeDeliversAndShutsDownGracefully(t *testing.T) {
 func TestTwoProcessMode(t *testing.T) {
 	// smtp and inbox as two runs sharing one database: a message submitted
 	// to one is pushed by the other to a watching client.
+	// Both start at once on a fresh data directory: they must agree on one
+	// certificate and not trip over each other's migrations.
 	dir := t.TempDir()
+	smtpd := launchDaemon(t, dir, "smtp")
+	inboxd := launchDaemon(t, dir, "inbox")
+	smtpd.waitStarted(smtpd.logs.lines, smtpd.done)
+	inboxd.waitStarted(inboxd.logs.lines, inboxd.done)
 	mustRun(t, nil, "alice-password\n", "--data", dir, "user", "add", "alice")
-	smtpd := startDaemon(t, dir, "smtp")
-	inboxd := startDaemon(t, dir, "inbox")
 	if _, ok := smtpd.addrs["inbox"]; ok || smtpd.addrs["smtp"] == "" {
 		t.Fatalf("smtp mode listens on %v", smtpd.addrs)
 	}
