@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"mailroom/adapters/inboxwire"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -643,5 +646,27 @@ func TestErrorTable(t *testing.T) {
 		if !codes[code] {
 			t.Errorf("no row gives %s", code)
 		}
+	}
+}
+
+func TestInternalErrorsStayInTheLog(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	e := newEnv(t, envOpts{log: zap.New(core)})
+	c := e.login("bob")
+	e.feed.Close()
+	e.store.Close() // every store call now fails
+	r := c.fails(`{"tag":1,"op":"list","folder":"inbox"}`, inboxwire.CodeInternal)
+	if r.Error.Message != "internal error" || string(r.Tag) != "1" {
+		t.Errorf("got %+v", r)
+	}
+	c.ok(`{"op":"ping"}`) // the connection stays usable
+	found := false
+	for _, entry := range logs.FilterMessage("request failed").All() {
+		if err, ok := entry.ContextMap()["error"].(string); ok && strings.Contains(err, "closed") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the detail was not logged: %v", logs.All())
 	}
 }
