@@ -489,6 +489,12 @@ func TestUnknownCommandsAndProtocolErrors(t *testing.T) {
 	d.expect("421 4.7.0")
 	d.expectClosed()
 
+	d = h.dial()
+	d.send("EHLO a\rb\r\n")
+	d.expect("500 5.5.2")
+	d.send("NOOP \x00\r\n")
+	d.expect("500 5.5.2")
+
 	// go-smtp's own limit (3) no longer applies.
 	d = h.dial()
 	d.cmd("FOO", "500 ")

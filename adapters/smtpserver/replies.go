@@ -77,6 +77,7 @@ var (
 	replyAuthFailed       = reply{codeAuthInvalid, enhAuthCredInvalid, "Authentication credentials invalid"}
 	replyTooManyAuth      = reply{codeClosing, enhTempSecurity, "Too many authentication failures, closing connection"}
 	replyUnknownCommand   = reply{codeSyntax, enhBadCommand, "Syntax error, command unrecognized"}
+	replyBadChars         = reply{codeSyntax, enhBadCommand, "Bare CR or NUL in command line"}
 	replyLineTooLong      = reply{codeSyntax, enhBadCommand, "Line too long, closing connection"}
 	replyTooManyErrors    = reply{codeClosing, enhTempSecurity, "Too many protocol errors, closing connection"}
 	replyRegUsage         = reply{codeParamSyntax, enhBadArgs, "Usage: REG <username> <password>"}

@@ -211,10 +211,12 @@ func (s *session) received(acc *account.Account, now time.Time) string {
 	if helo == "" {
 		helo = "unknown"
 	}
-	st := s.sh.tc.ConnectionState()
-	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (Mailroom) with ESMTPSA\r\n\t(%s %s; authenticated as %s); %s\r\n",
-		helo, s.sh.ip, s.srv.cfg.Hostname, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite),
-		acc.Username, now.UTC().Format(time.RFC1123Z))
+	cipher := ""
+	if st := s.sh.tc.ConnectionState(); st.Version != 0 {
+		cipher = tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite) + "; "
+	}
+	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (Mailroom) with ESMTPSA\r\n\t(%sauthenticated as %s); %s\r\n",
+		helo, s.sh.ip, s.srv.cfg.Hostname, cipher, acc.Username, now.UTC().Format(time.RFC1123Z))
 }
 
 // sanitizeHeaderWord keeps a client-chosen name printable and free of the

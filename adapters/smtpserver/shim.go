@@ -373,6 +373,12 @@ func (c *shimConn) readChunk(p []byte) (int, error) {
 // line means for the bytes that follow, and go-smtp gets it.
 func (c *shimConn) command(line []byte) bool {
 	text := string(trimEOL(line))
+	// RFC 5321 §2.3.8: CR only in CRLF. go-smtp would echo a bare CR (say
+	// in the EHLO name) into its reply; NUL has no place in a command.
+	if strings.ContainsAny(text, "\r\x00") {
+		c.protocolError(replyBadChars)
+		return true
+	}
 	verb, args, _ := strings.Cut(text, " ")
 	switch strings.ToUpper(verb) {
 	case "PING":
