@@ -203,7 +203,7 @@ func TestWatchDropsASilentServer(t *testing.T) {
 	f := startFakeInbox(t)
 	cfg := fastConfig()
 	cfg.PingInterval = 50 * time.Millisecond
-	cfg.IOTimeout = 200 * time.Millisecond
+	cfg.IOTimeout = 500 * time.Millisecond
 	c := New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
