@@ -164,7 +164,8 @@ func (p *mailboxPage) layoutTabs(gtx C, a *App) D {
 					col = th.Accent
 				}
 				txt := folderTitle(f)
-				if n := a.sess.unseen[f]; n > 0 {
+				// Sent copies start unseen; only the inbox's count means something.
+				if n := a.sess.unseen[f]; n > 0 && f == mail.Inbox {
 					txt += fmt.Sprintf("  %d", n)
 				}
 				return layout.Flex{Axis: layout.Vertical}.Layout(gtx,

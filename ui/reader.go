@@ -56,7 +56,7 @@ func (r *readerPage) show(a *App, m mail.Meta) {
 				return
 			}
 			r.body = &b
-			r.lines = strings.Split(model.BodyText(b), "\n")
+			r.lines = model.Reflow(model.BodyText(b))
 			r.saves = make([]widget.Clickable, len(b.Attachments))
 			if s.previews != nil {
 				s.previews[m.ID] = model.Preview(b, previewRunes)
@@ -159,6 +159,8 @@ func (r *readerPage) layoutContent(gtx C, a *App) D {
 	n := 2 + nAtt + len(r.lines)
 	inset := layout.Inset{Left: gutter, Right: gutter}
 	return material.List(th.Theme, &r.list).Layout(gtx, n, func(gtx C, i int) D {
+		// Long lines are hard to read: the text column stops at readerMaxW.
+		gtx.Constraints.Max.X = min(gtx.Constraints.Max.X, gtx.Dp(readerMaxW))
 		gtx.Constraints.Min.X = gtx.Constraints.Max.X
 		switch {
 		case i == 0:

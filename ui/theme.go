@@ -25,6 +25,7 @@ const (
 	wideAt     = unit.Dp(600) // from this width the list sits beside the reader
 	listPane   = unit.Dp(400) // list width in the wide layout
 	pageMaxW   = unit.Dp(720) // forms and settings are centred up to this width
+	readerMaxW = unit.Dp(760) // the reader's text column
 	monoFace   = font.Typeface("Go Mono")
 	gutter     = unit.Dp(16)
 	smallSpace = unit.Dp(8)

@@ -331,3 +331,20 @@ func TestCheckNewPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestReflow(t *testing.T) {
+	in := "Hi Alice,\r\n\r\nGreat, thanks. Here is the checklist for Friday's release: the migration runs\r\n" +
+		"first, then the servers restart one by one.\r\n\r\n" +
+		"Steps, each on its own line because they are a list of things to do:\n- one\n- two\n" +
+		"> a quoted line that is long enough to look hard-wrapped by a client\n> second quoted\nBob"
+	want := []string{
+		"Hi Alice,", "",
+		"Great, thanks. Here is the checklist for Friday's release: the migration runs first, then the servers restart one by one.", "",
+		"Steps, each on its own line because they are a list of things to do:", "- one", "- two",
+		"> a quoted line that is long enough to look hard-wrapped by a client", "> second quoted", "Bob",
+	}
+	got := Reflow(in)
+	if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+		t.Errorf("Reflow =\n%q\nwant\n%q", got, want)
+	}
+}

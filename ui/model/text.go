@@ -197,3 +197,42 @@ func Initial(addr string) string {
 	}
 	return "?"
 }
+
+// Reflow turns a plain-text body into the lines the reader shows. Lines a
+// sender's client hard-wrapped at 72 or so columns are joined back into
+// paragraphs, so that narrow screens do not break them a second time.
+// Blank lines, quoted lines ("> ") and list items keep their own lines.
+func Reflow(text string) []string {
+	var out []string
+	joinable := false // the last line out may take the next one
+	for _, l := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		t := strings.TrimRight(l, " \t")
+		switch {
+		case t == "":
+			out = append(out, "")
+			joinable = false
+			continue
+		case joinable && !strings.HasPrefix(t, ">") && !listItem(t):
+			out[len(out)-1] += " " + strings.TrimLeft(t, " ")
+		default:
+			out = append(out, t)
+		}
+		// A long line (or a format=flowed soft break, which ends in a
+		// space) continues on the next one.
+		joinable = !strings.HasPrefix(t, ">") && (utf8.RuneCountInString(t) >= 50 || strings.HasSuffix(l, " "))
+	}
+	return out
+}
+
+// listItem reports whether a line starts a list item: "- ", "* ", "1. ".
+func listItem(l string) bool {
+	l = strings.TrimLeft(l, " ")
+	if strings.HasPrefix(l, "- ") || strings.HasPrefix(l, "* ") || strings.HasPrefix(l, "• ") {
+		return true
+	}
+	i := 0
+	for i < len(l) && l[i] >= '0' && l[i] <= '9' {
+		i++
+	}
+	return i > 0 && i < len(l) && (l[i] == '.' || l[i] == ')')
+}

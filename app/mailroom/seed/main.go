@@ -52,21 +52,23 @@ func main() {
 	defer carol.Close()
 	dom := domainOf(alice.Account().Address)
 
-	send(ctx, bob, ports.Draft{To: []string{"alice"}, Subject: "Release checklist for Friday",
-		Body: "Hi Alice,\n\nHere is the checklist for Friday's release. The migration runs first, then the\nservers restart one by one. I attached the runbook.\n\nBob",
-		Attachments: []ports.Attachment{{Name: "runbook.txt", ContentType: "text/plain", Data: []byte(strings.Repeat("step\n", 400))}}})
-	send(ctx, alice, ports.Draft{To: []string{"bob"}, Subject: "Re: Release checklist for Friday",
-		Body: "Thanks Bob, looks good. I'll take the database part.\n\nAlice"})
-	send(ctx, carol, ports.Draft{To: []string{"alice", "bob@" + dom}, Subject: "Lunch on Thursday?",
-		Body: "Anyone up for noodles on Thursday at 12:30? The new place on the corner opened this week."})
+	// Oldest first: the list shows the last one on top.
 	for i := 1; i <= 40; i++ {
 		send(ctx, bob, ports.Draft{To: []string{"alice"}, Subject: fmt.Sprintf("Build report #%d", 1000+i),
 			Body: fmt.Sprintf("Build %d passed: 412 tests, 0 failures, 3m%02ds.", 1000+i, i)})
 	}
+	send(ctx, carol, ports.Draft{To: []string{"alice", "bob@" + dom}, Subject: "Lunch on Thursday?",
+		Body: "Anyone up for noodles on Thursday at 12:30? The new place on the corner opened this week."})
 	send(ctx, carol, ports.Draft{To: []string{"alice"}, Subject: "Slides for the all-hands",
 		Body: "Hi Alice, could you look over the slides before Monday? Mostly the roadmap part.\n\nThanks!\nCarol"})
 	send(ctx, bob, ports.Draft{To: []string{"alice"}, Subject: "Coffee?",
 		Body: "Got a minute for a coffee at 3? I want to ask you about the pager rota."})
+	send(ctx, alice, ports.Draft{To: []string{"bob"}, Subject: "Database migration plan",
+		Body: "Bob, I'll take the database part on Friday. The migration is additive, so no downtime.\n\nAlice"})
+	send(ctx, bob, ports.Draft{To: []string{"alice"}, Subject: "Re: Database migration plan",
+		Body: "Hi Alice,\n\nGreat, thanks. Here is the checklist for Friday's release: the migration runs\nfirst, then the servers restart one by one. The runbook is attached.\n\n" +
+			"> Bob, I'll take the database part on Friday. The migration is additive, so no downtime.\n\nBob",
+		Attachments: []ports.Attachment{{Name: "runbook.txt", ContentType: "text/plain", Data: []byte(strings.Repeat("step\n", 400))}}})
 
 	if *settings != "" {
 		s := model.Settings{Host: *host, SMTPPort: *smtp, InboxPort: *inbox, Fingerprint: fp, Username: "alice"}

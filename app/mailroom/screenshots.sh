@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Screenshots of the Mailroom client against a real mailroomd on loopback.
+#
+# It builds mailroomd, the GUI client and the seed tool, starts mailroomd
+# with a temporary data directory, registers users and exchanges mail (seed
+# uses the real client adapter), then runs the client under Xvfb at 400x800
+# and 1280x800, drives it with xdotool and saves PNGs in docs/screenshots
+# (or $OUT).
+#
+# Needs: Xvfb, xdotool, ImageMagick (import), python3, and the Gio build
+# packages (see /work/shared/notes/gio.md):
+#   apt-get install -y --no-install-recommends xvfb xauth xdotool imagemagick \
+#     libgl1-mesa-dri libegl-mesa0 libwayland-dev libxkbcommon-x11-dev libx11-xcb-dev \
+#     libxcursor-dev libxfixes-dev libvulkan-dev libegl-dev libgles-dev libx11-dev gcc pkg-config
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-docs/screenshots}
+PASSWORD=horse-battery-staple
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+	for _ in $(seq 100); do
+		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "port $1 never opened" >&2; return 1
+}
+
+echo "building…"
+go build -o "$WORK/mailroomd" ./app/mailroomd
+go build -o "$WORK/seed" ./app/mailroom/seed
+go build -tags gui -o "$WORK/mailroom" ./app/mailroom
+
+SMTP=$(free_port)
+INBOX=$(free_port)
+"$WORK/mailroomd" cert --data "$WORK/server" >/dev/null
+"$WORK/mailroomd" serve --data "$WORK/server" --smtp-addr "127.0.0.1:$SMTP" --inbox-addr "127.0.0.1:$INBOX" \
+	>"$WORK/mailroomd.log" 2>&1 &
+PIDS+=($!)
+wait_port "$SMTP"
+wait_port "$INBOX"
+echo "seeding mailroomd on 127.0.0.1:$SMTP/$INBOX…"
+FP=$("$WORK/seed" -host 127.0.0.1 -smtp "$SMTP" -inbox "$INBOX" -password "$PASSWORD" -settings "$WORK/client")
+echo "server fingerprint $FP"
+
+# A display of our own, unless told to use one.
+if [ -z "${SCREENSHOT_DISPLAY:-}" ]; then
+	n=57
+	while [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
+	Xvfb ":$n" -screen 0 1280x1024x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+	PIDS+=($!)
+	export DISPLAY=":$n"
+	for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
+else
+	export DISPLAY=$SCREENSHOT_DISPLAY
+fi
+
+# start_client DATA SIZE TITLE [flags...]: runs the client and prints its window id.
+start_client() {
+	local data=$1 size=$2 title=$3
+	shift 3
+	"$WORK/mailroom" -data "$data" -size "$size" -title "$title" "$@" >"$WORK/$title.log" 2>&1 &
+	CLIENT=$!
+	PIDS+=($CLIENT)
+	for _ in $(seq 100); do
+		WIN=$(xdotool search --name "^$title\$" 2>/dev/null | head -1 || true)
+		[ -n "$WIN" ] && break
+		sleep 0.1
+	done
+	[ -n "$WIN" ] || { echo "no window $title" >&2; cat "$WORK/$title.log" >&2; exit 1; }
+	xdotool windowfocus "$WIN"
+	sleep 1.5 # first frame (software GL) and the fingerprint check
+}
+shot() { import -window "$WIN" "$OUT/$1.png"; echo "  $OUT/$1.png"; }
+click() { xdotool mousemove --window "$WIN" "$1" "$2" click 1; }
+stop_client() { kill "$CLIENT" 2>/dev/null || true; wait "$CLIENT" 2>/dev/null || true; }
+
+for size in 400x800 1280x800; do
+	w=${size%x*}
+	mid=$((w / 2))
+	echo "client at $size"
+	rm -rf "$WORK/c$w" && cp -r "$WORK/client" "$WORK/c$w"
+	start_client "$WORK/c$w" "$size" "mailroom-$w"
+	# The username is remembered, so the password field has focus.
+	xdotool type --delay 20 "$PASSWORD"
+	xdotool key Return
+	sleep 3
+	shot "inbox-$w"
+	click 200 150 # the newest message (below the bar and the tabs)
+	sleep 2
+	shot "reader-$w"
+	xdotool key Escape
+	sleep 0.5
+	xdotool key ctrl+n
+	sleep 0.5
+	xdotool type --delay 20 "bob, nobody"
+	click "$mid" 215 # Subject: leaving To looks the recipients up
+	xdotool type --delay 20 "Lunch on Thursday?"
+	click "$mid" 330 # Message
+	xdotool type --delay 10 "Noodles at 12:30 sound good."
+	sleep 1.5
+	shot "compose-$w"
+	stop_client
+done
+
+echo "first run: trust on first use"
+mkdir -p "$WORK/fresh"
+printf '{"host":"127.0.0.1","smtp_port":%s,"inbox_port":%s}\n' "$SMTP" "$INBOX" >"$WORK/fresh/settings.json"
+start_client "$WORK/fresh" 400x800 mailroom-trust
+shot "setup-400"
+xdotool key Return # Connect
+sleep 2
+shot "trust-400"
+stop_client
+
+echo "dark theme"
+rm -rf "$WORK/dark" && cp -r "$WORK/client" "$WORK/dark"
+start_client "$WORK/dark" 1280x800 mailroom-dark -dark
+xdotool type --delay 20 "$PASSWORD"
+xdotool key Return
+sleep 3
+click 200 150
+sleep 2
+shot "reader-dark-1280"
+stop_client
+
+echo "done: $(ls "$OUT"/*.png | wc -l) screenshots in $OUT"
