@@ -76,19 +76,19 @@ import smtplib, ssl, sys
 port = int(sys.argv[1])
 ctx = ssl._create_unverified_context()
 msg = "From: alice@example.test\r\nTo: bob@example.test\r\nSubject: python-plain\r\n\r\nHello from smtplib.\r\n.leading dot\r\n"
-with smtplib.SMTP_SSL("127.0.0.1", port, context=ctx) as s:
+with smtplib.SMTP_SSL("127.0.0.1", port, local_hostname="python.test", context=ctx) as s:
     s.login("alice", "password-alice")  # picks PLAIN
     refused = s.sendmail("alice@example.test", ["bob@example.test", "carol"], msg)
     assert not refused, refused
     code, resp = s.docmd("PING")
     assert code == 250 and b"PONG" in resp, (code, resp)
-with smtplib.SMTP_SSL("127.0.0.1", port, context=ctx) as s:
+with smtplib.SMTP_SSL("127.0.0.1", port, local_hostname="python.test", context=ctx) as s:
     s.ehlo("python.test")
     assert s.has_extn("xmailroom"), s.esmtp_features
     s.user, s.password = "alice@example.test", "password-alice"
     s.auth("LOGIN", s.auth_login)
     s.sendmail("alice@example.test", ["dave@example.test"], "Subject: python-login\r\n\r\nvia AUTH LOGIN\r\n")
-with smtplib.SMTP_SSL("127.0.0.1", port, context=ctx) as s:
+with smtplib.SMTP_SSL("127.0.0.1", port, local_hostname="python.test", context=ctx) as s:
     try:
         s.login("alice", "wrong-password")
         sys.exit("bad password accepted")
@@ -130,6 +130,11 @@ func TestInteropCurl(t *testing.T) {
 		}
 		runTool(t, curl, args...)
 		h.expectDelivered(t, tc.marker, "bob", "carol", "dave")
+	}
+	// With no mail to send, curl probes the server with HELP and prints
+	// the reply.
+	if out := runTool(t, curl, "-sS", "-k", "smtps://127.0.0.1:"+h.port()); !strings.Contains(out, "GETUSER") {
+		t.Errorf("curl's HELP output: %q", out)
 	}
 	// A wrong password makes curl fail (exit 67, login denied).
 	cmd := exec.Command(curl, "-sS", "-k", "smtps://127.0.0.1:"+h.port(), "--user", "alice:nope-nope",

@@ -303,6 +303,7 @@ func (s *Server) admit(conn net.Conn) {
 			return
 		}
 		s.rejecting++
+		s.handshaking[conn] = struct{}{} // Shutdown closes it
 		s.wg.Add(1)
 		s.mu.Unlock()
 		s.log.Info("connection refused", zap.String("remote", ip), zap.String("reply", refuse.String()))
@@ -323,6 +324,7 @@ func (s *Server) reject(conn net.Conn, r reply) {
 	defer func() {
 		s.mu.Lock()
 		s.rejecting--
+		delete(s.handshaking, conn)
 		s.mu.Unlock()
 		s.wg.Done()
 	}()

@@ -642,6 +642,9 @@ func (c *shimConn) Write(p []byte) (int, error) {
 	c.out = out[:0]
 	if len(out) > 0 {
 		if _, err := c.tc.Write(out); err != nil {
+			// go-smtp ignores write errors; its bufio.Writer keeps this one.
+			// Nothing more can be said to the client: end at the next Read.
+			c.closing = true
 			return 0, err
 		}
 	}
