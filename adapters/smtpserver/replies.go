@@ -12,8 +12,6 @@ import (
 
 // Basic reply codes, RFC 5321 §4.2.2 and §4.2.3 unless noted.
 const (
-	codeHelp              = 214 // help message
-	codeAuthOK            = 235 // RFC 4954 §6: authentication succeeded
 	codeOK                = 250 // requested mail action okay, completed
 	codeClosing           = 421 // service not available, closing transmission channel
 	codeLocalError        = 451 // requested action aborted: local error in processing
@@ -70,7 +68,6 @@ func (r reply) String() string {
 // Replies used by the verb shim and the session.
 var (
 	replyPong             = reply{codeOK, enhOK, "PONG"}
-	replyRegistered       = reply{codeOK, enhAddrOther, "Account created"}
 	replyRegClosed        = reply{codeTransactionFailed, enhSecurity, "Registration is closed"}
 	replyThrottled        = reply{codeTempAuthFail, enhTempSecurity, "Too many attempts from your address, try again later"}
 	replyAuthRequired     = reply{codeAuthRequired, enhSecurity, "Authentication required"}

@@ -57,9 +57,11 @@ type Config struct {
 	// make: the last one is answered 421 4.7.0 and the connection closed.
 	// Default 3.
 	MaxAuthFailures int
-	// MaxProtocolErrors is the number of syntax and sequence errors (5.5.x
-	// replies: unknown verbs, bad arguments, commands out of order) a
-	// session may make before 421 and close. Default 10.
+	// MaxProtocolErrors is the number of syntax and sequence errors (500 to
+	// 504 replies: unknown verbs, bad arguments, commands out of order) a
+	// session may make: the reply to the last is followed by 421 4.7.0 and
+	// the connection is closed. It replaces go-smtp's fixed limit of 3,
+	// which the shim keeps from applying. Default 10.
 	MaxProtocolErrors int
 	// RegistrationClosed makes REG answer 554 5.7.0. Default false: open.
 	RegistrationClosed bool
