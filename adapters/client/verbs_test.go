@@ -119,7 +119,7 @@ func TestVerbs(t *testing.T) {
 	if err := c.Register(ctx, f.ep, "eve x", "goodpassword"); !errors.Is(err, account.ErrBadUsername) {
 		t.Errorf("Register with a space = %v", err)
 	}
-	for _, p := range []string{"good\r\nQUIT x", "with space", "tab\tbed password", "nbsp\u00a0password"} {
+	for _, p := range []string{"good\r\nQUIT x", "tab\tbed password", "nul\x00password"} {
 		if err := c.Register(ctx, f.ep, "eve", p); !errors.Is(err, account.ErrWeakPassword) {
 			t.Errorf("Register with password %q = %v", p, err)
 		}

@@ -88,7 +88,8 @@ func TestReg(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
 		{"REG", "501 5.5.4"},
 		{"REG bob", "501 5.5.4"},
-		{"REG bob pw1 pw2 extra", "501 5.5.4"},
+		{"REG bob ", "501 5.5.4"},
+		{"REG dave correct horse battery", "250 2.1.0"}, // a passphrase, spaces and all
 		{"REG -bad secret-pw1", "553 5.1.3"},
 		{"REG b%d secret-pw1", "553 5.1.3"},
 		{"REG " + strings.Repeat("a", 65) + " secret-pw1", "553 5.1.3"},
@@ -107,6 +108,9 @@ func TestReg(t *testing.T) {
 	}
 	if _, err := h.accounts.Authenticate(ctx, "alice", "other-password"); err == nil {
 		t.Errorf("a REG for a taken name set its password")
+	}
+	if _, err := h.accounts.Authenticate(ctx, "dave", "correct horse battery"); err != nil {
+		t.Errorf("dave's passphrase: %v", err)
 	}
 	if _, err := h.accounts.Lookup(ctx, "bob"); err != nil {
 		t.Errorf("bob: %v", err)

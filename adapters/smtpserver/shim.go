@@ -522,10 +522,13 @@ func clampSize(line []byte) (out []byte, ok bool) {
 	return []byte(strings.Join(fields, " ") + "\r\n"), true
 }
 
-// register answers REG <username> <password>.
+// register answers REG <username> <password>. The password is everything
+// after the one space that follows the username, verbatim, so passphrases
+// with spaces can be registered (the policy allows them, and AUTH carries
+// them fine).
 func (c *shimConn) register(args string) {
-	f := strings.Fields(args)
-	if len(f) != 2 {
+	name, password, ok := strings.Cut(strings.TrimLeft(args, " "), " ")
+	if !ok || name == "" || password == "" {
 		c.protocolError(replyRegUsage)
 		return
 	}
@@ -541,7 +544,7 @@ func (c *shimConn) register(args string) {
 		c.writeReply(replyThrottled)
 		return
 	}
-	acc, err := c.srv.accounts.Register(c.srv.ctx, f[0], f[1])
+	acc, err := c.srv.accounts.Register(c.srv.ctx, name, password)
 	if err != nil {
 		r, known := replyFor(err)
 		if known {
