@@ -79,15 +79,19 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	store, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DBPath()})
 	unlock()
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while starting", zap.Error(err))
+			return exitOK
+		}
 		return fatal("database", err)
 	}
-	defer func() {
+	feed := store.Feed(sqlite.FeedConfig{})
+	closeDB := func() {
+		feed.Close()
 		if err := store.Close(); err != nil {
 			log.Error("closing the database", zap.Error(err))
 		}
-	}()
-	feed := store.Feed(sqlite.FeedConfig{})
-	defer feed.Close()
+	}
 
 	acc := account.NewService(store, newHasher(), account.Config{Domain: cfg.Domain}, nil)
 	mb := mail.NewService(store, acc, feed, mail.Config{MaxMessageBytes: cfg.MaxMessage}, nil)
@@ -115,6 +119,7 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	if mode == "serve" || mode == "smtp" {
 		if err := listen("smtp", cfg.SMTPAddr, newSMTPServer(cfg, tlsConf, acc, mb, log)); err != nil {
 			closeAll()
+			closeDB()
 			return fatal("listen", err)
 		}
 	}
@@ -125,6 +130,7 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 		}, acc, mb, feed, log)
 		if err := listen("inbox", cfg.InboxAddr, srv); err != nil {
 			closeAll()
+			closeDB()
 			return fatal("listen", err)
 		}
 	}
@@ -183,6 +189,7 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 			log.Warn("serve", zap.String("adapter", st.name), zap.Error(st.err))
 		}
 	}
+	closeDB()
 	log.Info("mailroomd stopped")
 	return code
 }

@@ -140,14 +140,15 @@ func dialTLS(t *testing.T, addr, fingerprint string) *tls.Conn {
 
 // smtpConn is a small SMTP dialogue helper.
 type smtpConn struct {
-	t  *testing.T
-	tc *textproto.Conn
+	t        *testing.T
+	tc       *textproto.Conn
+	greeting string
 }
 
 func dialSMTP(t *testing.T, addr, fingerprint string) *smtpConn {
 	t.Helper()
 	s := &smtpConn{t: t, tc: textproto.NewConn(dialTLS(t, addr, fingerprint))}
-	s.expect(220)
+	s.greeting = s.expect(220)
 	return s
 }
 
@@ -417,4 +418,71 @@ func waitRefused(t *testing.T, addr string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Errorf("%s still accepts connections during shutdown", addr)
+}
+
+func TestServeFlagsReachTheServers(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, dir, "--registration", "closed", "--max-message", "1MiB", "--domain", "example.org")
+	s := dialSMTP(t, d.addrs["smtp"], d.fingerprint)
+	ehlo := s.cmd(250, "EHLO test.example")
+	if !strings.Contains(ehlo, "SIZE 1048576") {
+		t.Errorf("EHLO does not advertise --max-message:\n%s", ehlo)
+	}
+	if !strings.HasPrefix(s.greeting, "example.org") {
+		t.Errorf("the greeting does not name --domain: %q", s.greeting)
+	}
+	s.cmd(554, "REG carol carol-password")
+	if code := d.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+
+	// Open registration: REG creates an account in the domain.
+	d = startDaemon(t, dir, "--domain", "example.org")
+	s = dialSMTP(t, d.addrs["smtp"], d.fingerprint)
+	s.cmd(250, "EHLO test.example")
+	s.cmd(250, "REG carol carol-password")
+	if code := d.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if list := mustRun(t, nil, "", "--data", dir, "--domain", "example.org", "user", "list").stdout; !strings.Contains(list, "carol@example.org") {
+		t.Errorf("REG did not create carol:\n%s", list)
+	}
+}
+
+func TestServeGraceRunsOut(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, nil, "alice-password\n", "--data", dir, "user", "add", "alice")
+	d := startDaemon(t, dir, "--grace", "300ms")
+	s := dialSMTP(t, d.addrs["smtp"], d.fingerprint)
+	s.login("alice", "alice-password")
+	s.cmd(250, "MAIL FROM:<alice@localhost>")
+	s.cmd(250, "RCPT TO:<alice@localhost>")
+	s.cmd(354, "DATA")
+	fmt.Fprintf(s.tc.W, "Subject: never finished\r\n\r\n")
+	s.tc.W.Flush()
+
+	start := time.Now()
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.logs)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("shutdown took %v with a 300ms grace period", el)
+	}
+	if !strings.Contains(d.logs.String(), "grace period over") {
+		t.Errorf("log does not say the grace period ran out:\n%s", d.logs)
+	}
+	// The unfinished message was not stored.
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, sqlite.Config{Path: config{DataDir: dir}.DBPath()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	alice, err := store.AccountByName(ctx, account.Username("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total, _, err := store.Count(ctx, alice.ID, mail.Inbox); err != nil || total != 0 {
+		t.Errorf("inbox count %d, %v; want 0", total, err)
+	}
 }
