@@ -591,3 +591,25 @@ func TestBackOnFirstPageIsNotClaimed(t *testing.T) {
 		t.Fatalf("back on the first page went to %v", h.a.top())
 	}
 }
+
+func TestNewMailKeepsScrolledRowsStill(t *testing.T) {
+	fc := newFakeClient()
+	fc.addUser("alice", "correct horse")
+	seedInbox(fc, 120)
+	h := newHarness(t, fc, trusted(fc), phone())
+	h.login("alice", "correct horse")
+	h.r.Queue(pointer.Event{Kind: pointer.Scroll, Source: pointer.Mouse, Position: f32.Pt(200, 400), Scroll: f32.Pt(0, 1000)})
+	h.settle()
+	list := h.a.mailbox.lists[mail.Inbox]
+	first := list.Position.First
+	if first == 0 {
+		t.Fatal("did not scroll")
+	}
+	topID := h.a.sess.folders[mail.Inbox].Items[first].ID
+	m := fc.deliver("bob", "alice", "Late news", "x", testNow)
+	fc.sessions[0].watch <- ports.WatchEvent{Message: &m, Connected: true}
+	h.waitFor("new mail", func() bool { return h.a.sess.folders[mail.Inbox].Items[0].ID == m.ID })
+	if got := h.a.sess.folders[mail.Inbox].Items[list.Position.First].ID; got != topID {
+		t.Errorf("first visible row changed from %d to %d", topID, got)
+	}
+}

@@ -123,6 +123,15 @@ sleep 2
 shot "trust-400"
 stop_client
 
+echo "pinned fingerprint no longer matches"
+mkdir -p "$WORK/changed"
+printf '{"host":"127.0.0.1","smtp_port":%s,"inbox_port":%s,"fingerprint":"%s","username":"alice"}\n' \
+	"$SMTP" "$INBOX" "$(printf '00%.0s' $(seq 32))" >"$WORK/changed/settings.json"
+start_client "$WORK/changed" 400x800 mailroom-changed
+sleep 1
+shot "fingerprint-changed-400"
+stop_client
+
 echo "dark theme"
 rm -rf "$WORK/dark" && cp -r "$WORK/client" "$WORK/dark"
 start_client "$WORK/dark" 1280x800 mailroom-dark -dark

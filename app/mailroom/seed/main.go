@@ -99,4 +99,3 @@ func domainOf(addr string) string {
 	}
 	return "localhost"
 }
-
