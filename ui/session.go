@@ -107,6 +107,7 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 		s.retryIn = ev.RetryIn
 		if ev.Connected {
 			a.refreshCounts() // mail may have changed while away
+			a.catchUp(s)
 		}
 		return
 	}
@@ -124,6 +125,30 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 		}
 	}
 	a.refreshCounts()
+}
+
+// catchUp re-lists the newest page of every folder once the watch is
+// (re)connected and merges it in. The watch is registered on the server
+// before Connected arrives, so watch-then-list misses nothing: an entry
+// committed between the first List and the watch's start shows up here,
+// and anything later comes as an event. (After a reconnect the client
+// adapter also pages back to the last entry it saw.)
+func (a *App) catchUp(s *session) {
+	for f, p := range s.folders {
+		a.run(s.ctx, func(ctx context.Context) func() {
+			page, err := s.s.List(ctx, f, 0, model.PageSize)
+			return func() {
+				if err != nil || a.sess != s {
+					return // the next reconnect or event tries again
+				}
+				for _, m := range page {
+					if i, added := p.Insert(m); added {
+						a.mailbox.inserted(f, i)
+					}
+				}
+			}
+		})
+	}
 }
 
 // refreshCounts asks for both folders' counts; calls made while one is in

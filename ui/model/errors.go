@@ -21,7 +21,7 @@ var errorTexts = []struct {
 	{ports.ErrRateLimited, "Too many attempts. Wait a moment and try again."},
 	{ports.ErrRegistrationClosed, "This server does not accept new accounts."},
 	{account.ErrUsernameTaken, "That name is taken."},
-	{account.ErrWeakPassword, "Password needs 8+ characters, without spaces."},
+	{account.ErrWeakPassword, "Password needs 8+ characters."},
 	{account.ErrBadUsername, "Usernames use a–z, 0–9, dot, dash or underscore (up to 64)."},
 	{account.ErrBadCredentials, "Wrong username or password."},
 	{account.ErrNoSuchUser, "No such user on this server."},

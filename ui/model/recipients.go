@@ -73,14 +73,13 @@ func QuoteBody(attribution, text string) string {
 }
 
 // CheckNewPassword is the password policy plus the wire's own limit: REG
-// carries the password as one SMTP word, so it cannot hold spaces or
-// control characters (the client adapter refuses those with
-// account.ErrWeakPassword too).
+// carries the password on one SMTP command line (everything after the
+// username, spaces included), so it cannot hold control characters.
 func CheckNewPassword(p string) error {
 	if err := account.CheckPassword(p); err != nil {
 		return err
 	}
-	if strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+	if strings.IndexFunc(p, unicode.IsControl) >= 0 {
 		return account.ErrWeakPassword
 	}
 	return nil
