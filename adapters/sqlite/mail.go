@@ -41,7 +41,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		rcpts[i] = string(b)
 		metas[i] = mail.Meta{
 			Owner: e.Owner, Folder: e.Folder, From: msg.From, To: to,
-			Subject: msg.Subject, Date: received, Size: int64(len(raw)),
+			Subject: msg.Subject, Date: received, Size: int64(len(raw)), Seen: e.Seen,
 		}
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -56,13 +56,13 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 			return err
 		}
 		stmt, err := tx.PrepareContext(ctx,
-			`INSERT INTO entries (owner, message_id, folder, rcpts, received) VALUES (?, ?, ?, ?, ?)`)
+			`INSERT INTO entries (owner, message_id, folder, rcpts, seen, received) VALUES (?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for i, e := range entries {
-			res, err := stmt.ExecContext(ctx, int64(e.Owner), msgID, string(e.Folder), rcpts[i], received.UnixNano())
+			res, err := stmt.ExecContext(ctx, int64(e.Owner), msgID, string(e.Folder), rcpts[i], e.Seen, received.UnixNano())
 			switch {
 			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
 				return fmt.Errorf("%w: account id %d", mail.ErrNoSuchRecipient, e.Owner)

@@ -26,7 +26,7 @@ func TestDeliverStoresOnce(t *testing.T) {
 		{Owner: rcpts[0].ID, Folder: mail.Inbox, To: []string{"bob@localhost", "carol@localhost"}},
 		{Owner: rcpts[1].ID, Folder: mail.Inbox, To: []string{"bob@localhost", "carol@localhost"}},
 		{Owner: rcpts[2].ID, Folder: mail.Inbox, To: []string{"bob@localhost", "carol@localhost", "dave@localhost"}},
-		{Owner: alice.ID, Folder: mail.Sent, To: []string{"bob@localhost", "carol@localhost", "dave@localhost"}},
+		{Owner: alice.ID, Folder: mail.Sent, To: []string{"bob@localhost", "carol@localhost", "dave@localhost"}, Seen: true},
 	}
 	metas, err := s.Deliver(ctx, msg, entries)
 	if err != nil {
@@ -39,7 +39,7 @@ func TestDeliverStoresOnce(t *testing.T) {
 		e := entries[i]
 		want := mail.Meta{
 			ID: m.ID, Owner: e.Owner, Folder: e.Folder, From: msg.From, To: e.To,
-			Subject: "Hi all", Date: t0, Size: int64(len(msg.Raw)),
+			Subject: "Hi all", Date: t0, Size: int64(len(msg.Raw)), Seen: e.Seen,
 		}
 		if !reflect.DeepEqual(m, want) {
 			t.Errorf("meta %d = %+v, want %+v", i, m, want)
@@ -64,6 +64,13 @@ func TestDeliverStoresOnce(t *testing.T) {
 	}
 	if got := count(t, s, "messages"); got != 1 {
 		t.Errorf("%d message rows, want 1", got)
+	}
+	// An entry stored seen does not count as unseen.
+	if total, unseen, err := s.Count(ctx, alice.ID, mail.Sent); err != nil || total != 1 || unseen != 0 {
+		t.Errorf("sent Count = %d, %d, %v; want 1, 0", total, unseen, err)
+	}
+	if total, unseen, err := s.Count(ctx, rcpts[0].ID, mail.Inbox); err != nil || total != 1 || unseen != 1 {
+		t.Errorf("inbox Count = %d, %d, %v; want 1, 1", total, unseen, err)
 	}
 }
 

@@ -98,6 +98,8 @@ type NewEntry struct {
 	Owner  account.ID
 	Folder Folder
 	To     []string
+	// Seen starts the entry read: the sender's own sent copy is.
+	Seen bool
 }
 
 // Store is what the service needs from storage. Each call is one unit of work.
@@ -218,7 +220,7 @@ func (s *Service) Deliver(ctx context.Context, sender account.Account, rcpts []s
 		sentTo = append(sentTo, addr)
 		entries = append(entries, NewEntry{Owner: o.ID, Folder: Inbox, To: withAddress(hdr.To, addr)})
 	}
-	entries = append(entries, NewEntry{Owner: sender.ID, Folder: Sent, To: sentTo})
+	entries = append(entries, NewEntry{Owner: sender.ID, Folder: Sent, To: sentTo, Seen: true})
 	metas, err := s.store.Deliver(ctx, msg, entries)
 	if err != nil {
 		return nil, err

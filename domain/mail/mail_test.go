@@ -208,6 +208,10 @@ func TestDeliverCopies(t *testing.T) {
 		if entries[i].Owner != w.owner || entries[i].Folder != w.folder {
 			t.Errorf("entry %d = %d/%s, want %d/%s", i, entries[i].Owner, entries[i].Folder, w.owner, w.folder)
 		}
+		// The sender has read what they sent; the recipients have not.
+		if wantSeen := w.folder == mail.Sent; entries[i].Seen != wantSeen {
+			t.Errorf("entry %d (%s) seen = %v, want %v", i, w.folder, entries[i].Seen, wantSeen)
+		}
 		m := metas[i]
 		if m.Owner != w.owner || m.Folder != w.folder {
 			t.Errorf("meta %d = %d/%s, want %d/%s", i, m.Owner, m.Folder, w.owner, w.folder)
