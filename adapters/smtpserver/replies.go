@@ -40,6 +40,7 @@ var (
 	enhBadCommand      = smtp.EnhancedCode{5, 5, 2} // X.5.2 syntax error
 	enhBadArgs         = smtp.EnhancedCode{5, 5, 4} // X.5.4 invalid command arguments
 	enhLocalErr        = smtp.EnhancedCode{4, 3, 0} // X.3.0 other mail system status
+	enhSystemFull      = smtp.EnhancedCode{4, 3, 1} // X.3.1 mail system full
 	enhShuttingDown    = smtp.EnhancedCode{4, 3, 2} // X.3.2 system not accepting network messages
 	enhTimeout         = smtp.EnhancedCode{4, 4, 2} // X.4.2 bad connection
 	enhSecurity        = smtp.EnhancedCode{5, 7, 0} // X.7.0 other security status
@@ -89,6 +90,9 @@ var (
 	replyAuthzidRefused   = reply{codeAuthInvalid, enhAuthCredInvalid, "Authorization identity must be your own"}
 	replyBadSASLResponse  = reply{codeParamSyntax, enhBadArgs, "Malformed authentication response"}
 	replyTooManyRcptsFull = reply{codeInsufficient, enhTooManyRcpts, "Too many recipients"}
+	// replyLowStorage answers MAIL while the disk is nearly full: RFC 5321
+	// §4.2.3's 452 with RFC 3463's X.3.1, transient, so the client retries.
+	replyLowStorage = reply{codeInsufficient, enhSystemFull, "Insufficient system storage, try again later"}
 )
 
 // errorReplies is the one table from domain sentinels to SMTP replies. The

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"go.uber.org/zap"
 
+	"mailroom/domain/mail"
 	"mailroom/domain/throttle"
 	"mailroom/ports"
 )
@@ -35,7 +36,10 @@ type Config struct {
 	// is advertised as SIZE. Default 25 MiB, lowered to the Mailboxes'
 	// MaxMessageBytes when that is smaller.
 	MaxMessageBytes int64
-	// MaxRecipients bounds RCPT TO per transaction (then 452 4.5.3). Default 100.
+	// MaxRecipients bounds RCPT TO per transaction (then 452 4.5.3). Default
+	// 100, which is also the most: a larger value is lowered to
+	// mail.MaxRecipients, the domain's own cap, so that a transaction the
+	// server accepted recipient by recipient is not refused after DATA.
 	MaxRecipients int
 	// HandshakeTimeout bounds the TLS handshake; the deadline is set on the
 	// TCP connection before the handshake starts. Default 10s.
@@ -79,6 +83,17 @@ type Config struct {
 	// MaxConnsPerIP bounds open connections per client IP, then 421 4.7.0.
 	// Default 50.
 	MaxConnsPerIP int
+	// FreeSpace reports the bytes free to the server where mail is stored
+	// (the daemon passes a statfs of its data directory). When it is set,
+	// MAIL is answered 452 4.3.1 while less than MinFreeBytes plus the
+	// message's declared SIZE (RFC 1870) is free, so that the client keeps
+	// the message and retries rather than the store failing halfway. An
+	// error from it is logged and the mail accepted. Default nil: no check.
+	FreeSpace func() (uint64, error)
+	// MinFreeBytes is the free space MAIL leaves untouched when FreeSpace
+	// is set: room for SQLite's WAL, checkpoints and the sent copies of the
+	// message. Default 64 MiB.
+	MinFreeBytes int64
 	// OmitReceived stops the server prepending a Received: header to each
 	// stored message. Default false: the header is added.
 	OmitReceived bool
@@ -99,6 +114,7 @@ const (
 	DefaultMaxProtocolErrors = 10
 	DefaultMaxConns          = 1000
 	DefaultMaxConnsPerIP     = 50
+	DefaultMinFreeBytes      = 64 << 20
 )
 
 // Default per-IP budgets.
@@ -123,6 +139,7 @@ func (c *Config) setDefaults(mailboxMax int64) {
 		c.MaxMessageBytes = mailboxMax
 	}
 	setDefault(&c.MaxRecipients, DefaultMaxRecipients)
+	c.MaxRecipients = min(c.MaxRecipients, mail.MaxRecipients)
 	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&c.ReadTimeout, DefaultReadTimeout)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
@@ -133,6 +150,7 @@ func (c *Config) setDefaults(mailboxMax int64) {
 	setDefault(&c.MaxProtocolErrors, DefaultMaxProtocolErrors)
 	setDefault(&c.MaxConns, DefaultMaxConns)
 	setDefault(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	setDefault(&c.MinFreeBytes, DefaultMinFreeBytes)
 	c.RegRate = rateOrDefault(c.RegRate, DefaultRegRate)
 	c.AuthFailRate = rateOrDefault(c.AuthFailRate, DefaultAuthFailRate)
 }

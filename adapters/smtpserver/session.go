@@ -118,8 +118,15 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if !strings.EqualFold(from, s.srv.accounts.AddressOf(*acc).String()) {
 		return replyBadSender.err()
 	}
-	if opts != nil && opts.Size > s.srv.cfg.MaxMessageBytes {
+	var size int64
+	if opts != nil {
+		size = opts.Size
+	}
+	if size > s.srv.cfg.MaxMessageBytes {
 		return replyMessageTooBig.err()
+	}
+	if !s.roomFor(size) {
+		return replyLowStorage.err()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,6 +135,28 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.started = time.Now()
 	s.st.inTx.Store(true)
 	return nil
+}
+
+// roomFor reports whether the disk has room for a message of the declared
+// size (0 when the client gave no SIZE) beside MinFreeBytes. A failing probe
+// says yes: it must not stop mail while the store itself may work.
+func (s *session) roomFor(size int64) bool {
+	probe := s.srv.cfg.FreeSpace
+	if probe == nil {
+		return true
+	}
+	free, err := probe()
+	if err != nil {
+		s.srv.log.Warn("free space probe", zap.String("remote", s.sh.ip), zap.Error(err))
+		return true
+	}
+	need := uint64(s.srv.cfg.MinFreeBytes) + uint64(max(size, 0))
+	if free < need {
+		s.srv.log.Warn("low disk: MAIL refused", zap.String("remote", s.sh.ip),
+			zap.Uint64("free", free), zap.Uint64("need", need))
+		return false
+	}
+	return true
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
