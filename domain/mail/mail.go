@@ -37,6 +37,8 @@ const (
 	// MaxHeaderBytes bounds how much of a message is read to find its
 	// header block (maddy's max_header_size).
 	MaxHeaderBytes = 1 << 20
+	// PreviewRunes bounds Meta.Preview (see Preview).
+	PreviewRunes = 160
 )
 
 // Folder is a mailbox folder.
@@ -73,6 +75,9 @@ type Meta struct {
 	To []string
 	// Subject is RFC 2047 decoded.
 	Subject string
+	// Preview is the start of the text body on one line (at most
+	// PreviewRunes characters), for message lists; "" when unknown.
+	Preview string
 	// Date is the time the server received the message.
 	Date time.Time
 	Size int64
@@ -87,9 +92,11 @@ type Message struct {
 
 // NewMessage is one message to store once, however many entries hold it.
 type NewMessage struct {
-	Raw      []byte
-	From     string
-	Subject  string
+	Raw     []byte
+	From    string
+	Subject string
+	// Preview is Preview(Raw), computed once per message.
+	Preview  string
 	Received time.Time
 }
 
@@ -211,7 +218,7 @@ func (s *Service) Deliver(ctx context.Context, sender account.Account, rcpts []s
 	}
 	from := s.accounts.AddressOf(sender).String()
 	hdr := ParseHeader(raw)
-	msg := NewMessage{Raw: raw, From: from, Subject: hdr.Subject, Received: s.now().UTC()}
+	msg := NewMessage{Raw: raw, From: from, Subject: hdr.Subject, Preview: Preview(raw), Received: s.now().UTC()}
 
 	entries := make([]NewEntry, 0, len(owners)+1)
 	sentTo := make([]string, 0, len(owners))

@@ -81,7 +81,7 @@ func (s *mailStore) Deliver(_ context.Context, msg mail.NewMessage, entries []ma
 	for _, e := range entries {
 		s.nextID++
 		m := mail.Meta{ID: s.nextID, Owner: e.Owner, Folder: e.Folder, From: msg.From, To: e.To,
-			Subject: msg.Subject, Date: msg.Received, Size: int64(len(msg.Raw))}
+			Subject: msg.Subject, Preview: msg.Preview, Date: msg.Received, Size: int64(len(msg.Raw))}
 		s.entries[m.ID] = &mail.Message{Meta: m, Raw: msg.Raw}
 		metas = append(metas, m)
 	}
