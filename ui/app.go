@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,14 @@ type Config struct {
 	Now func() time.Time
 	// Timeout bounds each network call. Default 20s.
 	Timeout time.Duration
+	// AfterFunc calls f on its own goroutine after d and returns a func
+	// that stops it, reporting whether it did (the undo snackbar's timer).
+	// Default: time.AfterFunc.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// PickFile asks the user for a file to attach (the platform's file
+	// chooser) and returns it with its name; it blocks until the user has
+	// chosen. ErrNoFile means they cancelled. nil hides the Attach button.
+	PickFile func() (ports.Attachment, error)
 }
 
 // route names a page.
@@ -70,6 +79,9 @@ type App struct {
 	inflight atomic.Int64
 	ctx      context.Context
 	cancel   context.CancelFunc
+	// flushing counts ended sessions still sending a pending delete and
+	// closing; Close waits for them.
+	flushing sync.WaitGroup
 
 	settings model.Settings
 	stack    []route
@@ -84,6 +96,7 @@ type App struct {
 
 	toast      string
 	toastUntil time.Time
+	snack      snackbar
 
 	sess *session
 
@@ -110,6 +123,9 @@ func New(cfg Config) *App {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 20 * time.Second
 	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
 	a := &App{cfg: cfg, shaper: newShaper(), results: make(chan func(), 256), retryBase: firstRetry}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	s, err := model.LoadSettings(cfg.DataDir)
@@ -134,10 +150,21 @@ func New(cfg Config) *App {
 	return a
 }
 
-// Close ends the session and every background call.
+// Close ends the session and every background call. It waits (up to
+// Config.Timeout) for a delete still waiting on its undo to reach the
+// server, since the process may exit right after.
 func (a *App) Close() {
 	a.endSession()
 	a.cancel()
+	done := make(chan struct{})
+	go func() {
+		a.flushing.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(a.cfg.Timeout):
+	}
 }
 
 func (a *App) dark() bool {
@@ -235,7 +262,7 @@ func (a *App) Layout(gtx C) D {
 	dims := layout.Stack{}.Layout(gtx,
 		layout.Expanded(a.layoutPage),
 		layout.Stacked(func(gtx C) D { return D{Size: gtx.Constraints.Max} }),
-		layout.Expanded(func(gtx C) D { return a.layoutToast(gtx) }),
+		layout.Expanded(a.layoutBottom),
 	)
 	if a.focus != nil {
 		gtx.Execute(key.FocusCmd{Tag: a.focus})
@@ -276,6 +303,12 @@ func (a *App) handleKeys(gtx C) {
 	}
 	if a.sess != nil {
 		filters = append(filters, key.Filter{Name: "N", Required: key.ModShortcut})
+		if a.sess.pending != nil {
+			filters = append(filters, key.Filter{Name: "Z", Required: key.ModShortcut})
+		}
+		if a.top() == routeReader && a.reader.shown {
+			filters = append(filters, key.Filter{Name: key.NameDeleteForward})
+		}
 	}
 	for {
 		ev, ok := gtx.Event(filters...)
@@ -291,8 +324,27 @@ func (a *App) handleKeys(gtx C) {
 			a.back()
 		case "N":
 			a.openCompose(nil, nil)
+		case "Z":
+			a.undoDelete()
+		case key.NameDeleteForward:
+			if a.top() == routeReader && a.reader.shown {
+				a.deleteMessage(a.reader.meta)
+			}
 		}
 	}
+}
+
+// layoutBottom is the toast over the undo snackbar, at the bottom centre.
+func (a *App) layoutBottom(gtx C) D {
+	return layout.S.Layout(gtx, func(gtx C) D {
+		return layout.Inset{Left: gutter, Right: gutter, Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
+			gtx.Constraints.Max.X = min(gtx.Constraints.Max.X, gtx.Dp(480))
+			return layout.Flex{Axis: layout.Vertical, Alignment: layout.Middle}.Layout(gtx,
+				layout.Rigid(a.layoutToast),
+				layout.Rigid(func(gtx C) D { return a.snack.Layout(gtx, a) }),
+			)
+		})
+	})
 }
 
 func (a *App) layoutToast(gtx C) D {
@@ -307,15 +359,21 @@ func (a *App) layoutToast(gtx C) D {
 		return D{}
 	}
 	gtx.Execute(op.InvalidateCmd{At: a.toastUntil})
-	return layout.S.Layout(gtx, func(gtx C) D {
-		return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D {
-			gtx.Constraints.Max.X = min(gtx.Constraints.Max.X, gtx.Dp(480))
-			bg := a.th.Fg
-			return widget.Border{Color: bg, CornerRadius: 8}.Layout(gtx, func(gtx C) D {
-				return background(gtx, bg, func(gtx C) D {
-					return layout.Inset{Top: 14, Bottom: 14, Left: 16, Right: 16}.Layout(gtx,
-						label(a.th, 15, a.th.Bg, a.toast).Layout)
-				})
+	return toastBox(gtx, a.th, func(gtx C) D {
+		return layout.Inset{Top: 14, Bottom: 14, Left: 16, Right: 16}.Layout(gtx,
+			label(a.th, 15, a.th.Bg, a.toast).Layout)
+	})
+}
+
+// toastBox draws w on a rounded box in the inverse colours, with room
+// under it for the next one.
+func toastBox(gtx C, th *Theme, w layout.Widget) D {
+	return layout.Inset{Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
+		bg := th.Fg
+		return widget.Border{Color: bg, CornerRadius: 8}.Layout(gtx, func(gtx C) D {
+			return background(gtx, bg, func(gtx C) D {
+				gtx.Constraints.Min.Y = gtx.Dp(touch)
+				return layout.W.Layout(gtx, w)
 			})
 		})
 	})

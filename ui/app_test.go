@@ -35,7 +35,7 @@ type harness struct {
 	frames int
 }
 
-func newHarness(t *testing.T, fc *fakeClient, s model.Settings, size image.Point) *harness {
+func newHarness(t *testing.T, fc *fakeClient, s model.Settings, size image.Point, opts ...func(*Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	if s != (model.Settings{}) {
@@ -43,7 +43,11 @@ func newHarness(t *testing.T, fc *fakeClient, s model.Settings, size image.Point
 			t.Fatal(err)
 		}
 	}
-	a := New(Config{Client: fc, DataDir: dir, Now: func() time.Time { return testNow }, Timeout: 5 * time.Second})
+	cfg := Config{Client: fc, DataDir: dir, Now: func() time.Time { return testNow }, Timeout: 5 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a := New(cfg)
 	t.Cleanup(a.Close)
 	h := &harness{t: t, a: a, fc: fc, size: size}
 	h.settle()

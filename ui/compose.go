@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"image"
 	"strings"
 
 	"gioui.org/layout"
@@ -24,12 +26,29 @@ const (
 	rcptUnknown
 )
 
+// ErrNoFile is what Config.PickFile returns when the user chose nothing.
+var ErrNoFile = errors.New("no file chosen")
+
+// ErrTooLarge is what Config.PickFile returns for a file over
+// MaxAttachBytes, with the Attachment's Name set (and no Data).
+var ErrTooLarge = errors.New("file too large to attach")
+
+// MaxAttachBytes bounds a message's attachments taken together. The server
+// takes messages up to 25 MiB (mailroomd --max-message); base64 turns 3
+// bytes into 4, and the header, the text and the part headers need room.
+const MaxAttachBytes = (25<<20 - 256<<10) / 4 * 3
+
 // composePage writes and sends a message. Every recipient is looked up
 // before sending, and the unknown ones are named under the To field.
 type composePage struct {
 	to, subject, body widget.Editor
 	send, discard     widget.Clickable
 	sendTop, back     widget.Clickable
+	attach            widget.Clickable
+	attached          []ports.Attachment
+	removes           []widget.Clickable // one per attached file
+	picking           bool
+	attachErr         string
 	list              widget.List
 	inReplyTo         string
 	known             map[string]rcptState // by lower-case recipient
@@ -51,6 +70,7 @@ func (c *composePage) init() {
 func (c *composePage) cancelChecks() {
 	c.gen++
 	c.sending = false
+	c.picking = false
 }
 
 // openCompose starts a new draft, or a reply to m with body b.
@@ -58,7 +78,8 @@ func (a *App) openCompose(m *mail.Meta, b *ports.Body) {
 	c := &a.compose
 	c.cancelChecks()
 	c.known = map[string]rcptState{}
-	c.toErr, c.err, c.inReplyTo = "", "", ""
+	c.toErr, c.err, c.inReplyTo, c.attachErr = "", "", "", ""
+	c.attached, c.removes = nil, nil
 	c.to.SetText("")
 	c.subject.SetText("")
 	c.body.SetText("")
@@ -187,7 +208,8 @@ func (c *composePage) submit(a *App) {
 
 func (c *composePage) doSend(a *App, rcpts []string) {
 	s := a.sess
-	d := ports.Draft{To: rcpts, Subject: trimmed(&c.subject), Body: c.body.Text(), InReplyTo: c.inReplyTo}
+	d := ports.Draft{To: rcpts, Subject: trimmed(&c.subject), Body: c.body.Text(), InReplyTo: c.inReplyTo,
+		Attachments: append([]ports.Attachment(nil), c.attached...)}
 	gen := c.gen
 	a.run(s.ctx, func(ctx context.Context) func() {
 		err := s.s.Send(ctx, d)
@@ -260,6 +282,82 @@ func (c *composePage) update(gtx C, a *App) {
 	if c.discard.Clicked(gtx) || c.back.Clicked(gtx) {
 		a.back()
 	}
+	if c.attach.Clicked(gtx) {
+		c.pick(a)
+	}
+	for i := range c.removes {
+		if c.removes[i].Clicked(gtx) {
+			c.remove(i)
+			break // the slices moved under the loop
+		}
+	}
+}
+
+// attachedBytes is the size of the files attached so far.
+func (c *composePage) attachedBytes() int64 {
+	var n int64
+	for _, f := range c.attached {
+		n += int64(len(f.Data))
+	}
+	return n
+}
+
+// pick asks Config.PickFile for a file, on a goroutine: the chooser blocks
+// until the user is done with it, and has no deadline.
+func (c *composePage) pick(a *App) {
+	if c.picking || a.cfg.PickFile == nil {
+		return
+	}
+	c.picking, c.attachErr = true, ""
+	gen := c.gen
+	a.inflight.Add(1)
+	go func() {
+		defer a.inflight.Add(-1)
+		f, err := a.cfg.PickFile()
+		a.post(a.ctx, func() {
+			if gen != c.gen {
+				return // the draft was sent or discarded meanwhile
+			}
+			c.picking = false
+			c.add(f, err)
+		})
+	}()
+}
+
+// add attaches what the picker returned, or says why not.
+func (c *composePage) add(f ports.Attachment, err error) {
+	name := model.SafeFileName(f.Name)
+	switch {
+	case errors.Is(err, ErrNoFile):
+		return
+	case errors.Is(err, ErrTooLarge):
+		c.attachErr = tooLarge(name, "")
+		return
+	case err != nil:
+		c.attachErr = "Could not attach a file: " + err.Error()
+		return
+	case c.attachedBytes()+int64(len(f.Data)) > MaxAttachBytes:
+		c.attachErr = tooLarge(name, " with the files already attached")
+		return
+	}
+	f.Name = name
+	if f.ContentType == "" {
+		f.ContentType = model.ContentType(name)
+	}
+	c.attached = append(c.attached, f)
+	c.removes = append(c.removes, widget.Clickable{})
+}
+
+func tooLarge(name, with string) string {
+	return fmt.Sprintf("%s is too large to attach%s: a message carries up to %s of files.",
+		name, with, model.HumanSize(MaxAttachBytes))
+}
+
+// remove drops the i'th attached file.
+func (c *composePage) remove(i int) {
+	c.attached = append(c.attached[:i:i], c.attached[i+1:]...)
+	c.removes = make([]widget.Clickable, len(c.attached)) // fresh: no click carries over to a neighbour
+	c.attachErr = ""
 }
 
 // Layout draws the compose form.
@@ -306,6 +404,13 @@ func (c *composePage) layoutForm(gtx C, a *App) D {
 		layout.Rigid(func(gtx C) D { return field(gtx, th, "Subject", &c.subject, "", "", false) }),
 		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
 		layout.Rigid(func(gtx C) D { return fieldMin(gtx, th, "Message", &c.body, "", "", false, 200) }),
+		layout.Rigid(func(gtx C) D { return c.layoutAttached(gtx, a) }),
+		layout.Rigid(func(gtx C) D {
+			if c.attachErr == "" {
+				return D{}
+			}
+			return layout.Inset{Top: smallSpace}.Layout(gtx, label(th, 14, th.Danger, c.attachErr).Layout)
+		}),
 		layout.Rigid(func(gtx C) D {
 			if c.err == "" {
 				return D{}
@@ -314,7 +419,19 @@ func (c *composePage) layoutForm(gtx C, a *App) D {
 		}),
 		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
 		layout.Rigid(func(gtx C) D {
-			return layout.Flex{Spacing: layout.SpaceStart}.Layout(gtx,
+			return layout.Flex{}.Layout(gtx,
+				layout.Rigid(func(gtx C) D {
+					if a.cfg.PickFile == nil {
+						return D{}
+					}
+					txt := "Attach"
+					if c.picking {
+						txt = "Choosing…"
+						gtx = gtx.Disabled()
+					}
+					return outlineButton(gtx, th, &c.attach, txt, th.ContrastBg)
+				}),
+				layout.Flexed(1, func(gtx C) D { return D{Size: image.Pt(gtx.Constraints.Min.X, 0)} }),
 				layout.Rigid(func(gtx C) D { return flatButton(gtx, th, &c.discard, "Discard", th.ContrastBg) }),
 				layout.Rigid(layout.Spacer{Width: smallSpace}.Layout),
 				layout.Rigid(func(gtx C) D {
@@ -336,4 +453,25 @@ func domainOf(addr string) string {
 		return addr[i+1:]
 	}
 	return "example.org"
+}
+
+// layoutAttached lists the attached files, each with a remove button.
+func (c *composePage) layoutAttached(gtx C, a *App) D {
+	th := a.th
+	if len(c.attached) == 0 {
+		return D{}
+	}
+	rows := make([]layout.FlexChild, 0, len(c.attached))
+	for i, f := range c.attached {
+		rows = append(rows, layout.Rigid(func(gtx C) D {
+			return layout.Inset{Top: smallSpace}.Layout(gtx, func(gtx C) D {
+				return fileRow(gtx, th, f.Name, int64(len(f.Data)), func(gtx C) D {
+					return iconButton(gtx, th, &c.removes[i], iconClose, "Remove "+f.Name, th.Muted)
+				})
+			})
+		}))
+	}
+	return layout.Inset{Top: smallSpace}.Layout(gtx, func(gtx C) D {
+		return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
+	})
 }

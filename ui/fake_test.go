@@ -23,6 +23,7 @@ type fakeClient struct {
 	bodies      map[mail.EntryID]ports.Body
 	sessions    []*fakeSession
 	fetches     int
+	deletes     int // Delete calls that removed something
 
 	probeErr, pingErr, loginErr, registerErr error
 }
@@ -122,6 +123,25 @@ func (c *fakeClient) deliver(from, to, subject, text string, at time.Time) mail.
 	return m
 }
 
+// update changes owner's entry id in place (to set a preview, say).
+func (c *fakeClient) update(owner string, id mail.EntryID, f func(m *mail.Meta)) mail.Meta {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.meta(owner, id)
+	if !ok {
+		panic("fake: no such entry")
+	}
+	f(m)
+	return *m
+}
+
+// deleted is how many entries Delete removed.
+func (c *fakeClient) deleted() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deletes
+}
+
 func (c *fakeClient) meta(owner string, id mail.EntryID) (*mail.Meta, bool) {
 	for i := range c.boxes[owner] {
 		if c.boxes[owner][i].ID == id {
@@ -214,6 +234,7 @@ func (s *fakeSession) Delete(ctx context.Context, id mail.EntryID) error {
 	for i := range box {
 		if box[i].ID == id {
 			s.c.boxes[s.user] = append(box[:i], box[i+1:]...)
+			s.c.deletes++
 			return nil
 		}
 	}

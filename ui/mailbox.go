@@ -163,11 +163,7 @@ func (p *mailboxPage) layoutTabs(gtx C, a *App) D {
 				if selected {
 					col = th.Accent
 				}
-				txt := folderTitle(f)
-				// Sent copies start unseen; only the inbox's count means something.
-				if n := a.sess.unseen[f]; n > 0 && f == mail.Inbox {
-					txt += fmt.Sprintf("  %d", n)
-				}
+				txt := tabLabel(f, a.sess.unseen[f])
 				return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 					layout.Flexed(1, func(gtx C) D {
 						return layout.Center.Layout(gtx, bold(label(th, 15, col, txt)).Layout)
@@ -274,7 +270,7 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 		subject = "(no subject)"
 	}
 	preview := p.previewLine(a, m)
-	unseen := !m.Seen
+	unseen := showUnread(m)
 	return material.Clickable(gtx, click, func(gtx C) D {
 		bg := th.Bg
 		if selected {
@@ -348,6 +344,20 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 		})
 	})
 }
+
+// tabLabel is a folder tab's text. The inbox shows its unread count. Sent
+// shows none: the server stores sent copies seen, and copies stored before
+// it did are still unseen, a count that would mean nothing to the sender.
+func tabLabel(f mail.Folder, unseen int) string {
+	if f == mail.Inbox && unseen > 0 {
+		return fmt.Sprintf("%s  %d", folderTitle(f), unseen)
+	}
+	return folderTitle(f)
+}
+
+// showUnread reports whether m's row is drawn unread (bold, with the accent
+// bar). Never in Sent, for the same reason as tabLabel.
+func showUnread(m mail.Meta) bool { return !m.Seen && m.Folder != mail.Sent }
 
 // previewLine is the body preview, or what is known without the body.
 func (p *mailboxPage) previewLine(a *App, m mail.Meta) string {

@@ -79,7 +79,7 @@ func (r *readerPage) update(gtx C, a *App) {
 		m, b := r.meta, *r.body
 		a.openCompose(&m, &b)
 	}
-	if r.toggleSeen.Clicked(gtx) {
+	if r.toggleSeen.Clicked(gtx) && r.meta.Folder != mail.Sent {
 		a.setSeen(r.meta, !r.meta.Seen)
 	}
 	if r.del.Clicked(gtx) {
@@ -134,7 +134,12 @@ func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
 					}
 					return iconButton(gtx, th, &r.reply, iconReply, "Reply", th.Fg)
 				},
-				func(gtx C) D { return iconButton(gtx, th, &r.toggleSeen, seenIcon, seenDesc, th.Fg) },
+				func(gtx C) D {
+					if r.meta.Folder == mail.Sent {
+						return D{} // read or unread means nothing for what one sent
+					}
+					return iconButton(gtx, th, &r.toggleSeen, seenIcon, seenDesc, th.Fg)
+				},
 				func(gtx C) D { return iconButton(gtx, th, &r.del, iconDelete, "Delete", th.Fg) },
 			)
 		}),
@@ -234,29 +239,11 @@ func (r *readerPage) layoutAttachment(gtx C, a *App, i int) D {
 	th := a.th
 	att := r.body.Attachments[i]
 	return layout.Inset{Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
-		return widget.Border{Color: th.Divider, Width: 1, CornerRadius: 6}.Layout(gtx, func(gtx C) D {
-			gtx.Constraints.Min.Y = gtx.Dp(touch)
-			return layout.Inset{Left: 12, Right: 4}.Layout(gtx, func(gtx C) D {
-				return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-					layout.Rigid(func(gtx C) D {
-						gtx.Constraints.Min.X = gtx.Dp(20)
-						return iconAttach.Layout(gtx, th.Muted)
-					}),
-					layout.Rigid(layout.Spacer{Width: smallSpace}.Layout),
-					layout.Flexed(1, func(gtx C) D {
-						return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
-							layout.Rigid(oneLine(label(th, 15, th.Fg, att.Name)).Layout),
-							layout.Rigid(label(th, 13, th.Muted, model.HumanSize(int64(len(att.Data)))).Layout),
-						)
-					}),
-					layout.Rigid(func(gtx C) D {
-						if a.cfg.SaveFile == nil {
-							return D{}
-						}
-						return iconButton(gtx, th, &r.saves[i], iconSave, "Save "+att.Name, th.ContrastBg)
-					}),
-				)
-			})
+		return fileRow(gtx, th, att.Name, int64(len(att.Data)), func(gtx C) D {
+			if a.cfg.SaveFile == nil {
+				return D{}
+			}
+			return iconButton(gtx, th, &r.saves[i], iconSave, "Save "+att.Name, th.ContrastBg)
 		})
 	})
 }

@@ -35,6 +35,9 @@ type session struct {
 
 	counting, recount bool
 
+	// pending is the delete waiting for its undo snackbar to expire.
+	pending *pendingDelete
+
 	previews     map[mail.EntryID]string
 	previewBusy  map[mail.EntryID]bool
 	previewsLive int
@@ -69,10 +72,24 @@ func (a *App) endSession() {
 	if a.sess == nil {
 		return
 	}
+	id, del := a.flushDelete(a.sess)
 	a.sess.cancel()
 	s := a.sess.s
 	a.sess = nil
-	go s.Close() // Close may wait on the network; the UI must not.
+	// Close may wait on the network; the UI must not. A pending delete goes
+	// first, on a context of its own (the session's has ended); App.Close
+	// waits for it.
+	timeout := a.cfg.Timeout
+	a.flushing.Add(1)
+	go func() {
+		defer a.flushing.Done()
+		if del {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			s.Delete(ctx, id) // nothing is left to tell of a failure
+			cancel()
+		}
+		s.Close()
+	}()
 	a.reader.close()
 }
 
@@ -114,7 +131,7 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 	s.connected = true
 	m := *ev.Message
 	p := s.folders[m.Folder]
-	if p == nil {
+	if p == nil || s.hidden(m.ID) {
 		return
 	}
 	if i, added := p.Insert(m); added {
@@ -141,7 +158,7 @@ func (a *App) catchUp(s *session) {
 				if err != nil || a.sess != s {
 					return // the next reconnect or event tries again
 				}
-				for _, m := range page {
+				for _, m := range s.visible(page) {
 					if i, added := p.Insert(m); added {
 						a.mailbox.inserted(f, i)
 					}
@@ -178,6 +195,13 @@ func (a *App) refreshCounts() {
 		return func() {
 			s.counting = false
 			for f, c := range got {
+				// The server still counts a delete waiting for its undo.
+				if pd := s.pending; pd != nil && pd.m.Folder == f {
+					c.total = max(0, c.total-1)
+					if !pd.m.Seen {
+						c.unseen = max(0, c.unseen-1)
+					}
+				}
 				s.total[f], s.unseen[f] = c.total, c.unseen
 			}
 			if errors.Is(firstErr, ports.ErrFingerprintMismatch) {
@@ -213,14 +237,20 @@ func (a *App) loadMore(f mail.Folder, lastVisible int) {
 				return
 			}
 			a.mailbox.listErr = ""
-			p.Append(page, model.PageSize)
+			p.Append(s.visible(page), model.PageSize)
+			p.Done = len(page) < model.PageSize // judged before the pending delete was dropped
 		}
 	})
 }
 
-// preview gives the preview line of m, starting a fetch if it is worth one.
-// It reports false while none is known.
+// preview gives the preview line of m: the server's (Meta.Preview) when it
+// sent one, else one made from the body, starting a fetch if it is worth
+// one. Mail stored before the server made previews has none, so the fetch
+// stays as the fallback. It reports false while none is known.
 func (a *App) preview(m mail.Meta) (string, bool) {
+	if m.Preview != "" {
+		return m.Preview, true
+	}
 	s := a.sess
 	if s == nil {
 		return "", false
@@ -282,36 +312,4 @@ func (a *App) applySeen(s *session, m mail.Meta, seen bool) {
 	if a.reader.shown && a.reader.meta.ID == m.ID {
 		a.reader.meta.Seen = seen
 	}
-}
-
-// deleteMessage removes a message on the server and from the list.
-func (a *App) deleteMessage(m mail.Meta) {
-	s := a.sess
-	if s == nil {
-		return
-	}
-	a.run(s.ctx, func(ctx context.Context) func() {
-		err := s.s.Delete(ctx, m.ID)
-		return func() {
-			if err != nil && !errors.Is(err, mail.ErrNotFound) {
-				a.showToast(a.fail(err))
-				return
-			}
-			if i := s.folders[m.Folder].Remove(m.ID); i >= 0 {
-				s.total[m.Folder] = max(0, s.total[m.Folder]-1)
-				if !m.Seen {
-					s.unseen[m.Folder] = max(0, s.unseen[m.Folder]-1)
-				}
-				a.mailbox.removed(m.Folder, i)
-			}
-			if a.reader.shown && a.reader.meta.ID == m.ID {
-				if a.top() == routeReader {
-					a.back()
-				}
-				a.reader.close()
-			}
-			a.showToast("Message deleted")
-			a.refreshCounts()
-		}
-	})
 }

@@ -44,6 +44,9 @@ type Theme struct {
 	DangerBg color.NRGBA // the fingerprint warning
 	Warn     color.NRGBA // the reconnecting banner
 	OK       color.NRGBA
+	// SnackAction is an action's colour on a snackbar, which is drawn in
+	// the inverse colours (Fg on Bg).
+	SnackAction color.NRGBA
 }
 
 // newShaper gives a shaper with the Go fonts only, so that every machine
@@ -71,6 +74,7 @@ func NewTheme(shaper *text.Shaper, dark bool) *Theme {
 		t.DangerBg = rgb(0x8c1d18)
 		t.Warn = rgb(0x5c4a12)
 		t.OK = rgb(0x81c995)
+		t.SnackAction = rgb(0x1a56c4)
 	} else {
 		m.Palette = material.Palette{Bg: rgb(0xffffff), Fg: rgb(0x1f1f1f), ContrastBg: rgb(0x1a56c4), ContrastFg: rgb(0xffffff)}
 		t.Surface = rgb(0xf2f4f7)
@@ -82,6 +86,7 @@ func NewTheme(shaper *text.Shaper, dark bool) *Theme {
 		t.DangerBg = rgb(0xb3261e)
 		t.Warn = rgb(0xfef0c3)
 		t.OK = rgb(0x137333)
+		t.SnackAction = rgb(0x8ab4f8)
 	}
 	return t
 }
@@ -108,6 +113,7 @@ var (
 	iconAttach   = mustIcon(icons.EditorAttachFile)
 	iconWarning  = mustIcon(icons.AlertWarning)
 	iconSend     = mustIcon(icons.ContentSend)
+	iconClose    = mustIcon(icons.NavigationClose)
 )
 
 func mustIcon(data []byte) *widget.Icon {
@@ -322,4 +328,28 @@ func avatarColor(s string, dark bool) color.NRGBA {
 		c.A = 0xd0
 	}
 	return c
+}
+
+// fileRow is an attached file: a bordered row at least touch high with the
+// clip icon, the name and size, and an action button (save, remove).
+func fileRow(gtx C, th *Theme, name string, size int64, action layout.Widget) D {
+	return widget.Border{Color: th.Divider, Width: 1, CornerRadius: 6}.Layout(gtx, func(gtx C) D {
+		gtx.Constraints.Min.Y = gtx.Dp(touch)
+		return layout.Inset{Left: 12, Right: 4}.Layout(gtx, func(gtx C) D {
+			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+				layout.Rigid(func(gtx C) D {
+					gtx.Constraints.Min.X = gtx.Dp(20)
+					return iconAttach.Layout(gtx, th.Muted)
+				}),
+				layout.Rigid(layout.Spacer{Width: smallSpace}.Layout),
+				layout.Flexed(1, func(gtx C) D {
+					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+						layout.Rigid(oneLine(label(th, 15, th.Fg, name)).Layout),
+						layout.Rigid(label(th, 13, th.Muted, model.HumanSize(size)).Layout),
+					)
+				}),
+				layout.Rigid(action),
+			)
+		})
+	})
 }

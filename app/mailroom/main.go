@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"os"
@@ -22,9 +23,12 @@ import (
 	"gioui.org/app"
 	"gioui.org/op"
 	"gioui.org/unit"
+	"gioui.org/x/explorer"
 
 	"mailroom/adapters/client"
+	"mailroom/ports"
 	"mailroom/ui"
+	"mailroom/ui/model"
 )
 
 func main() {
@@ -33,6 +37,7 @@ func main() {
 	dataDir := flag.String("data", "", "data directory (default: the platform's app data dir + /mailroom)")
 	dark := flag.Bool("dark", false, "use the dark theme until one is chosen in settings")
 	title := flag.String("title", "Mailroom", "window title")
+	pick := flag.String("pick", "", "attach this file instead of opening the file chooser (screenshots, desktops without a portal)")
 	flag.Parse()
 
 	w, h, err := parseSize(*size)
@@ -54,7 +59,7 @@ func main() {
 	go func() {
 		win := new(app.Window)
 		win.Option(app.Title(*title), app.Size(unit.Dp(w), unit.Dp(h)), app.MinSize(unit.Dp(320), unit.Dp(480)))
-		if err := run(win, dir, *dark); err != nil {
+		if err := run(win, dir, *dark, *pick); err != nil {
 			log.Fatal(err)
 		}
 		os.Exit(0)
@@ -64,18 +69,26 @@ func main() {
 
 // run is the frame loop. Background results reach the UI through ui.App's
 // channel; Invalidate wakes this loop so that the next frame applies them.
-func run(win *app.Window, dir string, dark bool) error {
+func run(win *app.Window, dir string, dark bool, pick string) error {
+	ex := explorer.NewExplorer(win)
+	pickFile := chooser(ex)
+	if pick != "" {
+		pickFile = func() (ports.Attachment, error) { return openAttachment(pick) }
+	}
 	a := ui.New(ui.Config{
 		Client:     client.New(client.Config{}),
 		DataDir:    dir,
 		Invalidate: win.Invalidate,
 		SaveFile:   saver(dir),
+		PickFile:   pickFile,
 		Dark:       dark,
 	})
 	defer a.Close()
 	var ops op.Ops
 	for {
-		switch e := win.Event().(type) {
+		e := win.Event()
+		ex.ListenEvents(e) // the explorer needs the platform's view (X11 window, Android activity)
+		switch e := e.(type) {
 		case app.DestroyEvent:
 			return e.Err
 		case app.FrameEvent:
@@ -84,6 +97,69 @@ func run(win *app.Window, dir string, dark bool) error {
 			e.Frame(gtx.Ops)
 		}
 	}
+}
+
+// chooser attaches a file the user picks with the platform's file chooser
+// (the xdg-desktop-portal on Linux, the system picker on Android).
+func chooser(ex *explorer.Explorer) func() (ports.Attachment, error) {
+	return func() (ports.Attachment, error) {
+		rc, err := ex.ChooseFile()
+		if errors.Is(err, explorer.ErrUserDecline) {
+			return ports.Attachment{}, ui.ErrNoFile
+		}
+		if err != nil {
+			return ports.Attachment{}, fmt.Errorf("no file chooser: %w", err)
+		}
+		defer rc.Close()
+		name := "attachment"
+		if n, ok := rc.(interface{ Name() string }); ok && n.Name() != "" {
+			name = filepath.Base(n.Name()) // a path on desktops, a display name on Android
+		}
+		return readAttachment(rc, name, sizeOf(rc))
+	}
+}
+
+// openAttachment attaches the file at path.
+func openAttachment(path string) (ports.Attachment, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ports.Attachment{}, err
+	}
+	defer f.Close()
+	return readAttachment(f, filepath.Base(path), sizeOf(f))
+}
+
+// sizeOf is a file's size if r knows it, else -1.
+func sizeOf(r any) int64 {
+	switch f := r.(type) {
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return st.Size()
+		}
+	case interface{ Size() int64 }:
+		return f.Size()
+	}
+	return -1
+}
+
+// readAttachment reads at most ui.MaxAttachBytes: a bigger file is refused
+// with ui.ErrTooLarge before it fills memory, by its size when known, else
+// by reading one byte too many.
+func readAttachment(r io.Reader, name string, size int64) (ports.Attachment, error) {
+	att := ports.Attachment{Name: name}
+	if size > ui.MaxAttachBytes {
+		return att, ui.ErrTooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(r, ui.MaxAttachBytes+1))
+	if err != nil {
+		return att, err
+	}
+	if len(data) > ui.MaxAttachBytes {
+		return att, ui.ErrTooLarge
+	}
+	att.ContentType = model.ContentType(name)
+	att.Data = data
+	return att, nil
 }
 
 // saver stores attachments in ~/Downloads on desktop, or in the data

@@ -78,6 +78,10 @@ func (p *Pager) insert(m mail.Meta, paging bool) (int, bool) {
 	return i, true
 }
 
+// Restore puts back an entry that Remove took out (an undone delete), even
+// when it was the oldest one loaded, and reports where it went.
+func (p *Pager) Restore(m mail.Meta) (int, bool) { return p.insert(m, true) }
+
 // Index gives the position of id, or -1.
 func (p *Pager) Index(id mail.EntryID) int {
 	i := sort.Search(len(p.Items), func(i int) bool { return p.Items[i].ID <= id })

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"html"
+	"mime"
 	"path/filepath"
 	"strings"
 	"unicode"
@@ -235,4 +236,13 @@ func listItem(l string) bool {
 		i++
 	}
 	return i > 0 && i < len(l) && (l[i] == '.' || l[i] == ')')
+}
+
+// ContentType is the MIME type for a file name from its extension, or
+// application/octet-stream.
+func ContentType(name string) string {
+	if t := mime.TypeByExtension(strings.ToLower(filepath.Ext(name))); t != "" {
+		return t
+	}
+	return "application/octet-stream"
 }

@@ -1,0 +1,190 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gioui.org/layout"
+	"gioui.org/widget"
+
+	"mailroom/domain/mail"
+)
+
+// undoFor is how long the "Message deleted — Undo" snackbar stays, and so
+// how long the server delete waits.
+const undoFor = 5 * time.Second
+
+// pendingDelete is a message hidden from the list whose server delete
+// waits for the snackbar to expire. At most one is pending: a second
+// delete sends the first one's at once (one snackbar at a time).
+type pendingDelete struct {
+	m    mail.Meta
+	stop func() bool
+	// reopen: the reader showed it, so Undo shows it again.
+	reopen bool
+}
+
+// deleteMessage hides m at once and shows the undo snackbar; the server
+// is told when the snackbar expires, or when the session ends.
+func (a *App) deleteMessage(m mail.Meta) {
+	s := a.sess
+	if s == nil {
+		return
+	}
+	if s.pending != nil {
+		if s.pending.m.ID == m.ID {
+			return
+		}
+		a.commitDelete(s)
+	}
+	pd := &pendingDelete{m: m, reopen: a.reader.shown && a.reader.meta.ID == m.ID}
+	a.hide(s, m)
+	if pd.reopen {
+		if a.top() == routeReader {
+			a.back()
+		}
+		a.reader.close()
+	}
+	pd.stop = a.cfg.AfterFunc(undoFor, func() {
+		a.post(s.ctx, func() {
+			if a.sess == s && s.pending == pd {
+				a.commitDelete(s)
+			}
+		})
+	})
+	s.pending = pd
+}
+
+// undoDelete puts the pending message back where it was; the server never
+// hears of it.
+func (a *App) undoDelete() {
+	s := a.sess
+	if s == nil || s.pending == nil {
+		return
+	}
+	pd := s.pending
+	s.pending = nil
+	pd.stop()
+	a.restore(s, pd.m)
+	if pd.reopen {
+		a.openMessage(pd.m)
+	}
+}
+
+// commitDelete sends the pending delete to the server. If the server
+// refuses, the message comes back with the reason.
+func (a *App) commitDelete(s *session) {
+	pd := s.pending
+	if pd == nil {
+		return
+	}
+	s.pending = nil
+	pd.stop()
+	m := pd.m
+	a.run(s.ctx, func(ctx context.Context) func() {
+		err := s.s.Delete(ctx, m.ID)
+		return func() {
+			if a.sess != s {
+				return
+			}
+			if err != nil && !errors.Is(err, mail.ErrNotFound) {
+				a.restore(s, m)
+				a.showToast("Could not delete “" + subjectOf(m) + "”: " + a.fail(err))
+				return
+			}
+			a.refreshCounts()
+		}
+	})
+}
+
+// flushDelete is endSession's: the pending delete is sent now, before the
+// session closes, on a goroutine that App.Close waits for. The user's
+// intent outlives the session.
+func (a *App) flushDelete(s *session) (id mail.EntryID, ok bool) {
+	pd := s.pending
+	if pd == nil {
+		return 0, false
+	}
+	s.pending = nil
+	pd.stop()
+	return pd.m.ID, true
+}
+
+// hide takes m out of its folder's list and counts.
+func (a *App) hide(s *session, m mail.Meta) {
+	if i := s.folders[m.Folder].Remove(m.ID); i >= 0 {
+		s.total[m.Folder] = max(0, s.total[m.Folder]-1)
+		if !m.Seen {
+			s.unseen[m.Folder] = max(0, s.unseen[m.Folder]-1)
+		}
+		a.mailbox.removed(m.Folder, i)
+	}
+}
+
+// restore undoes hide.
+func (a *App) restore(s *session, m mail.Meta) {
+	p := s.folders[m.Folder]
+	if p == nil {
+		return
+	}
+	if i, added := p.Restore(m); added {
+		s.total[m.Folder]++
+		if !m.Seen {
+			s.unseen[m.Folder]++
+		}
+		a.mailbox.inserted(m.Folder, i)
+	}
+}
+
+// hidden reports whether id is waiting to be deleted, so that lists and
+// events arriving meanwhile do not bring it back.
+func (s *session) hidden(id mail.EntryID) bool { return s.pending != nil && s.pending.m.ID == id }
+
+// visible drops the pending delete from a page.
+func (s *session) visible(page []mail.Meta) []mail.Meta {
+	if s.pending == nil {
+		return page
+	}
+	out := page[:0:0]
+	for _, m := range page {
+		if !s.hidden(m.ID) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func subjectOf(m mail.Meta) string {
+	if m.Subject == "" {
+		return "(no subject)"
+	}
+	return m.Subject
+}
+
+// snackbar is the bar with the undo action.
+type snackbar struct {
+	undo widget.Clickable
+}
+
+func (b *snackbar) Layout(gtx C, a *App) D {
+	if b.undo.Clicked(gtx) {
+		a.undoDelete()
+	}
+	if a.sess == nil || a.sess.pending == nil {
+		return D{}
+	}
+	th := a.th
+	return toastBox(gtx, th, func(gtx C) D {
+		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+			layout.Flexed(1, func(gtx C) D {
+				return layout.Inset{Left: 16, Right: smallSpace}.Layout(gtx, label(th, 15, th.Bg, "Message deleted").Layout)
+			}),
+			layout.Rigid(func(gtx C) D {
+				return layout.Inset{Right: 4}.Layout(gtx, func(gtx C) D {
+					return flatButton(gtx, th, &b.undo, "Undo", th.SnackAction)
+				})
+			}),
+		)
+	})
+}
