@@ -371,4 +371,3 @@ func TestDeleteRealTimerExpires(t *testing.T) {
 		t.Errorf("after expiry: total %d, %d rows", h.a.sess.total[mail.Inbox], len(h.a.sess.folders[mail.Inbox].Items))
 	}
 }
-
