@@ -3,6 +3,7 @@ package inboxserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -20,7 +21,8 @@ const docPath = "../../docs/protocol.md"
 // lines in docs/protocol.md. Each runs on a fresh connection, in document
 // order, against one server whose mailbox starts as the document says:
 // alice (id 1) and bob (id 2); alice sent bob "Hello" (entries 1 inbox,
-// 2 sent) and then "Lunch?" (entries 3 and 4).
+// 2 sent) and then "Lunch?" (entries 3 and 4), with the bodies whose
+// previews the document shows.
 type docStep struct {
 	client bool
 	line   string
@@ -93,8 +95,8 @@ func TestProtocolDocExamples(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.user("alice")
 	e.user("bob")
-	e.deliver("alice", []string{"bob"}, "Hello")
-	e.deliver("alice", []string{"bob"}, "Lunch?")
+	e.deliverDoc("alice", "bob", "Hello", "Hi Bob,\r\n\r\nwelcome to Mailroom! Write back when you get this.\r\n\r\n-- \r\nAlice\r\n")
+	e.deliverDoc("alice", "bob", "Lunch?", "Are you free for lunch at noon? The new place on Main Street has a terrace.\r\n")
 
 	for _, d := range dialogues {
 		c := e.dial()
@@ -112,7 +114,7 @@ func TestProtocolDocExamples(t *testing.T) {
 				m := want["message"].(map[string]any)
 				from := strings.Split(m["from"].(string), "@")[0]
 				to := strings.Split(m["to"].([]any)[0].(string), "@")[0]
-				e.deliver(from, []string{to}, m["subject"].(string))
+				e.deliverDoc(from, to, m["subject"].(string), m["preview"].(string)+"\r\n")
 			}
 			line, err := c.readLine(5 * time.Second)
 			if err != nil {
@@ -127,6 +129,17 @@ func TestProtocolDocExamples(t *testing.T) {
 			}
 		}
 		c.conn.Close()
+	}
+}
+
+// deliverDoc delivers a message as the document shows it: the fetch
+// example's raw is the "Hello" message, and its preview is its body's start.
+func (e *env) deliverDoc(from, to, subject, body string) {
+	e.t.Helper()
+	e.user(to)
+	raw := "From: " + from + "@" + testDomain + "\r\nTo: " + to + "@" + testDomain + "\r\nSubject: " + subject + "\r\n\r\n" + body
+	if _, err := e.mb.Deliver(context.Background(), e.user(from), []string{to}, []byte(raw)); err != nil {
+		e.t.Fatal(err)
 	}
 }
 

@@ -113,7 +113,7 @@ func TestResponseShapes(t *testing.T) {
 		{Response{OK: true, Total: &zero, Unseen: &zero}, `{"ok":true,"total":0,"unseen":0}`},
 		{Response{Error: &Error{Code: CodeNotFound, Message: "m"}}, `{"ok":false,"error":{"code":"not_found","message":"m"}}`},
 		{Event{Event: EventResync}, `{"event":"resync"}`},
-		{Message{Raw: []byte("hi")}, `{"id":0,"folder":"","from":"","to":null,"subject":"","date":"","size":0,"seen":false,"raw":"aGk="}`},
+		{Message{Raw: []byte("hi")}, `{"id":0,"folder":"","from":"","to":null,"subject":"","preview":"","date":"","size":0,"seen":false,"raw":"aGk="}`},
 	} {
 		b, err := AppendLine(nil, tc.v)
 		if err != nil || string(b) != tc.want+"\n" {
@@ -124,13 +124,16 @@ func TestResponseShapes(t *testing.T) {
 
 func TestMetaRoundTrip(t *testing.T) {
 	d := time.Date(2026, 3, 1, 12, 30, 0, 0, time.FixedZone("x", 3600))
-	m := mail.Meta{ID: 4, Folder: mail.Sent, From: "a@x", To: []string{"b@x"}, Subject: "s", Date: d, Size: 9, Seen: true}
+	m := mail.Meta{ID: 4, Folder: mail.Sent, From: "a@x", To: []string{"b@x"}, Subject: "s", Preview: "Hi Bob…", Date: d, Size: 9, Seen: true}
 	w := MetaFrom(m)
+	if w.Preview != "Hi Bob…" {
+		t.Errorf("preview %q", w.Preview)
+	}
 	if w.Date != "2026-03-01T12:30:00+01:00" {
 		t.Errorf("date %s", w.Date)
 	}
 	back, err := w.ToDomain()
-	if err != nil || !back.Date.Equal(d) || back.ID != 4 || back.Folder != mail.Sent || !back.Seen {
+	if err != nil || !back.Date.Equal(d) || back.ID != 4 || back.Folder != mail.Sent || !back.Seen || back.Preview != m.Preview {
 		t.Errorf("round trip %+v %v", back, err)
 	}
 	if MetaFrom(mail.Meta{}).To == nil {

@@ -90,6 +90,7 @@ type Meta struct {
 	From    string   `json:"from"`
 	To      []string `json:"to"`
 	Subject string   `json:"subject"`
+	Preview string   `json:"preview"`
 	Date    string   `json:"date"` // RFC 3339 with offset
 	Size    int64    `json:"size"`
 	Seen    bool     `json:"seen"`
@@ -128,7 +129,7 @@ func MetaFrom(m mail.Meta) Meta {
 	}
 	return Meta{
 		ID: int64(m.ID), Folder: string(m.Folder), From: m.From, To: to,
-		Subject: m.Subject, Date: m.Date.Format(time.RFC3339), Size: m.Size, Seen: m.Seen,
+		Subject: m.Subject, Preview: m.Preview, Date: m.Date.Format(time.RFC3339), Size: m.Size, Seen: m.Seen,
 	}
 }
 
@@ -140,6 +141,6 @@ func (m Meta) ToDomain() (mail.Meta, error) {
 	}
 	return mail.Meta{
 		ID: mail.EntryID(m.ID), Folder: mail.Folder(m.Folder), From: m.From, To: m.To,
-		Subject: m.Subject, Date: d, Size: m.Size, Seen: m.Seen,
+		Subject: m.Subject, Preview: m.Preview, Date: d, Size: m.Size, Seen: m.Seen,
 	}, nil
 }

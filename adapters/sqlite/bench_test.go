@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -49,9 +50,14 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 }
 
-// bulkMailbox gives owner n inbox entries, each with its own message,
-// inserted in one transaction; it returns their ids, oldest first.
+// bulkMailbox gives owner n inbox entries, each with its own 2 KiB message
+// and a full-length preview, inserted in one transaction; it returns their
+// ids, oldest first.
 func bulkMailbox(b *testing.B, s *Store, owner account.ID, n int) []mail.EntryID {
+	return bulkMailboxSized(b, s, owner, n, 2048)
+}
+
+func bulkMailboxSized(b *testing.B, s *Store, owner account.ID, n, rawSize int) []mail.EntryID {
 	b.Helper()
 	tx, err := s.DB().Begin()
 	if err != nil {
@@ -62,11 +68,16 @@ func bulkMailbox(b *testing.B, s *Store, owner account.ID, n int) []mail.EntryID
 	if err != nil {
 		b.Fatal(err)
 	}
+	prevStmt, err := tx.Prepare(`INSERT INTO message_previews (message_id, preview) VALUES (?, ?)`)
+	if err != nil {
+		b.Fatal(err)
+	}
 	entStmt, err := tx.Prepare(`INSERT INTO entries (owner, message_id, folder, rcpts, seen, received) VALUES (?, ?, 'inbox', '["owner@localhost"]', ?, ?)`)
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw := bytes.Repeat([]byte("x"), 2048)
+	raw := bytes.Repeat([]byte("x"), rawSize)
+	preview := strings.Repeat("p", mail.PreviewRunes)
 	ids := make([]mail.EntryID, 0, n)
 	for i := range n {
 		at := t0.UnixNano() + int64(i)
@@ -75,6 +86,9 @@ func bulkMailbox(b *testing.B, s *Store, owner account.ID, n int) []mail.EntryID
 			b.Fatal(err)
 		}
 		msgID, _ := res.LastInsertId()
+		if _, err := prevStmt.Exec(msgID, preview); err != nil {
+			b.Fatal(err)
+		}
 		res, err = entStmt.Exec(owner, msgID, i%3 == 0, at)
 		if err != nil {
 			b.Fatal(err)
@@ -132,4 +146,27 @@ func BenchmarkList(b *testing.B) {
 			i += 7919
 		}
 	})
+}
+
+// BenchmarkListLargeRaw lists messages whose raw bytes spill into overflow
+// pages (BenchmarkList's 2 KiB messages fit in one page), to show that a
+// page of metadata never walks a blob.
+func BenchmarkListLargeRaw(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		n, size int
+	}{{"raw=16KiB", 2000, 16 << 10}, {"raw=1MiB", 100, 1 << 20}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := openAt(b, dbPath(b), Config{})
+			owner := mkAccount(b, s, "owner")
+			bulkMailboxSized(b, s, owner.ID, c.n, c.size)
+			ctx := context.Background()
+			for b.Loop() {
+				metas, err := s.List(ctx, owner.ID, mail.Inbox, 0, mail.DefaultLimit)
+				if err != nil || len(metas) != mail.DefaultLimit {
+					b.Fatalf("List = %d, %v", len(metas), err)
+				}
+			}
+		})
+	}
 }

@@ -47,9 +47,10 @@ func mkAccount(t testing.TB, s *Store, name string) account.Account {
 	return a
 }
 
+// newMsg builds a message as mail.Service would, preview included.
 func newMsg(subject string, body []byte) mail.NewMessage {
 	raw := append([]byte("Subject: "+subject+"\r\n\r\n"), body...)
-	return mail.NewMessage{Raw: raw, From: "alice@localhost", Subject: subject, Received: t0}
+	return mail.NewMessage{Raw: raw, From: "alice@localhost", Subject: subject, Preview: mail.Preview(raw), Received: t0}
 }
 
 // deliver stores one message from sender to rcpts (inbox) plus sender's sent copy.

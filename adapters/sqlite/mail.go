@@ -41,7 +41,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		rcpts[i] = string(b)
 		metas[i] = mail.Meta{
 			Owner: e.Owner, Folder: e.Folder, From: msg.From, To: to,
-			Subject: msg.Subject, Date: received, Size: int64(len(raw)), Seen: e.Seen,
+			Subject: msg.Subject, Preview: msg.Preview, Date: received, Size: int64(len(raw)), Seen: e.Seen,
 		}
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -54,6 +54,12 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		msgID, err := res.LastInsertId()
 		if err != nil {
 			return err
+		}
+		if msg.Preview != "" { // no row reads as ''
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO message_previews (message_id, preview) VALUES (?, ?)`, msgID, msg.Preview); err != nil {
+				return err
+			}
 		}
 		stmt, err := tx.PrepareContext(ctx,
 			`INSERT INTO entries (owner, message_id, folder, rcpts, seen, received) VALUES (?, ?, ?, ?, ?, ?)`)
@@ -88,15 +94,22 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 	return metas, nil
 }
 
-// metaCols reads an entry's metadata; with "e" the entry and "m" its message.
-// None of them is messages.raw, so no blob is read.
-const metaCols = `e.id, e.owner, e.folder, e.rcpts, e.seen, e.received, m.size, m.from_addr, m.subject`
+// metaCols reads an entry's metadata; with "e" the entry, "m" its message
+// and "p" the message's preview (metaJoin). None of them is messages.raw, so
+// no blob is read.
+const metaCols = `e.id, e.owner, e.folder, e.rcpts, e.seen, e.received, m.size, m.from_addr, m.subject, coalesce(p.preview, '')`
+
+// metaJoin joins an entry to its message and preview. The preview is in
+// its own table so that it is not stored after messages.raw (see
+// migrations/0002_preview.up.sql); a message without one reads as "".
+const metaJoin = `entries e CROSS JOIN messages m ON m.id = e.message_id
+LEFT JOIN message_previews p ON p.message_id = e.message_id`
 
 // listQuery is a range scan of entries_owner_folder_id, already in id
-// order, then one rowid lookup per row in messages. CROSS JOIN pins entries
-// as the outer loop.
+// order, then one rowid lookup per row in messages and one in
+// message_previews. CROSS JOIN pins entries as the outer loop.
 const listQuery = `SELECT ` + metaCols + `
-FROM entries e CROSS JOIN messages m ON m.id = e.message_id
+FROM ` + metaJoin + `
 WHERE e.owner = ? AND e.folder = ? AND e.id < ?
 ORDER BY e.id DESC
 LIMIT ?`
@@ -105,7 +118,7 @@ func scanMeta(sc interface{ Scan(...any) error }, extra ...any) (mail.Meta, erro
 	var m mail.Meta
 	var folder, rcpts string
 	var received int64
-	dst := append([]any{&m.ID, &m.Owner, &folder, &rcpts, &m.Seen, &received, &m.Size, &m.From, &m.Subject}, extra...)
+	dst := append([]any{&m.ID, &m.Owner, &folder, &rcpts, &m.Seen, &received, &m.Size, &m.From, &m.Subject, &m.Preview}, extra...)
 	if err := sc.Scan(dst...); err != nil {
 		return mail.Meta{}, err
 	}
@@ -156,7 +169,7 @@ func (s *Store) EntriesAfter(ctx context.Context, after mail.EntryID, limit int)
 }
 
 const afterQuery = `SELECT ` + metaCols + `
-FROM entries e CROSS JOIN messages m ON m.id = e.message_id
+FROM ` + metaJoin + `
 WHERE e.id > ?
 ORDER BY e.id
 LIMIT ?`
@@ -181,7 +194,7 @@ func entriesAfter(ctx context.Context, q querier, after mail.EntryID, limit int)
 func (s *Store) Fetch(ctx context.Context, owner account.ID, id mail.EntryID) (mail.Message, error) {
 	var msg mail.Message
 	meta, err := scanMeta(s.rdb.QueryRowContext(ctx, `SELECT `+metaCols+`, m.raw
-FROM entries e CROSS JOIN messages m ON m.id = e.message_id
+FROM `+metaJoin+`
 WHERE e.id = ? AND e.owner = ?`, int64(id), int64(owner)), &msg.Raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mail.Message{}, fmt.Errorf("%w: entry %d", mail.ErrNotFound, id)

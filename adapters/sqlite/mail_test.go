@@ -22,6 +22,9 @@ func TestDeliverStoresOnce(t *testing.T) {
 	rcpts := []account.Account{mkAccount(t, s, "bob"), mkAccount(t, s, "carol"), mkAccount(t, s, "dave")}
 	body := bytes.Repeat([]byte("0123456789\r\n"), 1000)
 	msg := newMsg("Hi all", body)
+	if msg.Preview == "" {
+		t.Fatal("test message has no preview")
+	}
 	entries := []mail.NewEntry{
 		{Owner: rcpts[0].ID, Folder: mail.Inbox, To: []string{"bob@localhost", "carol@localhost"}},
 		{Owner: rcpts[1].ID, Folder: mail.Inbox, To: []string{"bob@localhost", "carol@localhost"}},
@@ -39,7 +42,7 @@ func TestDeliverStoresOnce(t *testing.T) {
 		e := entries[i]
 		want := mail.Meta{
 			ID: m.ID, Owner: e.Owner, Folder: e.Folder, From: msg.From, To: e.To,
-			Subject: "Hi all", Date: t0, Size: int64(len(msg.Raw)), Seen: e.Seen,
+			Subject: "Hi all", Preview: msg.Preview, Date: t0, Size: int64(len(msg.Raw)), Seen: e.Seen,
 		}
 		if !reflect.DeepEqual(m, want) {
 			t.Errorf("meta %d = %+v, want %+v", i, m, want)
@@ -64,6 +67,9 @@ func TestDeliverStoresOnce(t *testing.T) {
 	}
 	if got := count(t, s, "messages"); got != 1 {
 		t.Errorf("%d message rows, want 1", got)
+	}
+	if got := count(t, s, "message_previews"); got != 1 {
+		t.Errorf("%d preview rows, want 1", got)
 	}
 	// An entry stored seen does not count as unseen.
 	if total, unseen, err := s.Count(ctx, alice.ID, mail.Sent); err != nil || total != 1 || unseen != 0 {
@@ -335,6 +341,9 @@ func TestSeenAndDelete(t *testing.T) {
 	if got := count(t, s, "messages"); got != 0 {
 		t.Errorf("%d messages after the last entry went, want 0", got)
 	}
+	if got := count(t, s, "message_previews"); got != 0 {
+		t.Errorf("%d previews after the last entry went, want 0", got)
+	}
 	if err := s.Delete(ctx, alice.ID, sent.ID); !errors.Is(err, mail.ErrNotFound) {
 		t.Errorf("Delete again = %v, want ErrNotFound", err)
 	}
@@ -440,12 +449,13 @@ func TestQueryPlans(t *testing.T) {
 		wantNone []string
 	}{
 		{"list", listQuery, []any{1, "inbox", 100, 50},
-			[]string{"SEARCH e USING INDEX entries_owner_folder_id (owner=? AND folder=? AND id<?)", "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"},
+			[]string{"SEARCH e USING INDEX entries_owner_folder_id (owner=? AND folder=? AND id<?)", "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
+				"SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"},
 			[]string{"TEMP B-TREE", "SCAN"}},
 		{"count", countQuery, []any{1, "inbox"},
 			[]string{"SEARCH folder_counts USING PRIMARY KEY (owner=? AND folder=?)"}, []string{"SCAN"}},
 		{"feed", afterQuery, []any{1, 1000},
-			[]string{"SEARCH e USING INTEGER PRIMARY KEY (rowid>?)"}, []string{"TEMP B-TREE", "SCAN"}},
+			[]string{"SEARCH e USING INTEGER PRIMARY KEY (rowid>?)", "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"}, []string{"TEMP B-TREE", "SCAN"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -547,5 +557,54 @@ func TestFolderCountsConsistent(t *testing.T) {
 	}
 	if got := count(t, s, "folder_counts WHERE owner = "+fmt.Sprint(accs[3].ID)); got != 0 {
 		t.Errorf("%d folder_counts rows left for a deleted account", got)
+	}
+}
+
+func TestPreviewRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	alice := mkAccount(t, s, "alice")
+	bob := mkAccount(t, s, "bob")
+	f := s.Feed(FeedConfig{PollInterval: time.Hour})
+	ch := f.Subscribe(ctx)
+
+	withText := newMsg("lunch", []byte("Are you free\r\nat noon?\r\n"))
+	noText := newMsg("empty", nil)
+	if withText.Preview != "Are you free at noon?" || noText.Preview != "" {
+		t.Fatalf("previews %q, %q", withText.Preview, noText.Preview)
+	}
+	for _, msg := range []mail.NewMessage{withText, noText} {
+		metas, err := s.Deliver(ctx, msg, []mail.NewEntry{
+			{Owner: bob.ID, Folder: mail.Inbox, To: []string{"bob@localhost"}},
+			{Owner: alice.ID, Folder: mail.Sent, To: []string{"bob@localhost"}, Seen: true},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Notify(metas)
+		for i, m := range metas {
+			if m.Preview != msg.Preview {
+				t.Errorf("%s: Deliver meta %d preview %q, want %q", msg.Subject, i, m.Preview, msg.Preview)
+			}
+		}
+		in := metas[0]
+		if got, err := s.Fetch(ctx, bob.ID, in.ID); err != nil || got.Preview != msg.Preview {
+			t.Errorf("%s: Fetch preview %q, %v; want %q", msg.Subject, got.Preview, err, msg.Preview)
+		}
+		if list, err := s.List(ctx, bob.ID, mail.Inbox, 0, 1); err != nil || len(list) != 1 || list[0].Preview != msg.Preview {
+			t.Errorf("%s: List = %+v, %v; want preview %q", msg.Subject, list, err, msg.Preview)
+		}
+		if after, err := s.EntriesAfter(ctx, in.ID-1, 1); err != nil || len(after) != 1 || after[0].Preview != msg.Preview {
+			t.Errorf("%s: EntriesAfter = %+v, %v; want preview %q", msg.Subject, after, err, msg.Preview)
+		}
+		for i, m := range receive(t, ch, 2) {
+			if m.ID != metas[i].ID || m.Preview != msg.Preview {
+				t.Errorf("%s: feed meta %d = %d %q, want %d %q", msg.Subject, i, m.ID, m.Preview, metas[i].ID, msg.Preview)
+			}
+		}
+	}
+	// Only a message with a preview has a row.
+	if got := count(t, s, "message_previews"); got != 1 {
+		t.Errorf("%d preview rows, want 1", got)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io/fs"
 	"testing"
+
+	"mailroom/domain/mail"
 )
 
 func tables(t *testing.T, path string) []string {
@@ -15,7 +17,7 @@ func tables(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'messages', 'entries', 'folder_counts') ORDER BY name`)
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'messages', 'entries', 'folder_counts', 'message_previews') ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,11 +49,12 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVer    uint
 		wantTables int
 	}{
-		{Up, 1, 4},
-		{Up, 1, 4}, // nothing pending is not an error
+		{Up, 2, 5},
+		{Up, 2, 5},   // nothing pending is not an error
+		{Down, 1, 4}, // one step: message_previews goes
 		{Down, 0, 0},
 		{Down, 0, 0}, // nothing applied is not an error
-		{Up, 1, 4},
+		{Up, 2, 5},
 	}
 	for i, st := range steps {
 		if err := Migrate(ctx, path, st.direction); err != nil {
@@ -75,8 +78,65 @@ func TestOpenMigrates(t *testing.T) {
 	path := dbPath(t)
 	openAt(t, path, Config{})
 	v, dirty, err := MigrationVersion(path)
-	if err != nil || v != 1 || dirty {
-		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 1, false, nil", v, dirty, err)
+	if err != nil || v != 2 || dirty {
+		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 2, false, nil", v, dirty, err)
+	}
+}
+
+// A database from before previews keeps its messages, whose preview is empty,
+// and new deliveries get one.
+func TestMigratePreviewKeepsOldMessages(t *testing.T) {
+	ctx := context.Background()
+	path := dbPath(t)
+	m, err := newMigrate(path, DefaultBusyTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Migrate(1); err != nil {
+		t.Fatalf("migrate to 1: %v", err)
+	}
+	m.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO accounts (id, username, password_hash, created) VALUES (1, 'bob', 'h', 0)`,
+		`INSERT INTO messages (id, size, from_addr, subject, received, raw) VALUES (1, 22, 'a@localhost', 'old', 0, 'Subject: old\r\n\r\nold text')`,
+		`INSERT INTO entries (owner, message_id, folder, rcpts, received) VALUES (1, 1, 'inbox', '[]', 0)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := openAt(t, path, Config{}) // migrates to 2
+	old, err := s.List(ctx, 1, mail.Inbox, 0, 10)
+	if err != nil || len(old) != 1 || old[0].Subject != "old" || old[0].Preview != "" {
+		t.Fatalf("old entry after migrating: %+v, %v", old, err)
+	}
+	metas, err := s.Deliver(ctx, newMsg("new", []byte("new text")), []mail.NewEntry{{Owner: 1, Folder: mail.Inbox}})
+	if err != nil || metas[0].Preview != "new text" {
+		t.Fatalf("Deliver after migrating: %+v, %v", metas, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Down to 1 drops the previews only.
+	if err := Migrate(ctx, path, Down); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := MigrationVersion(path); err != nil || v != 1 {
+		t.Fatalf("after down: version %d, %v; want 1", v, err)
+	}
+	s = openAt(t, path, Config{})
+	if got := counts(t, s); got != (rowCounts{accounts: 1, messages: 2, entries: 2}) {
+		t.Errorf("rows after down and up: %+v", got)
+	}
+	if got := count(t, s, "message_previews"); got != 0 {
+		t.Errorf("%d previews after down and up, want 0", got)
 	}
 }
 
