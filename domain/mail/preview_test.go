@@ -14,7 +14,7 @@ import (
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
 func TestPreview(t *testing.T) {
-	long := strings.Repeat("word ", 100) // 500 runes
+	long := strings.Repeat("word ", 100)             // 500 runes
 	longCut := strings.Repeat("word ", 31) + "word…" // 159 runes and the ellipsis
 	accents := strings.Repeat("é", 200)
 	b64 := base64.StdEncoding.EncodeToString([]byte("Grüße aus Köln,\r\nbis bald!\r\n"))
