@@ -175,7 +175,7 @@ func (b *snackbar) Layout(gtx C, a *App) D {
 		return D{}
 	}
 	th := a.th
-	return toastBox(gtx, th, func(gtx C) D {
+	return toastBox(gtx, th, b, func(gtx C) D {
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 			layout.Flexed(1, func(gtx C) D {
 				return layout.Inset{Left: 16, Right: smallSpace}.Layout(gtx, label(th, 15, th.Bg, "Message deleted").Layout)

@@ -371,3 +371,35 @@ func TestDeleteRealTimerExpires(t *testing.T) {
 		t.Errorf("after expiry: total %d, %d rows", h.a.sess.total[mail.Inbox], len(h.a.sess.folders[mail.Inbox].Items))
 	}
 }
+
+func TestReaderSavesAttachment(t *testing.T) {
+	fc := newFakeClient()
+	fc.addUser("alice", "correct horse")
+	m := fc.deliver("bob", "alice", "Runbook", "Attached.", testNow)
+	data := []byte(strings.Repeat("step\n", 400))
+	fc.mu.Lock()
+	b := fc.bodies[m.ID]
+	b.Attachments = []ports.Attachment{{Name: "../etc/runbook.txt", ContentType: "text/plain", Data: data}}
+	fc.bodies[m.ID] = b
+	fc.mu.Unlock()
+	var gotName string
+	var gotData []byte
+	save := func(name string, d []byte) (string, error) {
+		gotName, gotData = name, d
+		return "/home/alice/Downloads/" + name, nil
+	}
+	h := newHarness(t, fc, trusted(fc), phone(), func(c *Config) { c.SaveFile = save })
+	h.login("alice", "correct horse")
+	h.a.openMessage(h.a.sess.folders[mail.Inbox].Items[0])
+	h.settle()
+	if len(h.a.reader.saves) != 1 {
+		t.Fatalf("%d save buttons", len(h.a.reader.saves))
+	}
+	h.activate(&h.a.reader.saves[0])
+	if gotName != "runbook.txt" || !bytes.Equal(gotData, data) {
+		t.Fatalf("saved %q (%d bytes)", gotName, len(gotData))
+	}
+	if h.a.reader.saveMsg != "Saved to /home/alice/Downloads/runbook.txt" || h.a.reader.saveBad {
+		t.Errorf("message %q bad %v", h.a.reader.saveMsg, h.a.reader.saveBad)
+	}
+}

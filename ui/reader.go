@@ -160,8 +160,9 @@ func (r *readerPage) layoutContent(gtx C, a *App) D {
 	if r.body != nil {
 		nAtt = len(r.body.Attachments)
 	}
-	// Items: header, status line, attachments, then the body's lines.
-	n := 2 + nAtt + len(r.lines)
+	// Items: header, status line, attachments, save message, then the
+	// body's lines.
+	n := 3 + nAtt + len(r.lines)
 	inset := layout.Inset{Left: gutter, Right: gutter}
 	return material.List(th.Theme, &r.list).Layout(gtx, n, func(gtx C, i int) D {
 		// Long lines are hard to read: the text column stops at readerMaxW.
@@ -181,13 +182,6 @@ func (r *readerPage) layoutContent(gtx C, a *App) D {
 				if r.err != "" {
 					parts = append(parts, layout.Rigid(label(th, 15, th.Danger, r.err).Layout))
 				}
-				if r.saveMsg != "" {
-					c := th.OK
-					if r.saveBad {
-						c = th.Danger
-					}
-					parts = append(parts, layout.Rigid(label(th, 14, c, r.saveMsg).Layout))
-				}
 				parts = append(parts, layout.Rigid(func(gtx C) D {
 					return layout.Inset{Top: smallSpace, Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
 						return divider(gtx, th.Divider, false)
@@ -197,8 +191,19 @@ func (r *readerPage) layoutContent(gtx C, a *App) D {
 			})
 		case i < 2+nAtt:
 			return inset.Layout(gtx, func(gtx C) D { return r.layoutAttachment(gtx, a, i-2) })
+		case i == 2+nAtt:
+			// Under the files, so that saving one does not move them under
+			// the pointer.
+			if r.saveMsg == "" {
+				return D{}
+			}
+			c := th.OK
+			if r.saveBad {
+				c = th.Danger
+			}
+			return layout.Inset{Left: gutter, Right: gutter, Bottom: smallSpace}.Layout(gtx, label(th, 14, c, r.saveMsg).Layout)
 		}
-		line := r.lines[i-2-nAtt]
+		line := r.lines[i-3-nAtt]
 		if strings.TrimSpace(line) == "" {
 			return layout.Spacer{Height: 12}.Layout(gtx)
 		}

@@ -52,6 +52,9 @@ func main() {
 		}
 		dir = filepath.Join(base, "mailroom")
 	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // "Saved to" shows where a file went, whatever the working directory
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		log.Fatalf("mailroom: %v", err)
 	}
