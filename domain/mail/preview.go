@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	netmail "net/mail"
-	"net/textproto"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -47,7 +46,7 @@ func Preview(raw []byte) string {
 		return ""
 	}
 	w := &previewWalk{}
-	text, isHTML, ok := w.part(textproto.MIMEHeader(m.Header), m.Body, 0)
+	text, isHTML, ok := w.part(m.Header, m.Body, 0)
 	if !ok {
 		if !w.haveHTML {
 			return ""
@@ -68,9 +67,13 @@ type previewWalk struct {
 	haveHTML bool
 }
 
+// header is a message's or a part's header (net/mail.Header,
+// textproto.MIMEHeader).
+type header interface{ Get(key string) string }
+
 // part looks at one entity. ok reports a text/plain part found (text, false)
 // or, for a lone text/html message, the HTML (text, true).
-func (w *previewWalk) part(h textproto.MIMEHeader, body io.Reader, depth int) (text string, isHTML, ok bool) {
+func (w *previewWalk) part(h header, body io.Reader, depth int) (text string, isHTML, ok bool) {
 	w.parts++
 	if w.parts > previewParts {
 		return "", false, false
