@@ -85,12 +85,16 @@ shot() { import -window "$WIN" "$OUT/$1.png"; echo "  $OUT/$1.png"; }
 click() { xdotool mousemove --window "$WIN" "$1" "$2" click 1; }
 stop_client() { kill "$CLIENT" 2>/dev/null || true; wait "$CLIENT" 2>/dev/null || true; }
 
+# The file "chosen" in compose: under Xvfb there is no desktop portal for
+# the real file chooser, so -pick answers it.
+head -c 48000 /dev/urandom >"$WORK/lunch-menu.pdf"
+
 for size in 400x800 1280x800; do
 	w=${size%x*}
 	mid=$((w / 2))
 	echo "client at $size"
 	rm -rf "$WORK/c$w" && cp -r "$WORK/client" "$WORK/c$w"
-	start_client "$WORK/c$w" "$size" "mailroom-$w"
+	start_client "$WORK/c$w" "$size" "mailroom-$w" -pick "$WORK/lunch-menu.pdf"
 	# The username is remembered, so the password field has focus.
 	xdotool type --delay 20 "$PASSWORD"
 	xdotool key Return
@@ -108,6 +112,9 @@ for size in 400x800 1280x800; do
 	xdotool type --delay 20 "Lunch on Thursday?"
 	click "$mid" 330 # Message
 	xdotool type --delay 10 "Noodles at 12:30 sound good."
+	# Attach: the first button under the message (the form is centred from 720dp).
+	left=$(( w > 720 ? (w - 720) / 2 : 0 ))
+	click $((left + 48)) 536
 	sleep 1.5
 	shot "compose-$w"
 	stop_client
