@@ -14,6 +14,9 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"mailroom/adapters/inboxserver"
+	"mailroom/adapters/smtpserver"
+	"mailroom/domain/mail"
 	"mailroom/domain/throttle"
 )
 
@@ -26,6 +29,20 @@ const envPrefix = "MAILROOM_"
 const (
 	minMessageBytes = 1 << 10
 	maxMessageBytes = 1 << 30
+)
+
+// Bounds of the limit flags. Their defaults are the adapters' Default*
+// constants, kept there only.
+const (
+	// minLine is RFC 5321 §4.5.3.1.4's 512-octet command line; maxLine
+	// bounds the per-connection read buffer the shim allocates.
+	minLine = 512
+	maxLine = 64 << 10
+	// maxConns is far above what one process's file descriptors allow.
+	maxConns = 1 << 20
+	// maxAuthFailures: beyond it the per-session cap means nothing next to
+	// the per-IP budget.
+	maxAuthFailures = 1000
 )
 
 // config is every setting of the daemon, after flags and environment.
@@ -56,6 +73,42 @@ type config struct {
 	LogLevel zapcore.Level
 	// Grace is how long in-flight transactions get on shutdown. Default 30s.
 	Grace time.Duration
+	// MinFree is the disk space (bytes) MAIL keeps free in DataDir: below
+	// it plus the message's SIZE, MAIL gets 452 4.3.1. 0 turns the check
+	// off. Default smtpserver.DefaultMinFreeBytes (64 MiB).
+	MinFree int64
+	// MaxRecipients bounds RCPT TO per message (1 to mail.MaxRecipients).
+	// Default smtpserver.DefaultMaxRecipients (100).
+	MaxRecipients int
+	// MaxConns and MaxConnsPerIP cap open connections, per server.
+	// Defaults smtpserver.DefaultMaxConns (1000) and
+	// smtpserver.DefaultMaxConnsPerIP (50), the same as inboxserver's.
+	MaxConns, MaxConnsPerIP int
+	// SMTPReadTimeout bounds the wait for each SMTP command. Default
+	// smtpserver.DefaultReadTimeout (5m).
+	SMTPReadTimeout time.Duration
+	// SMTPWriteTimeout bounds each SMTP reply write. Default
+	// smtpserver.DefaultWriteTimeout (1m).
+	SMTPWriteTimeout time.Duration
+	// SMTPDataTimeout bounds one message's content. Default
+	// smtpserver.DefaultDataTimeout (10m).
+	SMTPDataTimeout time.Duration
+	// SMTPSessionTimeout bounds one SMTP connection. Default
+	// smtpserver.DefaultSessionTimeout (20m).
+	SMTPSessionTimeout time.Duration
+	// HandshakeTimeout bounds the TLS handshake on both servers. Default
+	// smtpserver.DefaultHandshakeTimeout (10s), the same as inboxserver's.
+	HandshakeTimeout time.Duration
+	// InboxIdleTimeout bounds the wait for the next inbox request. Default
+	// inboxserver.DefaultIdleTimeout (30m).
+	InboxIdleTimeout time.Duration
+	// MaxAuthFailures is the failed logins one SMTP session or inbox
+	// connection may make before it is closed. Default
+	// smtpserver.DefaultMaxAuthFailures (3), the same as inboxserver's.
+	MaxAuthFailures int
+	// MaxLine bounds an SMTP command line in octets, CRLF excluded.
+	// Default smtpserver.DefaultMaxLineLength (2000).
+	MaxLine int
 }
 
 // DBPath is the SQLite file inside DataDir.
@@ -107,6 +160,19 @@ func newFlags(getenv func(string) string) *flags {
 		LogFormat:    "console",
 		LogLevel:     zapcore.InfoLevel,
 		Grace:        30 * time.Second,
+
+		MinFree:            smtpserver.DefaultMinFreeBytes,
+		MaxRecipients:      smtpserver.DefaultMaxRecipients,
+		MaxConns:           smtpserver.DefaultMaxConns,
+		MaxConnsPerIP:      smtpserver.DefaultMaxConnsPerIP,
+		SMTPReadTimeout:    smtpserver.DefaultReadTimeout,
+		SMTPWriteTimeout:   smtpserver.DefaultWriteTimeout,
+		SMTPDataTimeout:    smtpserver.DefaultDataTimeout,
+		SMTPSessionTimeout: smtpserver.DefaultSessionTimeout,
+		HandshakeTimeout:   smtpserver.DefaultHandshakeTimeout,
+		InboxIdleTimeout:   inboxserver.DefaultIdleTimeout,
+		MaxAuthFailures:    smtpserver.DefaultMaxAuthFailures,
+		MaxLine:            smtpserver.DefaultMaxLineLength,
 	}
 	fs := flag.NewFlagSet("mailroomd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // run prints errors and usage itself
@@ -115,7 +181,7 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(addrValue{&cfg.InboxAddr}, "inbox-addr", "inbox protocol (TLS) listen `address`")
 	fs.Var(domainValue{&cfg.Domain}, "domain", "mail `domain` of every address")
 	fs.Var(enumValue{p: &cfg.Registration, allowed: []string{"open", "closed"}}, "registration", "`open` or closed: whether clients may register accounts")
-	fs.Var(sizeValue{&cfg.MaxMessage}, "max-message", "largest message, e.g. 25MiB, 10MB or 1048576 (`size`)")
+	fs.Var(sizeValue{&cfg.MaxMessage, minMessageBytes, maxMessageBytes}, "max-message", "largest message, e.g. 25MiB, 10MB or 1048576 (`size`)")
 	fs.Var(rateValue{&cfg.RegRate}, "reg-rate", "registrations per client IP, N/duration or off (`rate`)")
 	fs.Var(rateValue{&cfg.AuthFailRate}, "auth-fail-rate", "failed logins per client IP, N/duration or off (`rate`)")
 	fs.StringVar(&cfg.CertFile, "cert", "", "PEM certificate (chain) `file`; with --key, replaces the self-signed pair")
@@ -123,6 +189,18 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(enumValue{p: &cfg.LogFormat, allowed: []string{"console", "json"}}, "log-format", "log `format`: console or json")
 	fs.Var(levelValue{&cfg.LogLevel}, "log-level", "log `level`: debug, info, warn or error")
 	fs.Var(graceValue{&cfg.Grace}, "grace", "shutdown grace period for in-flight transactions (`duration`)")
+	fs.Var(sizeValue{&cfg.MinFree, 0, maxSize}, "min-free", "disk space to keep free in the data directory; MAIL gets 452 4.3.1 below it, 0 turns the check off (`size`)")
+	fs.Var(intValue{&cfg.MaxRecipients, 1, mail.MaxRecipients}, "max-recipients", "recipients per message, then 452 4.5.3 (`count`)")
+	fs.Var(intValue{&cfg.MaxConns, 1, maxConns}, "max-conns", "open connections per server (`count`)")
+	fs.Var(intValue{&cfg.MaxConnsPerIP, 1, maxConns}, "max-conns-per-ip", "open connections per client IP, per server (`count`)")
+	fs.Var(durationValue{&cfg.SMTPReadTimeout}, "smtp-read-timeout", "wait for each SMTP command (`duration`)")
+	fs.Var(durationValue{&cfg.SMTPWriteTimeout}, "smtp-write-timeout", "time to write each SMTP reply (`duration`)")
+	fs.Var(durationValue{&cfg.SMTPDataTimeout}, "smtp-data-timeout", "time to receive one message's content, then 421 (`duration`)")
+	fs.Var(durationValue{&cfg.SMTPSessionTimeout}, "smtp-session-timeout", "lifetime of one SMTP connection (`duration`)")
+	fs.Var(durationValue{&cfg.HandshakeTimeout}, "handshake-timeout", "TLS handshake deadline, both servers (`duration`)")
+	fs.Var(durationValue{&cfg.InboxIdleTimeout}, "inbox-idle-timeout", "wait for the next inbox request; watching connections excepted (`duration`)")
+	fs.Var(intValue{&cfg.MaxAuthFailures, 1, maxAuthFailures}, "max-auth-failures", "failed logins per SMTP session or inbox connection, then close (`count`)")
+	fs.Var(intValue{&cfg.MaxLine, minLine, maxLine}, "max-line", "longest SMTP command line in octets, CRLF excluded, then 500 5.5.2 (`octets`)")
 	return &flags{fs: fs, cfg: cfg}
 }
 
@@ -292,7 +370,11 @@ func (v domainValue) Set(s string) error {
 	return nil
 }
 
-type sizeValue struct{ p *int64 }
+// sizeValue is a byte count between min and max.
+type sizeValue struct {
+	p        *int64
+	min, max int64
+}
 
 func (v sizeValue) String() string {
 	if v.p == nil {
@@ -306,8 +388,8 @@ func (v sizeValue) Set(s string) error {
 	if err != nil {
 		return err
 	}
-	if n < minMessageBytes || n > maxMessageBytes {
-		return fmt.Errorf("%s is out of range (%s to %s)", s, formatSize(minMessageBytes), formatSize(maxMessageBytes))
+	if n < v.min || n > v.max {
+		return fmt.Errorf("%s is out of range (%s to %s)", s, formatSize(v.min), formatSize(v.max))
 	}
 	*v.p = n
 	return nil
@@ -325,6 +407,9 @@ var sizeUnits = []struct {
 	{"b", 1},
 }
 
+// maxSize is the largest size parseSize gives.
+const maxSize = 1 << 62
+
 // parseSize reads a byte count: "1048576", "10MB", "25MiB", "512k".
 func parseSize(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
@@ -339,7 +424,7 @@ func parseSize(s string) (int64, error) {
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("want a size such as 25MiB, 10MB or 1048576, not %q", s)
 	}
-	if n > (1<<62)/mult {
+	if n > maxSize/mult {
 		return 0, fmt.Errorf("size %q is too large", s)
 	}
 	return n * mult, nil
@@ -380,13 +465,18 @@ func formatRate(r throttle.Rate) string {
 	if r.N == 0 {
 		return "off"
 	}
-	d := r.Per.String()
+	return strconv.Itoa(r.N) + "/" + formatDuration(r.Per)
+}
+
+// formatDuration writes d the way it is usually typed: 10m, not 10m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
 	for _, z := range []string{"m0s", "h0m"} {
-		if strings.HasSuffix(d, z) {
-			d = strings.TrimSuffix(d, z) + z[:1]
+		if strings.HasSuffix(s, z) {
+			s = strings.TrimSuffix(s, z) + z[:1]
 		}
 	}
-	return strconv.Itoa(r.N) + "/" + d
+	return s
 }
 
 type levelValue struct{ p *zapcore.Level }
@@ -420,6 +510,52 @@ func (v graceValue) Set(s string) error {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil || d < 0 {
 		return fmt.Errorf("want a duration such as 30s, not %q", s)
+	}
+	*v.p = d
+	return nil
+}
+
+// intValue is an integer between min and max.
+type intValue struct {
+	p        *int
+	min, max int
+}
+
+func (v intValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("want a whole number from %d to %d, not %q", v.min, v.max, s)
+	}
+	if n < v.min || n > v.max {
+		return fmt.Errorf("%d is out of range (%d to %d)", n, v.min, v.max)
+	}
+	*v.p = n
+	return nil
+}
+
+// durationValue is a positive duration: a limit's zero would mean "no
+// limit" to some readers and "the default" to the adapters, so neither is
+// offered.
+type durationValue struct{ p *time.Duration }
+
+func (v durationValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return formatDuration(*v.p)
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("want a positive duration such as 10s or 5m, not %q", s)
 	}
 	*v.p = d
 	return nil

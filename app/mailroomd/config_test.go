@@ -3,6 +3,7 @@ package main
 import (
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,19 @@ func TestDefaults(t *testing.T) {
 		LogFormat:    "console",
 		LogLevel:     zapcore.InfoLevel,
 		Grace:        30 * time.Second,
+
+		MinFree:            64 << 20,
+		MaxRecipients:      100,
+		MaxConns:           1000,
+		MaxConnsPerIP:      50,
+		SMTPReadTimeout:    5 * time.Minute,
+		SMTPWriteTimeout:   time.Minute,
+		SMTPDataTimeout:    10 * time.Minute,
+		SMTPSessionTimeout: 20 * time.Minute,
+		HandshakeTimeout:   10 * time.Second,
+		InboxIdleTimeout:   30 * time.Minute,
+		MaxAuthFailures:    3,
+		MaxLine:            2000,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
@@ -87,6 +101,18 @@ func TestFlagEnvPrecedence(t *testing.T) {
 		{"log-format", "json", "console", func(c config) string { return c.LogFormat }, "console"},
 		{"log-level", "debug", "warn", func(c config) string { return c.LogLevel.String() }, "info"},
 		{"grace", "5s", "1m", func(c config) string { return c.Grace.String() }, "30s"},
+		{"min-free", "1GiB", "0", func(c config) string { return formatSize(c.MinFree) }, "64MiB"},
+		{"max-recipients", "10", "2", func(c config) string { return strconv.Itoa(c.MaxRecipients) }, "100"},
+		{"max-conns", "20", "5", func(c config) string { return strconv.Itoa(c.MaxConns) }, "1000"},
+		{"max-conns-per-ip", "4", "1", func(c config) string { return strconv.Itoa(c.MaxConnsPerIP) }, "50"},
+		{"smtp-read-timeout", "10m", "30s", func(c config) string { return formatDuration(c.SMTPReadTimeout) }, "5m"},
+		{"smtp-write-timeout", "2m", "10s", func(c config) string { return formatDuration(c.SMTPWriteTimeout) }, "1m"},
+		{"smtp-data-timeout", "1h", "90s", func(c config) string { return formatDuration(c.SMTPDataTimeout) }, "10m"},
+		{"smtp-session-timeout", "1h", "5m", func(c config) string { return formatDuration(c.SMTPSessionTimeout) }, "20m"},
+		{"handshake-timeout", "3s", "200ms", func(c config) string { return formatDuration(c.HandshakeTimeout) }, "10s"},
+		{"inbox-idle-timeout", "2h", "1m", func(c config) string { return formatDuration(c.InboxIdleTimeout) }, "30m"},
+		{"max-auth-failures", "5", "1", func(c config) string { return strconv.Itoa(c.MaxAuthFailures) }, "3"},
+		{"max-line", "4096", "512", func(c config) string { return strconv.Itoa(c.MaxLine) }, "2000"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			base := env{"HOME": "/h"}
@@ -193,6 +219,26 @@ func TestBadValuesExit2(t *testing.T) {
 		{"env size", env{"MAILROOM_MAX_MESSAGE": "big"}, nil, []string{"MAILROOM_MAX_MESSAGE", "-max-message"}},
 		{"env rate", env{"MAILROOM_REG_RATE": "x"}, nil, []string{"MAILROOM_REG_RATE", "-reg-rate"}},
 		{"env grace", env{"MAILROOM_GRACE": "soon"}, nil, []string{"MAILROOM_GRACE", "-grace"}},
+		{"min-free", nil, []string{"--min-free", "plenty"}, []string{"-min-free"}},
+		{"min-free negative", nil, []string{"--min-free", "-1MiB"}, []string{"-min-free"}},
+		{"max-recipients zero", nil, []string{"--max-recipients", "0"}, []string{"-max-recipients", "out of range (1 to 100)"}},
+		{"max-recipients over the domain's", nil, []string{"--max-recipients", "101"}, []string{"-max-recipients", "out of range (1 to 100)"}},
+		{"max-recipients word", nil, []string{"--max-recipients", "many"}, []string{"-max-recipients", "whole number"}},
+		{"max-conns", nil, []string{"--max-conns", "0"}, []string{"-max-conns", "out of range"}},
+		{"max-conns-per-ip", nil, []string{"--max-conns-per-ip", "-3"}, []string{"-max-conns-per-ip", "out of range"}},
+		{"max-conns-per-ip float", nil, []string{"--max-conns-per-ip", "2.5"}, []string{"-max-conns-per-ip", "whole number"}},
+		{"smtp-read-timeout zero", nil, []string{"--smtp-read-timeout", "0"}, []string{"-smtp-read-timeout", "positive duration"}},
+		{"smtp-write-timeout negative", nil, []string{"--smtp-write-timeout", "-1m"}, []string{"-smtp-write-timeout"}},
+		{"smtp-data-timeout unit", nil, []string{"--smtp-data-timeout", "600"}, []string{"-smtp-data-timeout"}},
+		{"smtp-session-timeout", nil, []string{"--smtp-session-timeout", "forever"}, []string{"-smtp-session-timeout"}},
+		{"handshake-timeout", nil, []string{"--handshake-timeout", "0s"}, []string{"-handshake-timeout"}},
+		{"inbox-idle-timeout", nil, []string{"--inbox-idle-timeout", "-5m"}, []string{"-inbox-idle-timeout"}},
+		{"max-auth-failures", nil, []string{"--max-auth-failures", "0"}, []string{"-max-auth-failures", "out of range"}},
+		{"max-line below RFC 5321", nil, []string{"--max-line", "100"}, []string{"-max-line", "out of range (512 to 65536)"}},
+		{"max-line too long", nil, []string{"--max-line", "1000000"}, []string{"-max-line", "out of range"}},
+		{"env max-recipients", env{"MAILROOM_MAX_RECIPIENTS": "1000"}, nil, []string{"MAILROOM_MAX_RECIPIENTS", "-max-recipients"}},
+		{"env handshake-timeout", env{"MAILROOM_HANDSHAKE_TIMEOUT": "soon"}, nil, []string{"MAILROOM_HANDSHAKE_TIMEOUT", "-handshake-timeout"}},
+		{"env min-free", env{"MAILROOM_MIN_FREE": "lots"}, nil, []string{"MAILROOM_MIN_FREE", "-min-free"}},
 		{"unknown command", nil, []string{"frobnicate"}, []string{"frobnicate"}},
 		{"serve args", nil, []string{"serve", "now"}, []string{"serve takes no arguments"}},
 		{"migrate", nil, []string{"migrate", "sideways"}, []string{"sideways"}},

@@ -125,8 +125,13 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	}
 	if mode == "serve" || mode == "inbox" {
 		srv := inboxserver.New(inboxserver.Config{
-			TLS:           tlsConf,
-			LoginFailRate: offRate(cfg.AuthFailRate),
+			TLS:              tlsConf,
+			LoginFailRate:    offRate(cfg.AuthFailRate),
+			HandshakeTimeout: cfg.HandshakeTimeout,
+			IdleTimeout:      cfg.InboxIdleTimeout,
+			MaxLoginFailures: cfg.MaxAuthFailures,
+			MaxConns:         cfg.MaxConns,
+			MaxConnsPerIP:    cfg.MaxConnsPerIP,
 		}, acc, mb, feed, log)
 		if err := listen("inbox", cfg.InboxAddr, srv); err != nil {
 			closeAll()
