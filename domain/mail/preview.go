@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"html"
 	"io"
 	"mime"
@@ -46,17 +47,13 @@ func Preview(raw []byte) string {
 		return ""
 	}
 	w := &previewWalk{}
-	text, isHTML, ok := w.part(m.Header, m.Body, 0)
-	if !ok {
-		if !w.haveHTML {
-			return ""
-		}
-		text, isHTML = w.html, true
+	if text, ok := w.part(m.Header, m.Body, 0); ok {
+		return oneLine(text)
 	}
-	if isHTML {
-		text = stripHTML(text)
+	if w.haveHTML {
+		return oneLine(stripHTML(w.html))
 	}
-	return oneLine(text)
+	return ""
 }
 
 // previewWalk searches a MIME tree depth first for the first text/plain
@@ -71,40 +68,39 @@ type previewWalk struct {
 // textproto.MIMEHeader).
 type header interface{ Get(key string) string }
 
-// part looks at one entity. ok reports a text/plain part found (text, false)
-// or, for a lone text/html message, the HTML (text, true).
-func (w *previewWalk) part(h header, body io.Reader, depth int) (text string, isHTML, ok bool) {
+// part looks at one entity, and within it every part in turn. ok reports a
+// text/plain part found, with its decoded text.
+func (w *previewWalk) part(h header, body io.Reader, depth int) (text string, ok bool) {
 	w.parts++
 	if w.parts > previewParts {
-		return "", false, false
+		return "", false
 	}
 	mediatype, params := "text/plain", map[string]string{} // RFC 2045 §5.2 default
 	if ct := h.Get("Content-Type"); ct != "" {
 		mt, p, err := mime.ParseMediaType(ct)
 		switch {
-		case err == nil || (mt != "" && err == mime.ErrInvalidMediaParameter):
+		case err == nil || (mt != "" && errors.Is(err, mime.ErrInvalidMediaParameter)):
 			mediatype, params = mt, p
 		default:
-			return "", false, false // unreadable type: not something to show
+			return "", false // unreadable type: not something to show
 		}
 	}
 	if d, _, _ := mime.ParseMediaType(h.Get("Content-Disposition")); d == "attachment" {
-		return "", false, false // an attached .txt is not the message's text
+		return "", false // an attached .txt is not the message's text
 	}
 	switch {
 	case mediatype == "text/plain":
-		s, ok := decodeText(body, h.Get("Content-Transfer-Encoding"), params["charset"])
-		return s, false, ok
+		return decodeText(body, h.Get("Content-Transfer-Encoding"), params["charset"])
 	case mediatype == "text/html":
 		if !w.haveHTML {
 			if s, ok := decodeText(body, h.Get("Content-Transfer-Encoding"), params["charset"]); ok {
 				w.html, w.haveHTML = s, true
 			}
 		}
-		return "", false, false
+		return "", false
 	case strings.HasPrefix(mediatype, "multipart/"):
 		if depth >= previewDepth || params["boundary"] == "" {
-			return "", false, false
+			return "", false
 		}
 		mr := multipart.NewReader(body, params["boundary"])
 		for {
@@ -112,17 +108,17 @@ func (w *previewWalk) part(h header, body io.Reader, depth int) (text string, is
 			// itself and hides the header, and decodeText does all of them.
 			p, err := mr.NextRawPart()
 			if err != nil {
-				return "", false, false
+				return "", false
 			}
-			if s, isHTML, ok := w.part(p.Header, p, depth+1); ok {
-				return s, isHTML, true
+			if s, ok := w.part(p.Header, p, depth+1); ok {
+				return s, true
 			}
 			if w.parts > previewParts {
-				return "", false, false
+				return "", false
 			}
 		}
 	}
-	return "", false, false
+	return "", false
 }
 
 // decodeText reads at most previewPartBytes of body and undoes its transfer
