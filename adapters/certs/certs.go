@@ -121,10 +121,14 @@ func SelfSigned(hosts []string, now time.Time) (certPEM, keyPEM []byte, err erro
 		Subject:               pkix.Name{CommonName: "Mailroom", Organization: []string{"Mailroom self-signed"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(Validity),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true, // lets clients use the file itself as a CA
+		// Not a CA: a user who installs cert.pem as a trust anchor trusts
+		// this one server, not whatever else its key could sign. Clients
+		// still trust the file itself as a root (Go and OpenSSL accept a
+		// self-signed leaf found in the root store).
+		IsCA: false,
 	}
 	seen := map[string]bool{}
 	for _, h := range append([]string{"localhost", "127.0.0.1", "::1"}, hosts...) {

@@ -32,6 +32,9 @@ func TestLoadOrCreateMakesAndReloadsPair(t *testing.T) {
 	if !ok || pub.Curve != elliptic.P256() {
 		t.Fatalf("key is %T, want ECDSA P-256", leaf.PublicKey)
 	}
+	if leaf.IsCA || leaf.KeyUsage&x509.KeyUsageCertSign != 0 {
+		t.Fatal("the self-signed certificate can sign other certificates")
+	}
 	if want := []string{"localhost", "mail.example.test"}; !slices.Equal(leaf.DNSNames, want) {
 		t.Fatalf("DNS SANs %v, want %v", leaf.DNSNames, want)
 	}
