@@ -37,6 +37,9 @@ const (
 	// MaxHeaderBytes bounds how much of a message is read to find its
 	// header block (maddy's max_header_size).
 	MaxHeaderBytes = 1 << 20
+	// MaxToAddresses bounds the header addresses kept in an inbox copy's
+	// Meta.To (the owner's own address is added on top when missing).
+	MaxToAddresses = 100
 	// PreviewRunes bounds Meta.Preview (see Preview).
 	PreviewRunes = 160
 )
@@ -238,15 +241,20 @@ func (s *Service) Deliver(ctx context.Context, sender account.Account, rcpts []s
 	return metas, nil
 }
 
-// withAddress gives list plus addr when addr is not in it (case-insensitive).
+// withAddress gives list plus addr when addr is not in it (case-insensitive),
+// keeping at most MaxToAddresses header addresses: the To/Cc fields are the
+// sender's to write, and an unbounded list would bloat every list page and
+// event of the recipient (a 1 MiB header holds ~90,000 addresses).
 func withAddress(list []string, addr string) []string {
-	out := make([]string, 0, len(list)+1)
+	out := make([]string, 0, min(len(list), MaxToAddresses)+1)
 	found := false
 	for _, a := range list {
 		if strings.EqualFold(a, addr) {
 			found = true
 		}
-		out = append(out, a)
+		if len(out) < MaxToAddresses {
+			out = append(out, a)
+		}
 	}
 	if !found {
 		out = append(out, addr)

@@ -579,3 +579,24 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// The To/Cc headers are the sender's to write: an inbox copy keeps at most
+// MaxToAddresses of them (plus its owner), so a huge header cannot bloat
+// the recipient's list pages and events.
+func TestDeliverToFieldBounded(t *testing.T) {
+	h := newHarness(t, 0)
+	var to []string
+	for i := 0; i < 5000; i++ {
+		to = append(to, fmt.Sprintf("x%d@example.org", i))
+	}
+	raw := "To: " + strings.Join(to, ", ") + "\r\nSubject: many\r\n\r\nhi\r\n"
+	metas, err := h.svc.Deliver(context.Background(), h.alice, []string{"bob"}, []byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := metas[0].To
+	if len(got) != mail.MaxToAddresses+1 || got[0] != "x0@example.org" || got[len(got)-1] != "bob@localhost" {
+		t.Fatalf("inbox To has %d addresses (first %q, last %q), want the first %d plus the owner",
+			len(got), got[0], got[len(got)-1], mail.MaxToAddresses)
+	}
+}
