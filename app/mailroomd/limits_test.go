@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"net"
 	"os"
 	"path/filepath"
@@ -201,4 +202,20 @@ func dialSMTP421(t *testing.T, addr string) string {
 
 func plainB64(user, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+}
+
+// TestOpsDocListsEveryFlag keeps docs/ops.md's flag table complete.
+func TestOpsDocListsEveryFlag(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ops.md"))
+	if err != nil {
+		t.Skip(err)
+	}
+	f := newFlags(env{}.get)
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		for _, w := range []string{"`--" + fl.Name, "`" + envName(fl.Name) + "`"} {
+			if !strings.Contains(string(doc), w) {
+				t.Errorf("docs/ops.md does not mention %s", w)
+			}
+		}
+	})
 }
