@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -82,6 +83,10 @@ func newMigrate(path string, busy time.Duration) (*migrate.Migrate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: migrations source: %w", err)
 	}
+	if err := createPrivate(path); err != nil {
+		src.Close()
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", dsn(path, busy, false))
 	if err != nil {
 		src.Close()
@@ -130,4 +135,20 @@ func run(ctx context.Context, m *migrate.Migrate, direction string) error {
 		return fmt.Errorf("sqlite: migrate %s: %w", direction, err)
 	}
 	return ctx.Err()
+}
+
+// createPrivate creates a missing database file with mode 0600 before SQLite
+// opens it: the file holds password hashes and everyone's mail, and SQLite
+// would create it (and its -wal and -shm files, which copy the database's
+// mode) under the process umask, often world-readable. An existing file
+// keeps the mode ops gave it.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return f.Close()
 }

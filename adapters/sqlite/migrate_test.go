@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"mailroom/domain/mail"
@@ -80,6 +82,15 @@ func TestOpenMigrates(t *testing.T) {
 	v, dirty, err := MigrationVersion(path)
 	if err != nil || v != 2 || dirty {
 		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 2, false, nil", v, dirty, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %o, want 600: it holds password hashes and mail", filepath.Base(p), st.Mode().Perm())
+		}
 	}
 }
 
