@@ -444,11 +444,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.cancel()
 	s.smtp.Close()
+	// Close after unlocking: Close releases the slot, which takes s.mu.
 	s.mu.Lock()
+	shims = shims[:0]
 	for c := range s.conns {
-		c.Close()
+		shims = append(shims, c)
 	}
 	s.mu.Unlock()
+	for _, c := range shims {
+		c.Close()
+	}
 	s.wg.Wait()
 	return err
 }
