@@ -423,15 +423,18 @@ func (c *conn) login(req inboxwire.Request, resp inboxwire.Response) (inboxwire.
 		}
 		return c.fail(resp, err), actContinue
 	}
-	// Exhausted before hashing: a spent budget costs us nothing.
-	if c.s.loginFail.Exhausted(c.ip) {
+	// The token is taken before hashing, so a spent budget costs us
+	// nothing, and parallel attempts cannot all pass a check made before
+	// any of them has spent. Only a bad password keeps it spent.
+	ok, refund := c.s.loginFail.Reserve(c.ip)
+	if !ok {
 		return failed(errRateLimited)
 	}
 	acc, err := c.s.accounts.Authenticate(c.ctx, *req.User, *req.Password)
 	if errors.Is(err, account.ErrBadCredentials) {
-		c.s.loginFail.Allow(c.ip)
 		return failed(err)
 	}
+	refund()
 	if err != nil {
 		return c.fail(resp, err), actContinue
 	}

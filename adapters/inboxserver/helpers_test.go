@@ -82,7 +82,9 @@ type env struct {
 type envOpts struct {
 	cfg  func(*Config)
 	feed func(e *env) ports.ChangeFeed // nil: the store's feed
-	log  *zap.Logger
+	// accounts wraps the account service the server gets; nil: as is.
+	accounts func(e *env) ports.Accounts
+	log      *zap.Logger
 	// dbPath opens an existing database instead of a new one.
 	dbPath string
 	// poll is the feed's poll interval; default 10ms.
@@ -126,7 +128,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 			log = zap.NewNop()
 		}
 	}
-	e.srv = New(cfg, e.acc, e.mb, feed, log)
+	var accounts ports.Accounts = e.acc
+	if o.accounts != nil {
+		accounts = o.accounts(e)
+	}
+	e.srv = New(cfg, accounts, e.mb, feed, log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

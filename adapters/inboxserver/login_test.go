@@ -1,0 +1,98 @@
+package inboxserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"mailroom/adapters/inboxwire"
+	"mailroom/domain/account"
+	"mailroom/domain/throttle"
+	"mailroom/ports"
+)
+
+// slowAccounts makes every Authenticate take a while, as a real argon2id
+// hash does, so that parallel logins overlap.
+type slowAccounts struct {
+	ports.Accounts
+	delay time.Duration
+}
+
+func (a slowAccounts) Authenticate(ctx context.Context, user, password string) (account.Account, error) {
+	time.Sleep(a.delay)
+	return a.Accounts.Authenticate(ctx, user, password)
+}
+
+func TestParallelBadLoginsKeepToTheBudget(t *testing.T) {
+	const n, budget = 45, 5
+	e := newEnv(t, envOpts{
+		cfg:      func(c *Config) { c.LoginFailRate = throttle.Rate{N: budget, Per: time.Hour} },
+		accounts: func(e *env) ports.Accounts { return slowAccounts{e.acc, 100 * time.Millisecond} },
+	})
+	e.user("bob")
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = e.dial()
+		clients[i].ok(`{"op":"ping"}`) // the session is up
+	}
+	codes := make(chan string, n)
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			c.sendLine(`{"op":"login","user":"bob","password":"wrong password"}`)
+			line, err := c.readLine(10 * time.Second)
+			if err != nil {
+				codes <- err.Error()
+				return
+			}
+			codes <- errCode(t, line)
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[string]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[inboxwire.CodeAuthFailed] != budget || count[inboxwire.CodeRateLimited] != n-budget {
+		t.Errorf("got %v, want %d %s and %d %s", count, budget, inboxwire.CodeAuthFailed, n-budget, inboxwire.CodeRateLimited)
+	}
+}
+
+func TestGoodLoginsDoNotSpendTheBudget(t *testing.T) {
+	const budget = 2
+	e := newEnv(t, envOpts{cfg: func(c *Config) {
+		c.LoginFailRate = throttle.Rate{N: budget, Per: time.Hour}
+		c.MaxLoginFailures = 10
+	}})
+	e.user("bob")
+	for range 2 * budget {
+		e.login("bob")
+	}
+	var wg sync.WaitGroup
+	for range 2 * budget {
+		c := e.dial()
+		wg.Go(func() { c.ok(fmt.Sprintf(`{"op":"login","user":"bob","password":%q}`, testPassword)) })
+	}
+	wg.Wait()
+	c := e.dial()
+	for range budget {
+		c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeAuthFailed)
+	}
+	c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeRateLimited)
+}
+
+// errCode gives a response line's error code, or "ok".
+func errCode(t *testing.T, line []byte) string {
+	var r inboxwire.Response
+	if err := json.Unmarshal(line, &r); err != nil {
+		return "not a response: " + string(line)
+	}
+	if r.Error == nil {
+		return "ok"
+	}
+	return r.Error.Code
+}
