@@ -60,10 +60,14 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 
 // authenticate checks one AUTH attempt. An unknown user and a wrong
 // password get the same reply, and account.Service gives them the same
-// cost. The per-IP failure budget is checked before any hashing.
+// cost. One token of the per-IP failure budget is reserved before any
+// hashing and refunded when the attempt does not fail: checking first and
+// spending after the hash let a burst of parallel attempts all pass the
+// check, overshooting the budget.
 func (s *session) authenticate(identity, username, password string) error {
 	log := s.srv.log.With(zap.String("remote", s.sh.ip))
-	if s.srv.authLimit.Exhausted(s.sh.ip) {
+	ok, refund := s.srv.authLimit.Reserve(s.sh.ip)
+	if !ok {
 		log.Info("auth throttled")
 		return replyThrottled.err()
 	}
@@ -74,6 +78,8 @@ func (s *session) authenticate(identity, username, password string) error {
 	if errors.Is(err, account.ErrBadCredentials) {
 		return s.authFailed(log, replyAuthFailed)
 	}
+	// A success, or our own failure, is not the client's failed attempt.
+	refund()
 	if err != nil {
 		log.Error("auth", zap.Error(err))
 		return reply{codeTempAuthFail, enhTempSecurity, "Temporary authentication failure"}.err()
@@ -83,10 +89,9 @@ func (s *session) authenticate(identity, username, password string) error {
 	return nil
 }
 
-// authFailed spends one token of the IP's budget and counts the failure
-// against the session; the last allowed failure is answered 421.
+// authFailed counts the failure against the session (its token of the
+// IP's budget is already spent); the last allowed failure is answered 421.
 func (s *session) authFailed(log *zap.Logger, r reply) error {
-	s.srv.authLimit.Allow(s.sh.ip)
 	s.st.authFailures++
 	log.Info("auth failed", zap.Int("failures", s.st.authFailures))
 	if s.st.authFailures >= s.srv.cfg.MaxAuthFailures {
