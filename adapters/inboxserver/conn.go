@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -417,7 +418,7 @@ func (c *conn) login(req inboxwire.Request, resp inboxwire.Response) (inboxwire.
 	}
 	failed := func(err error) (inboxwire.Response, action) {
 		c.fails++
-		c.log.Info("login failed", zap.String("user", *req.User), zap.Int("failures", c.fails), zap.Error(err))
+		c.log.Info("login failed", c.logUser(*req.User), zap.Int("failures", c.fails), zap.Error(err))
 		if c.fails >= c.s.cfg.MaxLoginFailures {
 			return c.fail(resp, err), actGiveUp
 		}
@@ -443,6 +444,23 @@ func (c *conn) login(req inboxwire.Request, resp inboxwire.Response) (inboxwire.
 	resp.OK = true
 	resp.Account = &inboxwire.Account{ID: int64(acc.ID), Address: c.s.accounts.AddressOf(acc).String()}
 	return resp, actContinue
+}
+
+// logUser is what the log may say about a login's user field: the
+// normalised username when the field is one (bare or in our domain), else
+// only its length. The field is client text as long as a request line
+// (1 MiB) and people type passwords into it: neither belongs in the log,
+// on every failed attempt. (A password shaped like a username is still
+// logged; telling the two apart would take a lookup per failure.)
+func (c *conn) logUser(name string) zap.Field {
+	local := name
+	if i := strings.LastIndexByte(name, '@'); i >= 0 && strings.EqualFold(name[i+1:], c.s.accounts.Domain()) {
+		local = name[:i]
+	}
+	if u, err := account.ParseUsername(local); err == nil {
+		return zap.String("user", string(u))
+	}
+	return zap.Int("user_malformed_len", len(name))
 }
 
 // fail fills resp with err's wire error, logging internal ones.

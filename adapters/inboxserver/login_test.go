@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"mailroom/adapters/inboxwire"
 	"mailroom/domain/account"
@@ -95,4 +99,41 @@ func errCode(t *testing.T, line []byte) string {
 		return "ok"
 	}
 	return r.Error.Code
+}
+
+func TestFailedLoginLogsNoClientText(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	e := newEnv(t, envOpts{log: zap.New(core), cfg: func(c *Config) {
+		c.LoginFailRate = throttle.Rate{N: 1, Per: time.Hour}
+		c.MaxLoginFailures = 10
+	}})
+	e.user("bob")
+	huge := strings.Repeat("A", 1_000_000)
+	secret := "my secret pass phrase!"
+	c := e.dial()
+	c.fails(fmt.Sprintf(`{"op":"login","user":"Bob@Example.Test","password":%q}`, secret), inboxwire.CodeAuthFailed)
+	c.fails(fmt.Sprintf(`{"op":"login","user":%q,"password":"x"}`, huge), inboxwire.CodeRateLimited)
+	c.fails(fmt.Sprintf(`{"op":"login","user":%q,"password":"x"}`, secret), inboxwire.CodeRateLimited)
+	c.fails(`{"op":"login","user":"\u0007\u001b[2J\n","password":"x"}`, inboxwire.CodeRateLimited)
+
+	failed := logs.FilterMessage("login failed").All()
+	if len(failed) != 4 {
+		t.Fatalf("%d login failed lines, want 4: %v", len(failed), logs.All())
+	}
+	if got := failed[0].ContextMap()["user"]; got != "bob" {
+		t.Errorf("a well-formed name is logged as %v, want the normalised bob", got)
+	}
+	for _, entry := range logs.All() {
+		n := len(entry.Message)
+		for k, v := range entry.ContextMap() {
+			s := fmt.Sprint(v)
+			n += len(k) + len(s)
+			if strings.Contains(s, "secret") || strings.Contains(s, "AAAAAAAA") || strings.ContainsAny(s, "\x07\x1b\n") {
+				t.Errorf("%s: %s=%q carries the client's text", entry.Message, k, s)
+			}
+		}
+		if n > 300 {
+			t.Errorf("%s: a %d-byte log line", entry.Message, n)
+		}
+	}
 }
