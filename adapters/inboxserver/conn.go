@@ -40,6 +40,7 @@ type conn struct {
 	cancel     context.CancelFunc
 
 	// Session state, reader goroutine only.
+	loginBy  time.Time // log in by then or be closed
 	acc      account.Account
 	authed   bool
 	fails    int
@@ -81,6 +82,7 @@ const (
 
 func (c *conn) serve() {
 	start := time.Now()
+	c.loginBy = start.Add(c.s.cfg.LoginTimeout)
 	defer c.s.forget(c)
 	defer c.abort()
 	if tcp, ok := c.nc.(*net.TCPConn); ok {
@@ -114,10 +116,14 @@ func (c *conn) readLoop() string {
 	for {
 		// A watcher waits for events, not requests, so it has no idle
 		// timeout: TCP keepalive and the write deadline find dead peers.
-		if c.watching {
+		// Before login, the login deadline holds whatever is sent.
+		switch deadline := time.Now().Add(c.s.cfg.IdleTimeout); {
+		case c.watching:
 			c.tc.SetReadDeadline(time.Time{})
-		} else {
-			c.tc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		case !c.authed && c.loginBy.Before(deadline):
+			c.tc.SetReadDeadline(c.loginBy)
+		default:
+			c.tc.SetReadDeadline(deadline)
 		}
 		// Checked after the deadline is set: Shutdown sets closing, then a
 		// deadline in the past, so one of the two stops this read.
@@ -165,6 +171,9 @@ func (c *conn) readFailed(err error) string {
 		return "shutdown"
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
 		c.close()
+		if !c.authed && !time.Now().Before(c.loginBy) {
+			return "login timeout"
+		}
 		return "idle timeout"
 	case errors.Is(err, io.EOF):
 		c.close()

@@ -28,6 +28,7 @@ var ErrServerClosed = errors.New("inboxserver: server closed")
 const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultIdleTimeout      = 30 * time.Minute
+	DefaultLoginTimeout     = time.Minute
 	DefaultWriteTimeout     = time.Minute
 	DefaultSendQueue        = 256
 	DefaultMaxLoginFailures = 3
@@ -59,6 +60,13 @@ type Config struct {
 	// apply while the connection watches (TCP keepalive and WriteTimeout
 	// find dead watchers instead). Default 30m.
 	IdleTimeout time.Duration
+	// LoginTimeout is how long after connecting a client has to log in;
+	// a connection still not logged in is then closed without a reply,
+	// whatever it sent meanwhile (ping does not extend it). Before login
+	// it takes the place of IdleTimeout when it ends sooner: unused
+	// sessions must not hold the connection slots (MaxConnsPerIP,
+	// MaxConns) for a whole IdleTimeout. Default 1m.
+	LoginTimeout time.Duration
 	// WriteTimeout bounds each write to the client. Default 1m.
 	WriteTimeout time.Duration
 	// MaxLine bounds a request line; a longer one gets too_large and the
@@ -86,6 +94,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.LoginTimeout <= 0 {
+		c.LoginTimeout = DefaultLoginTimeout
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
