@@ -33,7 +33,8 @@ type Config struct {
 	// comes first). Required. MinVersion is raised to TLS 1.2 if lower.
 	TLS *tls.Config
 	// MaxMessageBytes bounds a message (DATA or the sum of BDAT chunks) and
-	// is advertised as SIZE. Default 25 MiB, lowered to the Mailboxes'
+	// is advertised as SIZE: a message of exactly this size is accepted,
+	// one byte more is 552 5.3.4. Default 25 MiB, lowered to the Mailboxes'
 	// MaxMessageBytes when that is smaller.
 	MaxMessageBytes int64
 	// MaxRecipients bounds RCPT TO per transaction (then 452 4.5.3). Default
@@ -95,7 +96,9 @@ type Config struct {
 	// message. Default 64 MiB.
 	MinFreeBytes int64
 	// OmitReceived stops the server prepending a Received: header to each
-	// stored message. Default false: the header is added.
+	// stored message. Default false: the header is added, except to a
+	// message it would push over MaxMessageBytes (which is stored as sent),
+	// so that what is stored never exceeds the limit the client was given.
 	OmitReceived bool
 }
 
@@ -183,6 +186,10 @@ type Server struct {
 	regLimit  *throttle.Limiter
 	authLimit *throttle.Limiter
 
+	// ehloSizeFrom is go-smtp's SIZE capability (it knows the limit plus
+	// one), which the shim rewrites to ehloSizeTo, the real limit.
+	ehloSizeFrom, ehloSizeTo string
+
 	// ctx is the context of every domain call; it ends when Shutdown gives
 	// up waiting.
 	ctx    context.Context
@@ -237,7 +244,12 @@ func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, log *za
 
 	gs := smtp.NewServer(&backend{srv: s})
 	gs.Domain = cfg.Hostname
-	gs.MaxMessageBytes = cfg.MaxMessageBytes
+	// go-smtp's DATA reader fails as soon as it has read MaxMessageBytes,
+	// before it sees the end marker, so a message of exactly the limit
+	// (which SIZE= at MAIL accepts) would be refused. go-smtp gets one byte
+	// of headroom; the session applies the exact limit (552 5.3.4 above
+	// it, also for SIZE=), and the shim advertises the exact limit in EHLO.
+	gs.MaxMessageBytes = cfg.MaxMessageBytes + 1
 	gs.MaxRecipients = cfg.MaxRecipients
 	// The shim bounds command lines itself and never hands go-smtp a
 	// longer one. go-smtp's own limit would also apply inside DATA, where
@@ -254,6 +266,8 @@ func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, log *za
 	gs.AllowInsecureAuth = true
 	gs.ErrorLog = zapErrorLog{log}
 	s.smtp = gs
+	s.ehloSizeFrom = fmt.Sprintf("SIZE %d\r\n", gs.MaxMessageBytes)
+	s.ehloSizeTo = fmt.Sprintf("SIZE %d\r\n", cfg.MaxMessageBytes)
 	return s
 }
 

@@ -657,8 +657,13 @@ func (c *shimConn) Write(p []byte) (int, error) {
 func (c *shimConn) track(out, line []byte) []byte {
 	code, final := replyCode(line)
 	if c.ehlo {
-		if code == codeOK && final {
-			out = append(out, ehloLine...)
+		if code == codeOK {
+			if len(line) > 4 && string(line[4:]) == c.srv.ehloSizeFrom {
+				line = append(line[:4:4], c.srv.ehloSizeTo...)
+			}
+			if final {
+				out = append(out, ehloLine...)
+			}
 		}
 		if final || code != codeOK {
 			c.ehlo = false
