@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -31,8 +32,15 @@ type conn struct {
 	log *zap.Logger
 
 	// out carries encoded lines to the writer. A nil line asks the writer
-	// to flush and stop. Responses wait for room; events never do.
+	// to flush and stop. Responses wait for room; events never do. Room is
+	// counted in lines (out's capacity) and in bytes (queued, against
+	// Config.SendQueueBytes): the reader takes no next request while the
+	// bytes are over budget, and drained tells it when the writer has
+	// written some.
 	out        chan []byte
+	queued     atomic.Int64 // bytes in out and not yet written
+	peakQueued atomic.Int64 // the most queued ever
+	drained    chan struct{}
 	writerDone chan struct{}
 	done       chan struct{} // closed by abort
 	abortOnce  sync.Once
@@ -54,6 +62,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		s: s, nc: nc, tc: tls.Server(nc, s.tls), ip: ip,
 		log:        s.log.With(zap.String("ip", ip)),
 		out:        make(chan []byte, s.cfg.SendQueue),
+		drained:    make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 		done:       make(chan struct{}),
 		ctx:        ctx, cancel: cancel,
@@ -107,13 +116,21 @@ func (c *conn) serve() {
 		c.s.hub.remove(c, int64(c.acc.ID))
 	}
 	c.log.Info("connection closed", zap.String("end", reason),
-		zap.Int("requests", c.requests), zap.Duration("duration", time.Since(start)))
+		zap.Int("requests", c.requests), zap.Int64("peak_queued_bytes", c.peakQueued.Load()),
+		zap.Duration("duration", time.Since(start)))
 }
 
 // readLoop runs requests until the session ends and says why it ended.
 func (c *conn) readLoop() string {
 	lr := inboxwire.NewLineReader(c.tc, c.s.cfg.MaxLine)
 	for {
+		// Backpressure: a client that asks faster than it reads waits
+		// here, unread requests pile up in its own socket, and the queue
+		// stays near its byte budget rather than one response per
+		// request.
+		if !c.waitForRoom() {
+			return "dropped"
+		}
 		// A watcher waits for events, not requests, so it has no idle
 		// timeout: TCP keepalive and the write deadline find dead peers.
 		// Before login, the login deadline holds whatever is sent.
@@ -205,6 +222,7 @@ func (c *conn) send(resp inboxwire.Response) bool {
 		e, _ := wireError(err)
 		b, _ = inboxwire.AppendLine(nil, inboxwire.Response{Tag: resp.Tag, Error: &e})
 	}
+	c.enqueue(len(b))
 	select {
 	case c.out <- b:
 		return true
@@ -213,17 +231,49 @@ func (c *conn) send(resp inboxwire.Response) bool {
 	}
 }
 
-// push queues an event without waiting. A full queue means the client is
-// not reading: it is dropped so that nobody else waits for it.
+// enqueue counts n more bytes queued and gives the new total.
+func (c *conn) enqueue(n int) int64 {
+	q := c.queued.Add(int64(n))
+	for p := c.peakQueued.Load(); q > p && !c.peakQueued.CompareAndSwap(p, q); p = c.peakQueued.Load() {
+	}
+	return q
+}
+
+// waitForRoom waits until fewer than SendQueueBytes are queued; false
+// means the connection was aborted meanwhile. The wait is bounded by the
+// writer: it writes whenever something is queued, and a write that makes
+// no progress for WriteTimeout aborts the connection.
+func (c *conn) waitForRoom() bool {
+	for c.queued.Load() >= int64(c.s.cfg.SendQueueBytes) {
+		select {
+		case <-c.drained:
+		case <-c.done:
+			return false
+		}
+	}
+	return true
+}
+
+// push queues an event without waiting. A full queue (in lines or bytes)
+// means the client is not reading: it is dropped so that nobody else
+// waits for it.
 func (c *conn) push(line []byte) {
+	if q := c.enqueue(len(line)); q > int64(c.s.cfg.SendQueueBytes) {
+		c.dropWatcher("send queue over its byte budget", zap.Int64("queued_bytes", q-int64(len(line))))
+		return
+	}
 	select {
 	case c.out <- line:
 	default:
-		if !isClosed(c.done) {
-			c.log.Warn("watcher dropped: send queue full", zap.Int("queue", cap(c.out)))
-		}
-		c.abort()
+		c.dropWatcher("send queue full", zap.Int("queue", cap(c.out)))
 	}
+}
+
+func (c *conn) dropWatcher(why string, f zap.Field) {
+	if !isClosed(c.done) {
+		c.log.Warn("watcher dropped: "+why, f)
+	}
+	c.abort()
 }
 
 // finish makes the writer flush what is queued and stop, and waits for it.
@@ -281,6 +331,11 @@ func (c *conn) writeLoop() {
 			if _, err := bw.Write(line); err != nil {
 				c.writeFailed(err)
 				return
+			}
+			c.queued.Add(-int64(len(line)))
+			select {
+			case c.drained <- struct{}{}:
+			default: // a wake-up is pending already
 			}
 			select {
 			case line = <-c.out:

@@ -31,6 +31,7 @@ const (
 	DefaultLoginTimeout     = time.Minute
 	DefaultWriteTimeout     = time.Minute
 	DefaultSendQueue        = 256
+	DefaultSendQueueBytes   = 64 << 20
 	DefaultMaxLoginFailures = 3
 	DefaultMaxConns         = 1000
 	DefaultMaxConnsPerIP    = 50
@@ -76,6 +77,14 @@ type Config struct {
 	// client to read them. An event that finds the queue full drops the
 	// connection. Default 256.
 	SendQueue int
+	// SendQueueBytes bounds the bytes of those lines, since one fetch
+	// response can be tens of MiB. While as many bytes wait, the
+	// connection's next request is not read; a response is queued once
+	// fewer wait, however long it is (a fetch larger than the budget
+	// still goes out), so a connection holds at most about SendQueueBytes
+	// plus one response. An event that would take the queue over it
+	// drops the connection. Default 64 MiB.
+	SendQueueBytes int
 	// LoginFailRate is the per-IP budget of failed logins; once spent,
 	// login answers rate_limited without checking the password. Default
 	// 20/10m. A negative N turns the budget off.
@@ -106,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendQueue <= 0 {
 		c.SendQueue = DefaultSendQueue
+	}
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = DefaultSendQueueBytes
 	}
 	switch {
 	case c.LoginFailRate.N < 0:
