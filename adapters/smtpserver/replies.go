@@ -90,8 +90,10 @@ var (
 	replyAuthzidRefused   = reply{codeAuthInvalid, enhAuthCredInvalid, "Authorization identity must be your own"}
 	replyBadSASLResponse  = reply{codeParamSyntax, enhBadArgs, "Malformed authentication response"}
 	replyTooManyRcptsFull = reply{codeInsufficient, enhTooManyRcpts, "Too many recipients"}
-	// replyLowStorage answers MAIL while the disk is nearly full: RFC 5321
-	// §4.2.3's 452 with RFC 3463's X.3.1, transient, so the client retries.
+	// replyLowStorage answers MAIL while the disk is nearly full, and DATA
+	// when the server's in-flight message budget (memory) is spent: RFC
+	// 5321 §4.2.3's 452 with RFC 3463's X.3.1, transient, so the client
+	// retries.
 	replyLowStorage = reply{codeInsufficient, enhSystemFull, "Insufficient system storage, try again later"}
 )
 

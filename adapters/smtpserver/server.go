@@ -95,6 +95,20 @@ type Config struct {
 	// is set: room for SQLite's WAL, checkpoints and the sent copies of the
 	// message. Default 64 MiB.
 	MinFreeBytes int64
+	// MaxInflightBytes bounds the message bytes the whole server holds in
+	// memory at once, across connections: each DATA or BDAT transaction
+	// takes its buffer from this budget as the message arrives and gives it
+	// back when the transaction ends. When it is spent, a message waits a
+	// few seconds for room, then is refused 452 4.3.1 (the client retries)
+	// and its remaining content is read and discarded. Without it, MaxConns
+	// clients that never end DATA could hold MaxConns × MaxMessageBytes.
+	// Default 256 MiB (about ten maximal messages at the default limit),
+	// raised to MaxMessageBytes plus 64 KiB when smaller, so that one
+	// message always fits.
+	MaxInflightBytes int64
+	// inflightWait is how long a message waits for room in
+	// MaxInflightBytes, at most DataTimeout. Default 10s; tests shorten it.
+	inflightWait time.Duration
 	// OmitReceived stops the server prepending a Received: header to each
 	// stored message. Default false: the header is added, except to a
 	// message it would push over MaxMessageBytes (which is stored as sent),
@@ -118,6 +132,7 @@ const (
 	DefaultMaxConns          = 1000
 	DefaultMaxConnsPerIP     = 50
 	DefaultMinFreeBytes      = 64 << 20
+	DefaultMaxInflightBytes  = 256 << 20
 )
 
 // Default per-IP budgets.
@@ -125,6 +140,11 @@ var (
 	DefaultRegRate      = throttle.Rate{N: 30, Per: 10 * time.Minute}
 	DefaultAuthFailRate = throttle.Rate{N: 20, Per: 10 * time.Minute}
 )
+
+// defaultInflightWait is Config.inflightWait's default: long enough to
+// ride out a burst of messages, short enough that a client is answered well
+// before its own timeouts.
+const defaultInflightWait = 10 * time.Second
 
 // maxRejecting bounds the goroutines that complete a handshake only to say
 // 421 to a client over the connection limits; beyond it such clients are
@@ -154,6 +174,11 @@ func (c *Config) setDefaults(mailboxMax int64) {
 	setDefault(&c.MaxConns, DefaultMaxConns)
 	setDefault(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	setDefault(&c.MinFreeBytes, DefaultMinFreeBytes)
+	setDefault(&c.MaxInflightBytes, DefaultMaxInflightBytes)
+	// One message and its Received header must fit, or it never would.
+	c.MaxInflightBytes = max(c.MaxInflightBytes, c.MaxMessageBytes+inflightChunk)
+	setDefault(&c.inflightWait, defaultInflightWait)
+	c.inflightWait = min(c.inflightWait, c.DataTimeout)
 	c.RegRate = rateOrDefault(c.RegRate, DefaultRegRate)
 	c.AuthFailRate = rateOrDefault(c.AuthFailRate, DefaultAuthFailRate)
 }
@@ -185,6 +210,7 @@ type Server struct {
 	smtpOnce  sync.Once
 	regLimit  *throttle.Limiter
 	authLimit *throttle.Limiter
+	inflight  *byteBudget
 
 	// ehloSizeFrom is go-smtp's SIZE capability (it knows the limit plus
 	// one), which the shim rewrites to ehloSizeTo, the real limit.
@@ -232,6 +258,7 @@ func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, log *za
 		log:         log,
 		regLimit:    throttle.New(cfg.RegRate, nil),
 		authLimit:   throttle.New(cfg.AuthFailRate, nil),
+		inflight:    newByteBudget(cfg.MaxInflightBytes),
 		ctx:         ctx,
 		cancel:      cancel,
 		done:        make(chan struct{}),

@@ -1,7 +1,6 @@
 package smtpserver
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -198,17 +197,29 @@ func (s *session) Data(r io.Reader) error {
 		return replyAuthRequired.err()
 	}
 
+	// The Received header goes into the buffer first and the message
+	// after it, so that adding it copies nothing; it carries the time DATA
+	// began. The buffer comes out of the server's in-flight budget.
+	var hdr []byte
+	if !s.srv.cfg.OmitReceived {
+		hdr = []byte(s.received(acc, time.Now()))
+	}
 	limit := s.srv.cfg.MaxMessageBytes
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, limit+1))
+	raw, n, held, err := s.srv.inflight.readMessage(s.srv.ctx, r, hdr, limit, s.srv.cfg.inflightWait)
+	defer s.srv.inflight.release(held)
 	switch {
 	case err == nil && n > limit:
 		err = smtp.ErrDataTooLarge
 		fallthrough
 	case err != nil:
 		res, known := replyFor(err)
-		if isTimeout(err) {
+		switch {
+		case isTimeout(err):
 			res, known = replyDataTimeout, true
+		case errors.Is(err, errInflightBudget):
+			res, known = replyLowStorage, true
+			log.Warn("in-flight message budget spent: DATA refused",
+				zap.Int64("budget", s.srv.cfg.MaxInflightBytes), zap.Int64("read", n))
 		}
 		if known {
 			err = nil
@@ -216,14 +227,9 @@ func (s *session) Data(r io.Reader) error {
 		summary(int(n), res, err)
 		return res.err()
 	}
-
-	raw := buf.Bytes()
-	if !s.srv.cfg.OmitReceived {
-		hdr := s.received(acc, time.Now())
-		// The header must not push a message that fits over the limit.
-		if int64(len(hdr)+len(raw)) <= limit {
-			raw = append([]byte(hdr), raw...)
-		}
+	// The header must not push a message that fits over the limit.
+	if int64(len(raw)) > limit {
+		raw = raw[len(hdr):]
 	}
 	if _, err := s.srv.mailboxes.Deliver(s.srv.ctx, *acc, rcpts, raw); err != nil {
 		res, known := replyFor(err)
