@@ -83,6 +83,7 @@ var (
 	replyBadSender        = reply{codeNameNotAllowed, enhDelivNotAuth, "Sender must be your own address"}
 	replyShuttingDown     = reply{codeClosing, enhShuttingDown, "Server shutting down, try again later"}
 	replyDataTimeout      = reply{codeClosing, enhTimeout, "Timeout reading message, closing connection"}
+	replyAuthTimeout      = reply{codeClosing, enhTempSecurity, "Not authenticated in time, closing connection"}
 	replyBusy             = reply{codeClosing, enhTempSecurity, "Too many connections, try again later"}
 	replyBusyIP           = reply{codeClosing, enhTempSecurity, "Too many connections from your address, try again later"}
 	replyInternal         = reply{codeLocalError, enhLocalErr, "Local error in processing, try again later"}

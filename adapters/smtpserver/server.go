@@ -55,6 +55,14 @@ type Config struct {
 	DataTimeout time.Duration
 	// SessionTimeout bounds a whole connection. Default 20m.
 	SessionTimeout time.Duration
+	// AuthTimeout bounds the time from connect (handshake included) to a
+	// successful AUTH; a session still not logged in then gets 421 4.7.0
+	// and is closed. Without it a client that never logs in holds a
+	// connection slot for the whole SessionTimeout by sending a NOOP within
+	// each ReadTimeout. Default 2m: a client logs in within seconds, and
+	// two minutes leave room for a slow link, a REG first and password
+	// hashes queued under load.
+	AuthTimeout time.Duration
 	// MaxLineLength bounds a command line, CRLF excluded; a longer line
 	// gets 500 5.5.2 and the connection is closed. Default 2000.
 	MaxLineLength int
@@ -126,6 +134,7 @@ const (
 	DefaultWriteTimeout      = time.Minute
 	DefaultDataTimeout       = 10 * time.Minute
 	DefaultSessionTimeout    = 20 * time.Minute
+	DefaultAuthTimeout       = 2 * time.Minute
 	DefaultMaxLineLength     = 2000
 	DefaultMaxAuthFailures   = 3
 	DefaultMaxProtocolErrors = 10
@@ -168,6 +177,7 @@ func (c *Config) setDefaults(mailboxMax int64) {
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&c.DataTimeout, DefaultDataTimeout)
 	setDefault(&c.SessionTimeout, DefaultSessionTimeout)
+	setDefault(&c.AuthTimeout, DefaultAuthTimeout)
 	setDefault(&c.MaxLineLength, DefaultMaxLineLength)
 	setDefault(&c.MaxAuthFailures, DefaultMaxAuthFailures)
 	setDefault(&c.MaxProtocolErrors, DefaultMaxProtocolErrors)

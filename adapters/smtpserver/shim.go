@@ -108,6 +108,7 @@ type shimConn struct {
 	ip         string
 	state      *connState
 	sessionEnd time.Time
+	authEnd    time.Time // AuthTimeout: the session must have logged in by then
 	maxLine    int
 
 	// Read-side and reply-tracking state: go-smtp's goroutine only.
@@ -138,6 +139,7 @@ func newShim(srv *Server, tc tlsConn, ip string, start time.Time) *shimConn {
 		ip:         ip,
 		state:      &connState{},
 		sessionEnd: start.Add(srv.cfg.SessionTimeout),
+		authEnd:    start.Add(srv.cfg.AuthTimeout),
 		maxLine:    srv.cfg.MaxLineLength,
 		buf:        make([]byte, max(srv.cfg.MaxLineLength+2, readBufSize)),
 	}
@@ -164,8 +166,14 @@ func (c *shimConn) Read(p []byte) (int, error) {
 		case modeChunk:
 			return c.readChunk(p)
 		}
+		if c.authExpired() {
+			return 0, c.authTimeout()
+		}
 		line, err := c.readLine()
 		if err != nil {
+			if isTimeout(err) && c.authExpired() {
+				return 0, c.authTimeout()
+			}
 			return 0, err
 		}
 		if c.mode == modeSASL {
@@ -272,9 +280,26 @@ func (c *shimConn) wake() {
 func (c *shimConn) lineDeadline() time.Time {
 	d := time.Now().Add(c.srv.cfg.ReadTimeout)
 	if c.sessionEnd.Before(d) {
-		return c.sessionEnd
+		d = c.sessionEnd
+	}
+	if c.state.account() == nil && c.authEnd.Before(d) {
+		d = c.authEnd
 	}
 	return d
+}
+
+// authExpired reports whether the session has outlived AuthTimeout
+// without logging in.
+func (c *shimConn) authExpired() bool {
+	return c.state.account() == nil && !time.Now().Before(c.authEnd)
+}
+
+// authTimeout ends a session that did not log in within AuthTimeout.
+func (c *shimConn) authTimeout() error {
+	c.srv.log.Info("auth timeout", zap.String("remote", c.ip))
+	c.writeReply(replyAuthTimeout)
+	c.closing = true
+	return io.EOF
 }
 
 func (c *shimConn) dataDeadline() time.Time {
