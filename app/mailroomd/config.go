@@ -96,6 +96,14 @@ type config struct {
 	// SMTPSessionTimeout bounds one SMTP connection. Default
 	// smtpserver.DefaultSessionTimeout (20m).
 	SMTPSessionTimeout time.Duration
+	// SMTPAuthTimeout bounds the time from connect to a successful SMTP
+	// AUTH, then 421 4.7.0 and close. Default
+	// smtpserver.DefaultAuthTimeout (2m).
+	SMTPAuthTimeout time.Duration
+	// MaxInflight bounds the message bytes the SMTP server holds in memory
+	// at once, across connections; past it DATA gets 452 4.3.1. Default
+	// smtpserver.DefaultMaxInflightBytes (256 MiB).
+	MaxInflight int64
 	// HandshakeTimeout bounds the TLS handshake on both servers. Default
 	// smtpserver.DefaultHandshakeTimeout (10s), the same as inboxserver's.
 	HandshakeTimeout time.Duration
@@ -169,6 +177,8 @@ func newFlags(getenv func(string) string) *flags {
 		SMTPWriteTimeout:   smtpserver.DefaultWriteTimeout,
 		SMTPDataTimeout:    smtpserver.DefaultDataTimeout,
 		SMTPSessionTimeout: smtpserver.DefaultSessionTimeout,
+		SMTPAuthTimeout:    smtpserver.DefaultAuthTimeout,
+		MaxInflight:        smtpserver.DefaultMaxInflightBytes,
 		HandshakeTimeout:   smtpserver.DefaultHandshakeTimeout,
 		InboxIdleTimeout:   inboxserver.DefaultIdleTimeout,
 		MaxAuthFailures:    smtpserver.DefaultMaxAuthFailures,
@@ -197,6 +207,8 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(durationValue{&cfg.SMTPWriteTimeout}, "smtp-write-timeout", "time to write each SMTP reply (`duration`)")
 	fs.Var(durationValue{&cfg.SMTPDataTimeout}, "smtp-data-timeout", "time to receive one message's content, then 421 (`duration`)")
 	fs.Var(durationValue{&cfg.SMTPSessionTimeout}, "smtp-session-timeout", "lifetime of one SMTP connection (`duration`)")
+	fs.Var(durationValue{&cfg.SMTPAuthTimeout}, "smtp-auth-timeout", "time from connect to SMTP AUTH, then 421 4.7.0 and close (`duration`)")
+	fs.Var(sizeValue{&cfg.MaxInflight, minMessageBytes, maxSize}, "max-inflight", "message bytes the SMTP server holds in memory at once, all connections; then DATA gets 452 4.3.1 (`size`)")
 	fs.Var(durationValue{&cfg.HandshakeTimeout}, "handshake-timeout", "TLS handshake deadline, both servers (`duration`)")
 	fs.Var(durationValue{&cfg.InboxIdleTimeout}, "inbox-idle-timeout", "wait for the next inbox request; watching connections excepted (`duration`)")
 	fs.Var(intValue{&cfg.MaxAuthFailures, 1, maxAuthFailures}, "max-auth-failures", "failed logins per SMTP session or inbox connection, then close (`count`)")

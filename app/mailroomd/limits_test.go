@@ -71,7 +71,7 @@ func TestLimitFlagsReachSMTP(t *testing.T) {
 	mustRun(t, nil, "alice-password\n", "--data", dir, "user", "add", "alice")
 	d := startDaemon(t, dir, "smtp",
 		"--max-recipients", "2", "--max-line", "600", "--handshake-timeout", "300ms",
-		"--max-auth-failures", "2", "--min-free", "1KiB")
+		"--max-auth-failures", "2", "--min-free", "1KiB", "--smtp-auth-timeout", "1s", "--max-inflight", "64MiB")
 
 	// --handshake-timeout: a client that connects and says nothing is dropped.
 	silent, err := net.Dial("tcp", d.addrs["smtp"])
@@ -100,6 +100,12 @@ func TestLimitFlagsReachSMTP(t *testing.T) {
 	// --max-line: 601 octets is one too many.
 	if msg := s.cmd(500, "NOOP %s", strings.Repeat("x", 596)); !strings.HasPrefix(msg, "5.5.2") {
 		t.Errorf("long line: 500 %s, want 5.5.2", msg)
+	}
+	// --smtp-auth-timeout: a session that does not log in is closed.
+	s = dialSMTP(t, d.addrs["smtp"], d.fingerprint)
+	s.cmd(250, "EHLO test.example")
+	if msg := s.expect(421); !strings.HasPrefix(msg, "4.7.0") {
+		t.Errorf("no login: 421 %s, want 4.7.0", msg)
 	}
 	if code := d.stop(); code != 0 {
 		t.Errorf("exit %d", code)

@@ -35,6 +35,8 @@ func newSMTPServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Se
 		WriteTimeout:       cfg.SMTPWriteTimeout,
 		DataTimeout:        cfg.SMTPDataTimeout,
 		SessionTimeout:     cfg.SMTPSessionTimeout,
+		AuthTimeout:        cfg.SMTPAuthTimeout,
+		MaxInflightBytes:   cfg.MaxInflight,
 		MaxAuthFailures:    cfg.MaxAuthFailures,
 		MaxLineLength:      cfg.MaxLine,
 		FreeSpace:          freeSpace,
