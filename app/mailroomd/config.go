@@ -110,6 +110,9 @@ type config struct {
 	// InboxIdleTimeout bounds the wait for the next inbox request. Default
 	// inboxserver.DefaultIdleTimeout (30m).
 	InboxIdleTimeout time.Duration
+	// InboxLoginTimeout bounds the time from connect to a successful inbox
+	// login. Default inboxserver.DefaultLoginTimeout (60s).
+	InboxLoginTimeout time.Duration
 	// MaxAuthFailures is the failed logins one SMTP session or inbox
 	// connection may make before it is closed. Default
 	// smtpserver.DefaultMaxAuthFailures (3), the same as inboxserver's.
@@ -181,6 +184,7 @@ func newFlags(getenv func(string) string) *flags {
 		MaxInflight:        smtpserver.DefaultMaxInflightBytes,
 		HandshakeTimeout:   smtpserver.DefaultHandshakeTimeout,
 		InboxIdleTimeout:   inboxserver.DefaultIdleTimeout,
+		InboxLoginTimeout:  inboxserver.DefaultLoginTimeout,
 		MaxAuthFailures:    smtpserver.DefaultMaxAuthFailures,
 		MaxLine:            smtpserver.DefaultMaxLineLength,
 	}
@@ -211,6 +215,7 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(sizeValue{&cfg.MaxInflight, minMessageBytes, maxSize}, "max-inflight", "message bytes the SMTP server holds in memory at once, all connections; then DATA gets 452 4.3.1 (`size`)")
 	fs.Var(durationValue{&cfg.HandshakeTimeout}, "handshake-timeout", "TLS handshake deadline, both servers (`duration`)")
 	fs.Var(durationValue{&cfg.InboxIdleTimeout}, "inbox-idle-timeout", "wait for the next inbox request; watching connections excepted (`duration`)")
+	fs.Var(durationValue{&cfg.InboxLoginTimeout}, "inbox-login-timeout", "time from connect to inbox login, then close (`duration`)")
 	fs.Var(intValue{&cfg.MaxAuthFailures, 1, maxAuthFailures}, "max-auth-failures", "failed logins per SMTP session or inbox connection, then close (`count`)")
 	fs.Var(intValue{&cfg.MaxLine, minLine, maxLine}, "max-line", "longest SMTP command line in octets, CRLF excluded, then 500 5.5.2 (`octets`)")
 	return &flags{fs: fs, cfg: cfg}

@@ -60,6 +60,7 @@ func TestDefaults(t *testing.T) {
 		MaxInflight:        256 << 20,
 		HandshakeTimeout:   10 * time.Second,
 		InboxIdleTimeout:   30 * time.Minute,
+		InboxLoginTimeout:  time.Minute,
 		MaxAuthFailures:    3,
 		MaxLine:            2000,
 	}
@@ -115,6 +116,7 @@ func TestFlagEnvPrecedence(t *testing.T) {
 		{"max-inflight", "1GiB", "64MiB", func(c config) string { return formatSize(c.MaxInflight) }, "256MiB"},
 		{"handshake-timeout", "3s", "200ms", func(c config) string { return formatDuration(c.HandshakeTimeout) }, "10s"},
 		{"inbox-idle-timeout", "2h", "1m", func(c config) string { return formatDuration(c.InboxIdleTimeout) }, "30m"},
+		{"inbox-login-timeout", "90s", "20s", func(c config) string { return formatDuration(c.InboxLoginTimeout) }, "1m"},
 		{"max-auth-failures", "5", "1", func(c config) string { return strconv.Itoa(c.MaxAuthFailures) }, "3"},
 		{"max-line", "4096", "512", func(c config) string { return strconv.Itoa(c.MaxLine) }, "2000"},
 	} {
@@ -236,6 +238,7 @@ func TestBadValuesExit2(t *testing.T) {
 		{"smtp-data-timeout unit", nil, []string{"--smtp-data-timeout", "600"}, []string{"-smtp-data-timeout"}},
 		{"smtp-session-timeout", nil, []string{"--smtp-session-timeout", "forever"}, []string{"-smtp-session-timeout"}},
 		{"smtp-auth-timeout zero", nil, []string{"--smtp-auth-timeout", "0"}, []string{"-smtp-auth-timeout", "positive duration"}},
+		{"inbox-login-timeout zero", nil, []string{"--inbox-login-timeout", "0"}, []string{"-inbox-login-timeout", "positive duration"}},
 		{"max-inflight", nil, []string{"--max-inflight", "lots"}, []string{"-max-inflight"}},
 		{"max-inflight zero", nil, []string{"--max-inflight", "0"}, []string{"-max-inflight"}},
 		{"handshake-timeout", nil, []string{"--handshake-timeout", "0s"}, []string{"-handshake-timeout"}},

@@ -131,7 +131,7 @@ func TestMinFreeRefusesMail(t *testing.T) {
 func TestLimitFlagsReachInbox(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, nil, "alice-password\n", "--data", dir, "user", "add", "alice")
-	d := startDaemon(t, dir, "inbox", "--handshake-timeout", "300ms", "--max-auth-failures", "2")
+	d := startDaemon(t, dir, "inbox", "--handshake-timeout", "300ms", "--max-auth-failures", "2", "--inbox-login-timeout", "1s")
 
 	// --handshake-timeout
 	silent, err := net.Dial("tcp", d.addrs["inbox"])
@@ -152,6 +152,14 @@ func TestLimitFlagsReachInbox(t *testing.T) {
 		t.Fatalf("bad login: %v", r)
 	}
 	expectClosedRaw(t, ic.c, time.Second)
+
+	// --inbox-login-timeout: a connection that never logs in is closed,
+	// however many pings it sends.
+	lazy := dialInbox(t, d.addrs["inbox"], d.fingerprint)
+	if r := lazy.do(`{"op":"ping"}`); r["ok"] != true {
+		t.Fatalf("ping: %v", r)
+	}
+	expectClosedRaw(t, lazy.c, 1500*time.Millisecond)
 	if code := d.stop(); code != 0 {
 		t.Errorf("exit %d", code)
 	}

@@ -129,6 +129,7 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 			LoginFailRate:    offRate(cfg.AuthFailRate),
 			HandshakeTimeout: cfg.HandshakeTimeout,
 			IdleTimeout:      cfg.InboxIdleTimeout,
+			LoginTimeout:     cfg.InboxLoginTimeout,
 			MaxLoginFailures: cfg.MaxAuthFailures,
 			MaxConns:         cfg.MaxConns,
 			MaxConnsPerIP:    cfg.MaxConnsPerIP,

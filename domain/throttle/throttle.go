@@ -118,18 +118,6 @@ func (l *Limiter) Reserve(key string) (ok bool, refund func()) {
 	}
 }
 
-// Exhausted reports whether key has no budget left, without spending any.
-// Servers check it before expensive work (a password hash) and call Allow
-// only when the attempt failed.
-func (l *Limiter) Exhausted(key string) bool {
-	if l == nil || l.rate.N == 0 {
-		return false
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.refill(key).tokens < 1
-}
-
 func (l *Limiter) refill(key string) *bucket {
 	now := l.now()
 	b, ok := l.buckets[key]
