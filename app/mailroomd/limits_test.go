@@ -219,17 +219,21 @@ func plainB64(user, password string) string {
 }
 
 // TestOpsDocListsEveryFlag keeps docs/ops.md's flag table complete.
-func TestOpsDocListsEveryFlag(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ops.md"))
-	if err != nil {
-		t.Skip(err)
-	}
-	f := newFlags(env{}.get)
-	f.fs.VisitAll(func(fl *flag.Flag) {
-		for _, w := range []string{"`--" + fl.Name, "`" + envName(fl.Name) + "`"} {
-			if !strings.Contains(string(doc), w) {
-				t.Errorf("docs/ops.md does not mention %s", w)
-			}
+// TestDocsListEveryFlag keeps the flag tables of docs/ops.md and README.md
+// true: each flag and its environment variable must appear in both.
+func TestDocsListEveryFlag(t *testing.T) {
+	for _, name := range []string{filepath.Join("docs", "ops.md"), "README.md"} {
+		doc, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		f := newFlags(env{}.get)
+		f.fs.VisitAll(func(fl *flag.Flag) {
+			for _, w := range []string{"`--" + fl.Name, "`" + envName(fl.Name) + "`"} {
+				if !strings.Contains(string(doc), w) {
+					t.Errorf("%s does not mention %s", name, w)
+				}
+			}
+		})
+	}
 }
