@@ -218,7 +218,6 @@ func plainB64(user, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
 }
 
-// TestOpsDocListsEveryFlag keeps docs/ops.md's flag table complete.
 // TestDocsListEveryFlag keeps the flag tables of docs/ops.md and README.md
 // true: each flag and its environment variable must appear in both.
 func TestDocsListEveryFlag(t *testing.T) {
