@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -18,7 +19,7 @@ import (
 var (
 	ErrBadUsername    = errors.New("account: bad username")
 	ErrUsernameTaken  = errors.New("account: username taken")
-	ErrWeakPassword   = errors.New("account: password must be at least 8 characters and at most 1024 bytes")
+	ErrWeakPassword   = errors.New("account: password must be 8 characters to 1024 bytes, without control characters")
 	ErrBadCredentials = errors.New("account: bad credentials")
 	ErrNoSuchUser     = errors.New("account: no such user")
 )
@@ -73,9 +74,15 @@ type Account struct {
 	Created      time.Time
 }
 
-// CheckPassword applies the password policy.
+// CheckPassword applies the password policy: 8 characters at least, 1024
+// bytes at most, valid UTF-8 and no control characters. Spaces are fine
+// (passphrases); control characters are refused because no wire can carry
+// them all (CR and LF end an SMTP command line) and no keyboard types them.
 func CheckPassword(p string) error {
 	if len(p) > MaxPasswordBytes || utf8.RuneCountInString(p) < MinPasswordChars {
+		return ErrWeakPassword
+	}
+	if !utf8.ValidString(p) || strings.IndexFunc(p, unicode.IsControl) >= 0 {
 		return ErrWeakPassword
 	}
 	return nil

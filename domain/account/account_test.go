@@ -234,6 +234,13 @@ func TestCheckPassword(t *testing.T) {
 		{"1024 bytes of two-byte chars", strings.Repeat("é", 512), true},
 		{"1025 bytes", strings.Repeat("a", 1025), false},
 		{"1026 bytes of two-byte chars", strings.Repeat("é", 513), false},
+		{"a passphrase with spaces", "correct horse battery", true},
+		{"tab", "tab\tbed-password", false},
+		{"CR LF", "line\r\nbreak-password", false},
+		{"NUL", "nul\x00password", false},
+		{"DEL", "del\x7fpassword", false},
+		{"C1 control", "c1\u0085password", false},
+		{"invalid UTF-8", "bad\xffutf8-password", false},
 	} {
 		err := account.CheckPassword(tc.pw)
 		if tc.ok && err != nil || !tc.ok && !errors.Is(err, account.ErrWeakPassword) {
