@@ -107,7 +107,7 @@ var errorReplies = []struct {
 }{
 	{account.ErrBadUsername, reply{codeNameNotAllowed, enhBadSyntax, "Bad username: use 1-64 of a-z 0-9 . _ -, starting with a letter or digit"}},
 	{account.ErrUsernameTaken, reply{codeUnavailable, enhDelivNotAuth, "Username already taken"}},
-	{account.ErrWeakPassword, reply{codeParamSyntax, enhSecurity, "Password must be 8 to 1024 bytes long"}},
+	{account.ErrWeakPassword, reply{codeParamSyntax, enhSecurity, "Password must be 8 characters to 1024 bytes, without control characters"}},
 	{account.ErrBadCredentials, replyAuthFailed},
 	{account.ErrNoSuchUser, reply{codeUnavailable, enhBadMailbox, "No such user"}},
 	{mail.ErrNoSuchRecipient, reply{codeUnavailable, enhBadMailbox, "No such user here"}},
