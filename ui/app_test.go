@@ -637,3 +637,24 @@ func TestNewMailKeepsScrolledRowsStill(t *testing.T) {
 		t.Errorf("first visible row changed from %d to %d", topID, got)
 	}
 }
+
+// The register form applies the account password policy before anything
+// goes on the wire: REG carries the password on one command line.
+func TestRegisterChecksPasswordLocally(t *testing.T) {
+	for pw, ok := range map[string]bool{
+		"short": false, "long-enough": true, "correct horse battery": true,
+		"tab\there1": false, "nul\x00here1": false, "ünïcödé-ok": true,
+	} {
+		fc := newFakeClient()
+		h := newHarness(t, fc, trusted(fc), phone())
+		h.typeInto(&h.a.login.user, "carol")
+		h.a.login.pass.SetText(pw)
+		h.activate(&h.a.login.register)
+		if got := fc.registers > 0; got != ok {
+			t.Errorf("password %q: sent to the server %v, want %v (error %q)", pw, got, ok, h.a.login.err)
+		}
+		if !ok && (h.a.login.err != "Password needs 8+ characters." || h.a.login.errField != "pass") {
+			t.Errorf("password %q: error %q on %q", pw, h.a.login.err, h.a.login.errField)
+		}
+	}
+}

@@ -24,6 +24,7 @@ type fakeClient struct {
 	sessions    []*fakeSession
 	fetches     int
 	deletes     int // Delete calls that removed something
+	registers   int // Register calls that reached the server
 
 	probeErr, pingErr, loginErr, registerErr error
 }
@@ -69,6 +70,7 @@ func (c *fakeClient) Register(ctx context.Context, ep ports.Endpoint, username, 
 	if err := c.check(ep); err != nil {
 		return err
 	}
+	c.registers++
 	if c.registerErr != nil {
 		return c.registerErr
 	}

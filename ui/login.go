@@ -61,7 +61,7 @@ func (p *loginPage) submit(a *App, register bool) {
 	case register:
 		if _, err := account.ParseUsername(user); err != nil {
 			p.err, p.errField = model.ErrorText(err), "user"
-		} else if err := model.CheckNewPassword(pass); err != nil {
+		} else if err := account.CheckPassword(pass); err != nil {
 			p.err, p.errField = model.ErrorText(err), "pass"
 		}
 	}

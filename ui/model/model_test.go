@@ -324,14 +324,6 @@ func contains(s, sub string) bool {
 	return false
 }
 
-func TestCheckNewPassword(t *testing.T) {
-	for pw, ok := range map[string]bool{"short": false, "long-enough": true, "correct horse battery": true, "tab\there1": false, "nul\x00here1": false, "ünïcödé-ok": true} {
-		if err := CheckNewPassword(pw); (err == nil) != ok {
-			t.Errorf("CheckNewPassword(%q) = %v", pw, err)
-		}
-	}
-}
-
 func TestReflow(t *testing.T) {
 	in := "Hi Alice,\r\n\r\nGreat, thanks. Here is the checklist for Friday's release: the migration runs\r\n" +
 		"first, then the servers restart one by one.\r\n\r\n" +

@@ -1,11 +1,6 @@
 package model
 
-import (
-	"strings"
-	"unicode"
-
-	"mailroom/domain/account"
-)
+import "strings"
 
 // ParseRecipients splits a To field on commas and semicolons. It trims
 // spaces and angle brackets, accepts "Name <addr>", drops empty items and
@@ -70,17 +65,4 @@ func QuoteBody(attribution, text string) string {
 		}
 	}
 	return b.String()
-}
-
-// CheckNewPassword is the password policy plus the wire's own limit: REG
-// carries the password on one SMTP command line (everything after the
-// username, spaces included), so it cannot hold control characters.
-func CheckNewPassword(p string) error {
-	if err := account.CheckPassword(p); err != nil {
-		return err
-	}
-	if strings.IndexFunc(p, unicode.IsControl) >= 0 {
-		return account.ErrWeakPassword
-	}
-	return nil
 }
