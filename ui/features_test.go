@@ -403,3 +403,32 @@ func TestReaderSavesAttachment(t *testing.T) {
 		t.Errorf("message %q bad %v", h.a.reader.saveMsg, h.a.reader.saveBad)
 	}
 }
+
+// The reader shows an attachment under its safe name: a right-to-left
+// override must not make "\u202etxt.exe" read as "exe.txt".
+func TestReaderShowsSafeAttachmentName(t *testing.T) {
+	fc := newFakeClient()
+	fc.addUser("alice", "correct horse")
+	m := fc.deliver("bob", "alice", "Invoice", "See attached.", testNow)
+	fc.mu.Lock()
+	b := fc.bodies[m.ID]
+	b.Attachments = []ports.Attachment{{Name: "invoice\u202efdp.exe", Data: []byte("MZ")}}
+	fc.bodies[m.ID] = b
+	fc.mu.Unlock()
+	h := newHarness(t, fc, trusted(fc), phone())
+	h.login("alice", "correct horse")
+	h.a.openMessage(h.a.sess.folders[mail.Inbox].Items[0])
+	h.settle()
+	if h.a.reader.body == nil || len(h.a.reader.body.Attachments) != 1 {
+		t.Fatalf("reader body %v", h.a.reader.body)
+	}
+	if got := h.a.reader.body.Attachments[0].Name; got != "invoice_fdp.exe" {
+		t.Errorf("shown as %q, want invoice_fdp.exe", got)
+	}
+	fc.mu.Lock()
+	stored := fc.bodies[m.ID].Attachments[0].Name
+	fc.mu.Unlock()
+	if stored != "invoice\u202efdp.exe" {
+		t.Errorf("the client's copy was changed to %q", stored)
+	}
+}

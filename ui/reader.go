@@ -55,6 +55,14 @@ func (r *readerPage) show(a *App, m mail.Meta) {
 				r.err = a.fail(err)
 				return
 			}
+			// The names are shown and used to save: make them safe once,
+			// on a copy (the slice may be shared with the client).
+			atts := make([]ports.Attachment, len(b.Attachments))
+			for i, f := range b.Attachments {
+				f.Name = model.SafeFileName(f.Name)
+				atts[i] = f
+			}
+			b.Attachments = atts
 			r.body = &b
 			r.lines = model.Reflow(model.BodyText(b))
 			r.saves = make([]widget.Clickable, len(b.Attachments))

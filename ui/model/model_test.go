@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -180,10 +182,53 @@ func TestSafeFileName(t *testing.T) {
 		"a\x00b\nc.txt":       "a_b_c.txt",
 		"C:evil.txt":          "C_evil.txt",
 		"  spaced name.txt  ": "spaced name.txt",
+		// Format characters (Cf) reorder or hide text: U+202E makes
+		// "\u202etxt.exe" read as "exe.txt".
+		"\u202etxt.exe":             "_txt.exe",
+		"invoice\u202egpj.exe":      "invoice_gpj.exe",
+		"zero\u200bwidth\ufeff.pdf": "zero_width_.pdf",
+		"soft\u00adhyphen.txt":      "soft_hyphen.txt",
 	} {
 		if got := SafeFileName(in); got != want {
 			t.Errorf("SafeFileName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Names are cut to MaxFileNameBytes (file systems take 255 bytes) on a
+// rune boundary, keeping a short extension, so that the saver can add
+// " (2)" and still stay under the limit.
+func TestSafeFileNameLength(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ext      string // the name must end with this
+	}{
+		{"ascii", strings.Repeat("a", 300) + ".pdf", ".pdf"},
+		{"two-byte runes", strings.Repeat("é", 150) + ".txt", ".txt"},
+		{"three-byte runes", strings.Repeat("日", 100) + ".tar", ".tar"},
+		{"four-byte runes", "x" + strings.Repeat("😀", 80) + ".png", ".png"},
+		{"no extension", strings.Repeat("b", 400), ""},
+		{"huge extension", "a." + strings.Repeat("c", 300), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := SafeFileName(tt.in)
+			if len(got) > MaxFileNameBytes || len(got) < MaxFileNameBytes-4 {
+				t.Errorf("%d bytes, want %d or a little under", len(got), MaxFileNameBytes)
+			}
+			if !utf8.ValidString(got) {
+				t.Errorf("cut inside a rune: %q", got)
+			}
+			if !strings.HasSuffix(got, tt.ext) || !strings.HasPrefix(tt.in, strings.TrimSuffix(got, tt.ext)) {
+				t.Errorf("got %q; want a prefix of the name, then %q", got, tt.ext)
+			}
+			if again := SafeFileName(got); again != got {
+				t.Errorf("not stable: %q then %q", got, again)
+			}
+		})
+	}
+	if s := strings.Repeat("a", MaxFileNameBytes-4) + ".pdf"; SafeFileName(s) != s {
+		t.Error("a name of exactly the limit was changed")
 	}
 }
 

@@ -168,8 +168,19 @@ func FormatFingerprint(fp string) string {
 	return b.String()
 }
 
-// SafeFileName makes an attachment name safe to save: no directories, no
-// control characters, never empty or hidden.
+// MaxFileNameBytes bounds SafeFileName's result. File systems take 255
+// bytes (NAME_MAX on Linux and Android); the rest leaves room for the
+// " (2)" a saver adds when the name is taken.
+const MaxFileNameBytes = 200
+
+// maxExtBytes is the longest extension (dot included) kept whole when a
+// name is cut; a longer one is cut with the rest.
+const maxExtBytes = 16
+
+// SafeFileName makes an attachment name safe to save and to show: no
+// directories, no control or format characters (U+202E would show
+// "\u202etxt.exe" as "exe.txt"), at most MaxFileNameBytes, never empty or
+// hidden.
 func SafeFileName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = filepath.Base("/" + name)
@@ -177,12 +188,24 @@ func SafeFileName(name string) string {
 		return "attachment"
 	}
 	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '/' || r == ':' {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '/' || r == ':' {
 			return '_'
 		}
 		return r
 	}, name)
 	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	if len(name) > MaxFileNameBytes {
+		ext := filepath.Ext(name)
+		if len(ext) > maxExtBytes {
+			ext = ""
+		}
+		stem := name[:len(name)-len(ext)]
+		n := MaxFileNameBytes - len(ext)
+		for n > 0 && !utf8.RuneStart(stem[n]) {
+			n--
+		}
+		name = strings.TrimRightFunc(stem[:n], unicode.IsSpace) + ext
+	}
 	if name == "" {
 		return "attachment"
 	}
