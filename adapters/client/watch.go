@@ -24,9 +24,9 @@ const catchUpPage = 100
 // It emits Connected:true on each (re)connection. When the connection
 // drops it emits Connected:false with the error and the delay before the
 // next attempt (doubling from MinBackoff to MaxBackoff, with jitter). After
-// each reconnection, and on a "resync" event, it lists both folders back to
-// the newest entry it had seen, so an entry committed while it was away is
-// still emitted, once, in id order. The watch connection is its own; the
+// each reconnection, and on a "resync" event, it lists each folder back to
+// the newest entry it had seen in that folder, so an entry committed while it
+// was away is still emitted, once, in id order. The watch connection is its own; the
 // listing uses the session's request connection.
 func (s *Session) Watch(ctx context.Context) <-chan ports.WatchEvent {
 	ch := make(chan ports.WatchEvent, 16)
@@ -44,17 +44,22 @@ func (s *Session) Watch(ctx context.Context) <-chan ports.WatchEvent {
 		defer close(ch)
 		defer cancel()
 		defer stop()
-		w := &watcher{s: s, ch: ch}
+		w := &watcher{s: s, ch: ch, last: make(map[mail.Folder]mail.EntryID)}
 		w.run(ctx)
 	}()
 	return ch
 }
 
 type watcher struct {
-	s     *Session
-	ch    chan<- ports.WatchEvent
-	last  mail.EntryID // the newest entry emitted or known at the start
-	known bool         // whether last has been learnt
+	s  *Session
+	ch chan<- ports.WatchEvent
+	// last is, per folder, the newest entry emitted or known at the start.
+	// One mark for both folders would lose entries: a self-send commits an
+	// inbox copy and then a sent copy with the next id, and if that lands
+	// between the listings of the two folders, the sent copy would raise the
+	// mark over the inbox copy the inbox listing just missed.
+	last  map[mail.Folder]mail.EntryID
+	known bool // whether last has been learnt
 }
 
 func (w *watcher) emit(ctx context.Context, ev ports.WatchEvent) bool {
@@ -217,35 +222,35 @@ func (w *watcher) handle(ctx context.Context, ev inboxwire.Event) error {
 }
 
 // emitMeta emits m unless it was seen already. Entry ids grow in commit
-// order, so "seen" is "not above the high-water mark".
+// order, so "seen" is "not above its folder's high-water mark".
 func (w *watcher) emitMeta(ctx context.Context, m mail.Meta) error {
-	if m.ID <= w.last {
+	if m.ID <= w.last[m.Folder] {
 		return nil
 	}
 	if !w.emit(ctx, ports.WatchEvent{Connected: true, Message: &m}) {
 		return ctx.Err()
 	}
-	w.last = m.ID
+	w.last[m.Folder] = m.ID
 	return nil
 }
 
-// learnLast sets the high-water mark to the newest entry in either folder.
+// learnLast sets each folder's high-water mark to its newest entry.
 func (w *watcher) learnLast(ctx context.Context) error {
 	for _, f := range []mail.Folder{mail.Inbox, mail.Sent} {
 		page, err := w.s.List(ctx, f, 0, 1)
 		if err != nil {
 			return err
 		}
-		if len(page) > 0 && page[0].ID > w.last {
-			w.last = page[0].ID
+		if len(page) > 0 && page[0].ID > w.last[f] {
+			w.last[f] = page[0].ID
 		}
 	}
 	w.known = true
 	return nil
 }
 
-// catchUp emits, oldest first, every entry of both folders above the
-// high-water mark.
+// catchUp emits, oldest first, every entry of each folder above that
+// folder's high-water mark.
 func (w *watcher) catchUp(ctx context.Context) error {
 	var missed []mail.Meta
 	for _, f := range []mail.Folder{mail.Inbox, mail.Sent} {
@@ -257,7 +262,7 @@ func (w *watcher) catchUp(ctx context.Context) error {
 			}
 			done := len(page) < catchUpPage
 			for _, m := range page {
-				if m.ID <= w.last {
+				if m.ID <= w.last[f] {
 					done = true
 					break
 				}

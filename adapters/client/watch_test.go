@@ -23,10 +23,13 @@ type fakeInbox struct {
 	ep ports.Endpoint
 
 	mu       sync.Mutex
-	entries  []inboxwire.Meta // the inbox, oldest first
+	entries  []inboxwire.Meta // both folders, oldest first
 	watchers []func(any)
 	mute     bool // stop answering pings
 	conns    int
+	// afterList, when set, runs after each list response has been sent,
+	// to commit entries between two requests of the client.
+	afterList func(req inboxwire.Request)
 }
 
 func startFakeInbox(t *testing.T) *fakeInbox {
@@ -95,6 +98,7 @@ func (f *fakeInbox) serve(c net.Conn) {
 			return
 		}
 		resp := inboxwire.Response{Tag: req.Tag, OK: true}
+		var after func(inboxwire.Request)
 		f.mu.Lock()
 		switch req.Op {
 		case inboxwire.OpLogin:
@@ -116,25 +120,34 @@ func (f *fakeInbox) serve(c net.Conn) {
 			f.watchers = append(f.watchers, send)
 		case inboxwire.OpList:
 			resp.Messages = []inboxwire.Meta{}
-			if *req.Folder == string(mail.Inbox) {
-				for i := len(f.entries) - 1; i >= 0; i-- {
-					e := f.entries[i]
-					if (req.Before == nil || e.ID < *req.Before) && (req.Limit == nil || len(resp.Messages) < *req.Limit) {
-						resp.Messages = append(resp.Messages, e)
-					}
+			for i := len(f.entries) - 1; i >= 0; i-- {
+				e := f.entries[i]
+				if e.Folder == *req.Folder && (req.Before == nil || e.ID < *req.Before) && (req.Limit == nil || len(resp.Messages) < *req.Limit) {
+					resp.Messages = append(resp.Messages, e)
 				}
 			}
+			after = f.afterList
 		}
 		f.mu.Unlock()
 		send(resp)
+		if after != nil {
+			after(req)
+		}
 	}
 }
 
-// add commits an entry without telling watchers.
+// add commits an inbox entry without telling watchers.
 func (f *fakeInbox) add(id int64, subject string) {
+	f.addTo(mail.Inbox, id, subject)
+}
+
+// addTo commits an entry to folder without telling watchers and returns it.
+func (f *fakeInbox) addTo(folder mail.Folder, id int64, subject string) inboxwire.Meta {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.entries = append(f.entries, inboxwire.Meta{ID: id, Folder: "inbox", From: "b@example.test", To: []string{}, Subject: subject, Date: time.Now().Format(time.RFC3339)})
+	m := inboxwire.Meta{ID: id, Folder: string(folder), From: "b@example.test", To: []string{}, Subject: subject, Date: time.Now().Format(time.RFC3339)}
+	f.entries = append(f.entries, m)
+	return m
 }
 
 // event sends ev to every watcher.
@@ -195,6 +208,96 @@ func TestWatchResync(t *testing.T) {
 	noMessage(t, ch, 100*time.Millisecond)
 	cancel()
 	for range ch {
+	}
+}
+
+// A self-send commits an inbox copy and a sent copy with consecutive ids.
+// When that lands between the watcher's listing of the inbox and of sent, the
+// sent listing must not hide the inbox copy: the high-water mark is per
+// folder (docs/protocol.md, the watch recipe, step 3).
+func TestWatchHighWaterIsPerFolder(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// limit picks the inbox listing after which the self-send commits.
+		limit int
+		want  []int64 // ids that must be emitted, once each
+	}{
+		// The catch-up after subscribing: both copies are also announced.
+		{"during catch-up", catchUpPage, []int64{11, 12}},
+		// Learning where the stream starts, before subscribing: the inbox
+		// copy is newer than what was learnt for the inbox, so the catch-up
+		// must emit it; the sent copy was already there when sent was learnt.
+		{"while learning the start", 1, []int64{11}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			checkGoroutines(t)
+			f := startFakeInbox(t)
+			f.add(1, "old")
+			var once sync.Once
+			f.mu.Lock()
+			f.afterList = func(req inboxwire.Request) {
+				if *req.Folder != string(mail.Inbox) || req.Limit == nil || *req.Limit != tt.limit {
+					return
+				}
+				once.Do(func() {
+					in := f.addTo(mail.Inbox, 11, "self, inbox copy")
+					sent := f.addTo(mail.Sent, 12, "self, sent copy")
+					f.event(inboxwire.Event{Event: inboxwire.EventMessage, Message: &in})
+					f.event(inboxwire.Event{Event: inboxwire.EventMessage, Message: &sent})
+				})
+			}
+			f.mu.Unlock()
+			c := New(fastConfig())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, err := c.Login(ctx, f.ep, "a", "password")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ch := s.Watch(ctx)
+			waitConnected(t, ch)
+
+			got := map[int64]int{}
+			for _, m := range messagesUntilQuiet(t, ch, 300*time.Millisecond) {
+				got[int64(m.ID)]++
+			}
+			for _, id := range tt.want {
+				if got[id] != 1 {
+					t.Errorf("entry %d emitted %d times, want once (emitted: %v)", id, got[id], got)
+				}
+			}
+			for id, n := range got {
+				if n > 1 {
+					t.Errorf("entry %d emitted %d times", id, n)
+				}
+			}
+			cancel()
+			for range ch {
+			}
+		})
+	}
+}
+
+// messagesUntilQuiet collects the messages of ch until none has come for quiet.
+func messagesUntilQuiet(t *testing.T, ch <-chan ports.WatchEvent, quiet time.Duration) []mail.Meta {
+	t.Helper()
+	var out []mail.Meta
+	timer := time.NewTimer(quiet)
+	defer timer.Stop()
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatal("watch channel closed")
+			}
+			if ev.Message != nil {
+				out = append(out, *ev.Message)
+				timer.Reset(quiet)
+			}
+		case <-timer.C:
+			return out
+		}
 	}
 }
 
