@@ -25,6 +25,7 @@ import (
 	"gioui.org/text"
 	"gioui.org/widget"
 
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 	"mailroom/ui/model"
@@ -407,6 +408,32 @@ func (a *App) fail(err error) string {
 		a.block()
 	}
 	return model.ErrorText(err)
+}
+
+// failIn is fail for a call made in session s. There, bad credentials
+// mean the server no longer takes the account's password (it was changed,
+// or the account removed): the session ends and the login page says so.
+// A result from a session that has ended changes nothing.
+func (a *App) failIn(s *session, err error) string {
+	switch {
+	case s == nil || a.sess != s:
+		return model.ErrorText(err)
+	case errors.Is(err, account.ErrBadCredentials):
+		a.signedOut()
+		return model.ErrorText(model.ErrSignedOut)
+	}
+	return a.fail(err)
+}
+
+// signedOut ends the session the server refused and asks for the password
+// again.
+func (a *App) signedOut() {
+	a.endSession()
+	a.login.cancel()
+	a.login.err, a.login.errField = model.ErrorText(model.ErrSignedOut), ""
+	a.login.pass.SetText("")
+	a.reset(routeLogin)
+	a.focusLogin()
 }
 
 // block shows the certificate warning and drops the session.

@@ -191,10 +191,11 @@ func (c *composePage) submit(a *App) {
 		return
 	}
 	c.sending = true
+	s := a.sess
 	c.check(a, rcpts, func(err error) {
 		if err != nil {
 			c.sending = false
-			c.err = a.fail(err)
+			c.err = a.failIn(s, err)
 			return
 		}
 		if len(c.unknown(rcpts)) > 0 {
@@ -231,7 +232,7 @@ func (c *composePage) doSend(a *App, rcpts []string) {
 					c.err = model.ErrorText(se.Failed[0].Err)
 				}
 			case err != nil:
-				c.err = a.fail(err)
+				c.err = a.failIn(s, err)
 			default:
 				c.gen++
 				if a.top() == routeCompose {

@@ -89,8 +89,12 @@ func (a *App) commitDelete(s *session) {
 				return
 			}
 			if err != nil && !errors.Is(err, mail.ErrNotFound) {
+				msg := a.failIn(s, err)
+				if a.sess != s {
+					return // refused credentials ended the session
+				}
 				a.restore(s, m)
-				a.showToast("Could not delete “" + subjectOf(m) + "”: " + a.fail(err))
+				a.showToast("Could not delete “" + subjectOf(m) + "”: " + msg)
 				return
 			}
 			a.refreshCounts()

@@ -27,6 +27,21 @@ type fakeClient struct {
 	registers   int // Register calls that reached the server
 
 	probeErr, pingErr, loginErr, registerErr error
+	// hook, when set, runs first in every session call, outside the lock,
+	// with the call's name ("Send", "Delete", ...); an error it returns is
+	// the call's. It can block, observe ctx or fail the call.
+	hook func(ctx context.Context, op string) error
+}
+
+// errFakeClosed is what a call on a closed fakeSession gives, as the real
+// client's calls fail once its connection is closed.
+var errFakeClosed = fmt.Errorf("fake: session closed: %w", ports.ErrUnreachable)
+
+// setHook installs the session-call hook.
+func (c *fakeClient) setHook(f func(ctx context.Context, op string) error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hook = f
 }
 
 func newFakeClient() *fakeClient {
@@ -160,6 +175,34 @@ type fakeSession struct {
 	watch chan ports.WatchEvent
 	sent  []ports.Draft
 	ctx   context.Context
+	// closed is set by Close (under c.mu).
+	closed bool
+}
+
+// enter starts a session call: the hook first (a round trip, say), then
+// the closed check, since a Close meanwhile ends a call in flight.
+func (s *fakeSession) enter(ctx context.Context, op string) error {
+	s.c.mu.Lock()
+	hook := s.c.hook
+	s.c.mu.Unlock()
+	if hook != nil {
+		if err := hook(ctx, op); err != nil {
+			return err
+		}
+	}
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	if s.closed {
+		return errFakeClosed
+	}
+	return nil
+}
+
+// isClosed reports whether Close was called.
+func (s *fakeSession) isClosed() bool {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.closed
 }
 
 func (s *fakeSession) Account() ports.UserInfo {
@@ -167,6 +210,9 @@ func (s *fakeSession) Account() ports.UserInfo {
 }
 
 func (s *fakeSession) Lookup(ctx context.Context, name string) (ports.UserInfo, error) {
+	if err := s.enter(ctx, "Lookup"); err != nil {
+		return ports.UserInfo{}, err
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	n := strings.ToLower(strings.TrimSuffix(strings.ToLower(name), "@example.org"))
@@ -177,6 +223,9 @@ func (s *fakeSession) Lookup(ctx context.Context, name string) (ports.UserInfo, 
 }
 
 func (s *fakeSession) List(ctx context.Context, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error) {
+	if err := s.enter(ctx, "List"); err != nil {
+		return nil, err
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	var out []mail.Meta
@@ -191,6 +240,9 @@ func (s *fakeSession) List(ctx context.Context, folder mail.Folder, before mail.
 }
 
 func (s *fakeSession) Count(ctx context.Context, folder mail.Folder) (int, int, error) {
+	if err := s.enter(ctx, "Count"); err != nil {
+		return 0, 0, err
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	t, u := 0, 0
@@ -206,6 +258,9 @@ func (s *fakeSession) Count(ctx context.Context, folder mail.Folder) (int, int, 
 }
 
 func (s *fakeSession) Fetch(ctx context.Context, id mail.EntryID) (ports.Body, error) {
+	if err := s.enter(ctx, "Fetch"); err != nil {
+		return ports.Body{}, err
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	s.c.fetches++
@@ -219,6 +274,9 @@ func (s *fakeSession) Fetch(ctx context.Context, id mail.EntryID) (ports.Body, e
 }
 
 func (s *fakeSession) SetSeen(ctx context.Context, id mail.EntryID, seen bool) error {
+	if err := s.enter(ctx, "SetSeen"); err != nil {
+		return err
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	m, ok := s.c.meta(s.user, id)
@@ -230,6 +288,9 @@ func (s *fakeSession) SetSeen(ctx context.Context, id mail.EntryID, seen bool) e
 }
 
 func (s *fakeSession) Delete(ctx context.Context, id mail.EntryID) error {
+	if err := s.enter(ctx, "Delete"); err != nil {
+		return err
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	box := s.c.boxes[s.user]
@@ -244,6 +305,9 @@ func (s *fakeSession) Delete(ctx context.Context, id mail.EntryID) error {
 }
 
 func (s *fakeSession) Send(ctx context.Context, d ports.Draft) error {
+	if err := s.enter(ctx, "Send"); err != nil {
+		return err
+	}
 	s.c.mu.Lock()
 	var failed []ports.RecipientError
 	for _, r := range d.To {
@@ -281,7 +345,12 @@ func (s *fakeSession) Watch(ctx context.Context) <-chan ports.WatchEvent {
 	return out
 }
 
-func (s *fakeSession) Close() error { return nil }
+func (s *fakeSession) Close() error {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	s.closed = true
+	return nil
+}
 
 var (
 	_ ports.Client  = (*fakeClient)(nil)

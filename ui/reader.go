@@ -52,7 +52,7 @@ func (r *readerPage) show(a *App, m mail.Meta) {
 			}
 			r.loading = false
 			if err != nil {
-				r.err = a.fail(err)
+				r.err = a.failIn(s, err)
 				return
 			}
 			// The names are shown and used to save: make them safe once,

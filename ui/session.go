@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 	"mailroom/ui/model"
@@ -115,8 +116,10 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 	if a.sess != s {
 		return // a stale event from a session that ended
 	}
-	if ev.Err != nil && errors.Is(ev.Err, ports.ErrFingerprintMismatch) {
-		a.block()
+	// A changed certificate blocks; refused credentials (the re-login
+	// failed: the watch closes after this) end the session.
+	if ev.Err != nil && (errors.Is(ev.Err, ports.ErrFingerprintMismatch) || errors.Is(ev.Err, account.ErrBadCredentials)) {
+		a.failIn(s, ev.Err)
 		return
 	}
 	if ev.Message == nil {
@@ -155,8 +158,12 @@ func (a *App) catchUp(s *session) {
 		a.run(s.ctx, func(ctx context.Context) func() {
 			page, err := s.s.List(ctx, f, 0, model.PageSize)
 			return func() {
-				if err != nil || a.sess != s {
-					return // the next reconnect or event tries again
+				if err != nil {
+					a.failIn(s, err) // otherwise the next reconnect or event tries again
+					return
+				}
+				if a.sess != s {
+					return
 				}
 				for _, m := range s.visible(page) {
 					if i, added := p.Insert(m); added {
@@ -204,9 +211,8 @@ func (a *App) refreshCounts() {
 				}
 				s.total[f], s.unseen[f] = c.total, c.unseen
 			}
-			if errors.Is(firstErr, ports.ErrFingerprintMismatch) {
-				a.block()
-				return
+			if firstErr != nil {
+				a.failIn(s, firstErr) // a changed certificate or refused credentials end it
 			}
 			if s.recount && a.sess == s {
 				s.recount = false
@@ -233,7 +239,7 @@ func (a *App) loadMore(f mail.Folder, lastVisible int) {
 		return func() {
 			if err != nil {
 				p.Fail(err)
-				a.mailbox.listErr = a.fail(err)
+				a.mailbox.listErr = a.failIn(s, err)
 				return
 			}
 			a.mailbox.listErr = ""
@@ -273,6 +279,7 @@ func (a *App) preview(m mail.Meta) (string, bool) {
 			delete(s.previewBusy, m.ID)
 			if err != nil {
 				s.previews[m.ID] = "" // don't ask again
+				a.failIn(s, err)
 				return
 			}
 			s.previews[m.ID] = model.Preview(b, previewRunes)
@@ -292,9 +299,14 @@ func (a *App) setSeen(m mail.Meta, seen bool) {
 	a.run(s.ctx, func(ctx context.Context) func() {
 		err := s.s.SetSeen(ctx, m.ID, seen)
 		return func() {
+			if a.sess != s {
+				return
+			}
 			if err != nil {
-				a.applySeen(s, m, !seen)
-				a.showToast(a.fail(err))
+				if msg := a.failIn(s, err); a.sess == s {
+					a.applySeen(s, m, !seen)
+					a.showToast(msg)
+				}
 			}
 			a.refreshCounts()
 		}

@@ -9,6 +9,11 @@ import (
 	"mailroom/ports"
 )
 
+// ErrSignedOut: the server refused a live session's credentials (a
+// re-login gave account.ErrBadCredentials: the password was changed or the
+// account removed), so the session ended.
+var ErrSignedOut = errors.New("session credentials no longer accepted")
+
 // errorTexts is the one table from sentinel errors to the words a person
 // reads. The first entry whose error matches (errors.Is) wins.
 var errorTexts = []struct {
@@ -23,6 +28,7 @@ var errorTexts = []struct {
 	{account.ErrUsernameTaken, "That name is taken."},
 	{account.ErrWeakPassword, "Password needs 8+ characters."},
 	{account.ErrBadUsername, "Usernames use a–z, 0–9, dot, dash or underscore (up to 64)."},
+	{ErrSignedOut, "Your password was changed or your account was removed. Sign in again."},
 	{account.ErrBadCredentials, "Wrong username or password."},
 	{account.ErrNoSuchUser, "No such user on this server."},
 	{mail.ErrNoSuchRecipient, "Unknown recipient."},
