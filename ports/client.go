@@ -126,6 +126,10 @@ type Session interface {
 	Send(ctx context.Context, d Draft) error
 	// Watch streams new entries until ctx ends, reconnecting with backoff
 	// and resuming without missing entries. The channel closes when ctx ends.
+	// It also closes, after a last event with Connected false and Err
+	// wrapping account.ErrBadCredentials, when the server refuses the
+	// password (changed, or the account deleted): the session is then over
+	// and should be ended.
 	Watch(ctx context.Context) <-chan WatchEvent
 	Close() error
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ var unlimited = throttle.Rate{N: -1}
 type world struct {
 	t     *testing.T
 	log   *zap.Logger
+	hash  *countingHasher
 	acc   *account.Service
 	mb    *mail.Service
 	feed  *sqlite.Feed
@@ -60,8 +62,8 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	feed := store.Feed(sqlite.FeedConfig{PollInterval: 10 * time.Millisecond})
-	w := &world{t: t, log: zaptest.NewLogger(t), feed: feed}
-	w.acc = account.NewService(store, argon2.New(cheapArgon2, 0), account.Config{Domain: testDomain}, nil)
+	w := &world{t: t, log: zaptest.NewLogger(t), feed: feed, hash: &countingHasher{Hasher: argon2.New(cheapArgon2, 0)}}
+	w.acc = account.NewService(store, w.hash, account.Config{Domain: testDomain}, nil)
 	w.mb = mail.NewService(store, w.acc, feed, mail.Config{}, nil)
 	certPEM, keyPEM, err := certs.SelfSigned(nil, time.Now())
 	if err != nil {
@@ -107,6 +109,21 @@ func newWorld(t *testing.T) *world {
 		store.Close()
 	})
 	return w
+}
+
+// countingHasher counts the password checks that failed: one per refused
+// login, whether the password was wrong or the user unknown.
+type countingHasher struct {
+	account.Hasher
+	failed atomic.Int64
+}
+
+func (h *countingHasher) Verify(ctx context.Context, hash, password string) (bool, error) {
+	ok, err := h.Hasher.Verify(ctx, hash, password)
+	if err == nil && !ok {
+		h.failed.Add(1)
+	}
+	return ok, err
 }
 
 func (w *world) serveInbox(ln net.Listener) {
@@ -514,5 +531,91 @@ func TestWatchSurvivesInboxRestart(t *testing.T) {
 	}
 	if _, ok := <-bob.Watch(ctx); ok {
 		t.Error("Watch after Close gave an event")
+	}
+}
+
+// After the password changes or the account goes, a session's stored
+// password is refused. A watch must then end (the UI ends the session)
+// rather than retry it for ever, and the request connection must not try it
+// again either: each retry would spend the server's per-IP failed-login
+// budget, which also locks out everyone else behind the same address.
+func TestBadCredentialsEndTheSession(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(ctx context.Context, acc *account.Service) error
+	}{
+		{"password changed", func(ctx context.Context, acc *account.Service) error {
+			return acc.SetPassword(ctx, "bob", "a-brand-new-password")
+		}},
+		{"account deleted", func(ctx context.Context, acc *account.Service) error {
+			return acc.Delete(ctx, "bob")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			checkGoroutines(t)
+			w := newWorld(t)
+			c := New(fastConfig())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			watching := w.login(c, "bob")
+			requesting, err := c.login(ctx, w.ep, "bob", password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer requesting.Close()
+			ch := watching.Watch(ctx)
+			waitConnected(t, ch)
+
+			if err := tt.change(ctx, w.acc); err != nil {
+				t.Fatal(err)
+			}
+			failedBefore := w.hash.failed.Load()
+			w.stopInbox()
+			w.startInbox()
+
+			// The watch retries while the server is down, then its first
+			// login on the new server is refused and ends it.
+			var last ports.WatchEvent
+			for ev := range ch {
+				if ev.Message != nil || ev.Connected {
+					t.Fatalf("event after the password was changed: %+v", ev)
+				}
+				if last.Err != nil && !errors.Is(last.Err, ports.ErrUnreachable) {
+					t.Fatalf("event %+v after a terminal error %v", ev, last.Err)
+				}
+				last = ev
+			}
+			if !errors.Is(last.Err, account.ErrBadCredentials) {
+				t.Fatalf("the watch ended with %+v, want an error wrapping ErrBadCredentials", last)
+			}
+			if n := w.hash.failed.Load() - failedBefore; n != 1 {
+				t.Errorf("the watch tried the old password %d times, want 1", n)
+			}
+
+			// The request connection re-logs in once, is refused, and does
+			// not try again; nor does a new watch, or the watching session.
+			failedBefore = w.hash.failed.Load()
+			for i := 0; i < 3; i++ {
+				if _, _, err := requesting.Count(ctx, mail.Inbox); !errors.Is(err, account.ErrBadCredentials) {
+					t.Fatalf("Count %d = %v, want ErrBadCredentials", i, err)
+				}
+			}
+			if _, err := requesting.List(ctx, mail.Sent, 0, 0); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("List = %v, want ErrBadCredentials", err)
+			}
+			if _, _, err := watching.Count(ctx, mail.Inbox); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("Count on the watching session = %v, want ErrBadCredentials", err)
+			}
+			ev, ok := <-requesting.Watch(ctx)
+			if !ok || ev.Connected || !errors.Is(ev.Err, account.ErrBadCredentials) {
+				t.Fatalf("a new Watch gave %+v (open %v), want the refusal", ev, ok)
+			}
+			if err := requesting.Send(ctx, ports.Draft{To: []string{"bob"}, Body: "x"}); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("Send = %v, want ErrBadCredentials", err)
+			}
+			if n := w.hash.failed.Load() - failedBefore; n != 1 {
+				t.Errorf("the sessions tried the old password %d more times, want 1", n)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"mailroom/adapters/inboxwire"
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 )
@@ -14,6 +15,12 @@ import (
 // Session is a logged-in user. Its requests share one inbox connection,
 // one at a time; if that connection has dropped, a request reconnects and
 // logs in again once, transparently. Watch uses connections of its own.
+//
+// Once a server refuses the session's password (it was changed, or the
+// account deleted), the session is over: that call and every later one that
+// needs the password (requests, Watch, Send, Lookup) fail with an error
+// wrapping account.ErrBadCredentials without trying it again, so a stale
+// session does not spend the server's per-IP failed-login budget.
 type Session struct {
 	c          *Client
 	ep         ports.Endpoint
@@ -29,12 +36,18 @@ type Session struct {
 
 	mu   sync.Mutex
 	conn *inboxConn // nil after a failure, until the next request
+
+	rmu      sync.Mutex
+	rejected error // the first refusal of the password, wrapping account.ErrBadCredentials
 }
 
 var _ ports.Session = (*Session)(nil)
 
 // connect dials the inbox server and logs in.
 func (s *Session) connect(ctx context.Context) (*inboxConn, ports.UserInfo, error) {
+	if err := s.refused(); err != nil {
+		return nil, ports.UserInfo{}, err
+	}
 	ic, err := s.c.dialInbox(ctx, s.ep)
 	if err != nil {
 		return nil, ports.UserInfo{}, err
@@ -42,9 +55,29 @@ func (s *Session) connect(ctx context.Context) (*inboxConn, ports.UserInfo, erro
 	info, err := ic.login(ctx, s.user, s.pass)
 	if err != nil {
 		ic.close()
+		s.noteRefusal(err)
 		return nil, ports.UserInfo{}, err
 	}
 	return ic, info, nil
+}
+
+// refused gives the server's refusal of the password, if it came.
+func (s *Session) refused() error {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	return s.rejected
+}
+
+// noteRefusal remembers err if it is the server refusing the password.
+func (s *Session) noteRefusal(err error) {
+	if !errors.Is(err, account.ErrBadCredentials) {
+		return
+	}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if s.rejected == nil {
+		s.rejected = err
+	}
 }
 
 // do runs one request on the request connection.
@@ -73,7 +106,8 @@ func (s *Session) do(ctx context.Context, req inboxwire.Request) (inboxwire.Resp
 		}
 		// The connection is unusable: dropped, timed out, cancelled mid-reply,
 		// or no longer logged in. Retry once on a new one unless this one was
-		// new or the caller gave up.
+		// new or the caller gave up. (A refused password is not retried:
+		// connect returns it, and remembers it for the next calls.)
 		s.conn.close()
 		s.conn = nil
 		if fresh || ctx.Err() != nil {
@@ -90,12 +124,16 @@ func (s *Session) Lookup(ctx context.Context, name string) (ports.UserInfo, erro
 	if s.ctx.Err() != nil {
 		return ports.UserInfo{}, ErrClosed
 	}
+	if err := s.refused(); err != nil {
+		return ports.UserInfo{}, err
+	}
 	v, err := s.c.dialVerbs(ctx, s.ep)
 	if err != nil {
 		return ports.UserInfo{}, err
 	}
 	defer v.close()
 	if err := v.auth(s.user, s.pass); err != nil {
+		s.noteRefusal(err)
 		return ports.UserInfo{}, err
 	}
 	info, err := v.getUser(name)

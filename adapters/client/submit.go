@@ -19,6 +19,9 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 	if s.ctx.Err() != nil {
 		return ErrClosed
 	}
+	if err := s.refused(); err != nil {
+		return err
+	}
 	if len(d.To) == 0 {
 		return mail.ErrNoRecipients
 	}
@@ -47,7 +50,9 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 		return smtpError(ctx, opAny, err)
 	}
 	if err := c.Auth(sasl.NewPlainClient("", s.user, s.pass)); err != nil {
-		return smtpError(ctx, opAuth, err)
+		err = smtpError(ctx, opAuth, err)
+		s.noteRefusal(err)
+		return err
 	}
 	if err := c.Mail(from, nil); err != nil {
 		return smtpError(ctx, opMail, err)

@@ -5,12 +5,14 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
 
 	"mailroom/adapters/inboxwire"
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 )
@@ -23,7 +25,13 @@ const catchUpPage = 100
 //
 // It emits Connected:true on each (re)connection. When the connection
 // drops it emits Connected:false with the error and the delay before the
-// next attempt (doubling from MinBackoff to MaxBackoff, with jitter). After
+// next attempt (doubling from MinBackoff to MaxBackoff, with jitter; the
+// full MaxBackoff after a ports.ErrRateLimited, since the server counts
+// that attempt as a failed login). If the server refuses the session's
+// password (it was changed, or the account deleted), the last event is
+// Connected:false with Err wrapping account.ErrBadCredentials and no
+// RetryIn, and the channel closes: retrying could never succeed and would
+// spend the server's per-IP failed-login budget. After
 // each reconnection, and on a "resync" event, it lists each folder back to
 // the newest entry it had seen in that folder, so an entry committed while it
 // was away is still emitted, once, in id order. The watch connection is its own; the
@@ -79,12 +87,22 @@ func (w *watcher) run(ctx context.Context) {
 		if ctx.Err() != nil || w.s.ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, account.ErrBadCredentials) {
+			w.emit(ctx, ports.WatchEvent{Connected: false, Err: err})
+			return
+		}
 		if connected {
 			backoff = cfg.MinBackoff
 		}
 		// Jitter in [backoff/2, backoff] spreads out clients that lost the
 		// same server at the same moment.
 		wait := backoff/2 + rand.N(backoff/2+1)
+		if errors.Is(err, ports.ErrRateLimited) {
+			// Even a right password counts as a failed login while the
+			// address's budget is spent: try as seldom as we are allowed.
+			backoff = cfg.MaxBackoff
+			wait = backoff
+		}
 		if !w.emit(ctx, ports.WatchEvent{Connected: false, Err: err, RetryIn: wait}) {
 			return
 		}

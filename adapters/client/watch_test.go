@@ -27,6 +27,8 @@ type fakeInbox struct {
 	watchers []func(any)
 	mute     bool // stop answering pings
 	conns    int
+	// loginErr, when set, is the error code every login gets.
+	loginErr string
 	// afterList, when set, runs after each list response has been sent,
 	// to commit entries between two requests of the client.
 	afterList func(req inboxwire.Request)
@@ -102,6 +104,10 @@ func (f *fakeInbox) serve(c net.Conn) {
 		f.mu.Lock()
 		switch req.Op {
 		case inboxwire.OpLogin:
+			if f.loginErr != "" {
+				resp.OK, resp.Error = false, &inboxwire.Error{Code: f.loginErr, Message: "no"}
+				break
+			}
 			resp.Account = &inboxwire.Account{ID: 1, Address: "a@example.test"}
 		case inboxwire.OpCount:
 			if f.mute {
@@ -339,6 +345,36 @@ func TestWatchDropsASilentServer(t *testing.T) {
 	if f.connections() <= before {
 		t.Error("reconnected without a new connection")
 	}
+}
+
+// A rate-limited login counts as a failed one on the server: retrying soon
+// would keep the address's budget spent. The watch waits the longest backoff.
+func TestWatchRateLimitedWaitsTheMaximum(t *testing.T) {
+	checkGoroutines(t)
+	f := startFakeInbox(t)
+	cfg := fastConfig()
+	c := New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := c.Login(ctx, f.ep, "a", "password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f.mu.Lock()
+	f.loginErr = inboxwire.CodeRateLimited
+	f.mu.Unlock()
+	ch := s.Watch(ctx)
+	for i := 0; i < 2; i++ {
+		ev := nextEvent(t, ch)
+		if ev.Connected || !errors.Is(ev.Err, ports.ErrRateLimited) || ev.RetryIn != cfg.MaxBackoff {
+			t.Fatalf("attempt %d: %+v, want ErrRateLimited and a retry in %v", i, ev, cfg.MaxBackoff)
+		}
+	}
+	f.mu.Lock()
+	f.loginErr = ""
+	f.mu.Unlock()
+	waitConnected(t, ch)
 }
 
 func TestWatchAfterCancelAndClose(t *testing.T) {
