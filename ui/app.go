@@ -83,8 +83,8 @@ type App struct {
 	inflight atomic.Int64
 	ctx      context.Context
 	cancel   context.CancelFunc
-	// flushing counts ended sessions still sending a pending delete and
-	// closing; Close waits for them.
+	// flushing counts deletes on their way to the server and ended
+	// sessions still closing; Close waits for them.
 	flushing sync.WaitGroup
 
 	settings model.Settings
@@ -155,8 +155,8 @@ func New(cfg Config) *App {
 }
 
 // Close ends the session and every background call. It waits (up to
-// Config.Timeout) for a delete still waiting on its undo to reach the
-// server, since the process may exit right after.
+// Config.Timeout) for the deletes already sent and the one still waiting
+// on its undo to reach the server, since the process may exit right after.
 func (a *App) Close() {
 	a.endSession()
 	a.cancel()

@@ -82,37 +82,57 @@ func (a *App) commitDelete(s *session) {
 	s.pending = nil
 	pd.stop()
 	m := pd.m
-	a.run(s.ctx, func(ctx context.Context) func() {
-		err := s.s.Delete(ctx, m.ID)
-		return func() {
-			if a.sess != s {
-				return
-			}
-			if err != nil && !errors.Is(err, mail.ErrNotFound) {
-				msg := a.failIn(s, err)
-				if a.sess != s {
-					return // refused credentials ended the session
-				}
-				a.restore(s, m)
-				a.showToast("Could not delete “" + subjectOf(m) + "”: " + msg)
-				return
-			}
-			a.refreshCounts()
+	a.sendDelete(s, m.ID, func(err error) {
+		if a.sess != s {
+			return
 		}
+		if err != nil && !errors.Is(err, mail.ErrNotFound) {
+			msg := a.failIn(s, err)
+			if a.sess != s {
+				return // refused credentials ended the session
+			}
+			a.restore(s, m)
+			a.showToast("Could not delete “" + subjectOf(m) + "”: " + msg)
+			return
+		}
+		a.refreshCounts()
 	})
 }
 
+// sendDelete tells the server to delete id, on a context of its own
+// bounded by Config.Timeout: the message has gone from the list, and the
+// user's intent outlives the session, so logging out or closing the app
+// must not cancel it. endSession closes the session only after it, and
+// App.Close waits for it. then, if not nil, gets the result on the frame
+// loop while the session lasts.
+func (a *App) sendDelete(s *session, id mail.EntryID, then func(err error)) {
+	a.inflight.Add(1)
+	a.flushing.Add(1)
+	s.deletes.Add(1)
+	timeout := a.cfg.Timeout
+	go func() {
+		defer a.inflight.Add(-1)
+		defer a.flushing.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := s.s.Delete(ctx, id)
+		cancel()
+		s.deletes.Done()
+		if then != nil {
+			a.post(s.ctx, func() { then(err) })
+		}
+	}()
+}
+
 // flushDelete is endSession's: the pending delete is sent now, before the
-// session closes, on a goroutine that App.Close waits for. The user's
-// intent outlives the session.
-func (a *App) flushDelete(s *session) (id mail.EntryID, ok bool) {
+// session closes. The user's intent outlives the session.
+func (a *App) flushDelete(s *session) {
 	pd := s.pending
 	if pd == nil {
-		return 0, false
+		return
 	}
 	s.pending = nil
 	pd.stop()
-	return pd.m.ID, true
+	a.sendDelete(s, pd.m.ID, nil) // nothing is left to tell of a failure
 }
 
 // hide takes m out of its folder's list and counts.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -430,5 +431,50 @@ func TestReaderShowsSafeAttachmentName(t *testing.T) {
 	fc.mu.Unlock()
 	if stored != "invoice\u202efdp.exe" {
 		t.Errorf("the client's copy was changed to %q", stored)
+	}
+}
+
+// A delete already sent (the second delete commits the first at once)
+// must reach the server though the user logs out or closes the app within
+// its round trip; and the session closes only after it.
+func TestCommittedDeleteSurvivesSessionEnd(t *testing.T) {
+	for _, end := range []string{"logout", "close"} {
+		t.Run(end, func(t *testing.T) {
+			fc := newFakeClient()
+			fc.addUser("alice", "correct horse")
+			seedInbox(fc, 3)
+			timers := &fakeTimers{}
+			h := newHarness(t, fc, trusted(fc), phone(), func(c *Config) { c.AfterFunc = timers.after })
+			h.login("alice", "correct horse")
+			// Delete takes one round trip and, like the real client, gives
+			// up when its ctx ends first.
+			fc.setHook(func(ctx context.Context, op string) error {
+				if op != "Delete" {
+					return nil
+				}
+				select {
+				case <-time.After(30 * time.Millisecond):
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			items := h.a.sess.folders[mail.Inbox].Items
+			h.a.deleteMessage(items[0])
+			h.frame()
+			h.a.deleteMessage(items[1]) // sends the first now; the second waits
+			h.frame()
+			if end == "logout" {
+				h.a.logout()
+				h.settle()
+			}
+			h.a.Close()
+			if got := fc.deleted(); got != 2 {
+				t.Errorf("server deleted %d messages, want 2 (both went from the list)", got)
+			}
+			if !fc.sessions[0].isClosed() {
+				t.Error("session not closed")
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"mailroom/domain/account"
@@ -38,6 +39,9 @@ type session struct {
 
 	// pending is the delete waiting for its undo snackbar to expire.
 	pending *pendingDelete
+	// deletes counts deletes on their way to the server; the session is
+	// closed only after them.
+	deletes sync.WaitGroup
 
 	previews     map[mail.EntryID]string
 	previewBusy  map[mail.EntryID]bool
@@ -69,27 +73,23 @@ func (a *App) startSession(s ports.Session, username string) {
 }
 
 // endSession cancels everything the session started and closes it.
+// Deletes are the exception: the pending one is sent now, and those
+// already sent go on; both on contexts of their own (see sendDelete).
 func (a *App) endSession() {
-	if a.sess == nil {
+	s := a.sess
+	if s == nil {
 		return
 	}
-	id, del := a.flushDelete(a.sess)
-	a.sess.cancel()
-	s := a.sess.s
+	a.flushDelete(s)
+	s.cancel()
 	a.sess = nil
-	// Close may wait on the network; the UI must not. A pending delete goes
-	// first, on a context of its own (the session's has ended); App.Close
-	// waits for it.
-	timeout := a.cfg.Timeout
+	// Close may wait on the network; the UI must not. App.Close waits
+	// for it.
 	a.flushing.Add(1)
 	go func() {
 		defer a.flushing.Done()
-		if del {
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			s.Delete(ctx, id) // nothing is left to tell of a failure
-			cancel()
-		}
-		s.Close()
+		s.deletes.Wait()
+		s.s.Close()
 	}()
 	a.reader.close()
 }
