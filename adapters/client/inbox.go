@@ -110,7 +110,9 @@ func (ic *inboxConn) send(req inboxwire.Request) (json.RawMessage, error) {
 func (ic *inboxConn) roundTrip(ctx context.Context, req inboxwire.Request) (inboxwire.Response, error) {
 	stop := watchCtx(ctx, ic.conn)
 	defer stop()
-	ic.conn.SetDeadline(deadline(ctx, ic.cfg.IOTimeout))
+	if err := setDeadline(ctx, ic.conn, ic.cfg.IOTimeout); err != nil {
+		return inboxwire.Response{}, ic.ioError(ctx, req.Op, err)
+	}
 	tag, err := ic.send(req)
 	if err != nil {
 		return inboxwire.Response{}, ic.ioError(ctx, req.Op, err)

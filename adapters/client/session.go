@@ -87,6 +87,11 @@ func (s *Session) do(ctx context.Context, req inboxwire.Request) (inboxwire.Resp
 	if s.ctx.Err() != nil {
 		return inboxwire.Response{}, ErrClosed
 	}
+	if ctx.Err() != nil {
+		// Before touching the connection: a request that fails after it
+		// was set up costs the connection.
+		return inboxwire.Response{}, netError(ctx, fmt.Errorf("%s: not sent", req.Op))
+	}
 	fresh := false
 	for {
 		if s.conn == nil {

@@ -179,7 +179,17 @@ func deadline(ctx context.Context, d time.Duration) time.Time {
 }
 
 // watchCtx makes conn's pending IO fail when ctx ends; call the returned
-// stop when the IO is over.
+// stop when the IO is over. Set later deadlines with setDeadline, which
+// cannot undo it.
 func watchCtx(ctx context.Context, conn net.Conn) (stop func() bool) {
 	return context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+}
+
+// setDeadline gives conn a deadline for one exchange, the earlier of ctx's
+// and now+d, and fails if ctx has ended. Without that check a cancel that
+// came before the call would be lost: watchCtx's deadline in the past,
+// already set, is overwritten here, and the exchange runs to its timeout.
+func setDeadline(ctx context.Context, conn net.Conn, d time.Duration) error {
+	conn.SetDeadline(deadline(ctx, d))
+	return ctx.Err()
 }

@@ -102,8 +102,14 @@ func (c *Client) dialVerbs(ctx context.Context, ep ports.Endpoint) (*verbConn, e
 		return nil, err
 	}
 	v := &verbConn{conn: conn, tp: textproto.NewConn(conn), stop: watchCtx(ctx, conn), cfg: c.cfg, ctx: ctx}
-	conn.SetDeadline(deadline(ctx, c.cfg.IOTimeout))
-	code, msg, err := v.tp.ReadResponse(0)
+	var code int
+	var msg string
+	err = setDeadline(ctx, conn, c.cfg.IOTimeout)
+	if err != nil {
+		err = v.ioError(opAny, err)
+	} else {
+		code, msg, err = v.tp.ReadResponse(0)
+	}
 	if err == nil && code != 220 {
 		err = replyError(opAny, code, msg)
 	}
@@ -121,9 +127,12 @@ func (c *Client) dialVerbs(ctx context.Context, ep ports.Endpoint) (*verbConn, e
 }
 
 // cmd sends one command line and reads the whole reply. A refusal is not an
-// error here: the caller maps it with replyError. Only IO fails.
+// error here: the caller maps it with replyError. Only IO fails, and a ctx
+// that has ended, even between two commands, when no IO was pending.
 func (v *verbConn) cmd(op, format string, args ...any) (int, string, error) {
-	v.conn.SetDeadline(deadline(v.ctx, v.cfg.IOTimeout))
+	if err := setDeadline(v.ctx, v.conn, v.cfg.IOTimeout); err != nil {
+		return 0, "", v.ioError(op, err)
+	}
 	id, err := v.tp.Cmd(format, args...)
 	if err != nil {
 		return 0, "", v.ioError(op, err)

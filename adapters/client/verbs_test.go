@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -143,6 +144,32 @@ func TestVerbs(t *testing.T) {
 	s.pass = "wrong"
 	if _, err := s.Lookup(ctx, "bob"); !errors.Is(err, account.ErrBadCredentials) {
 		t.Errorf("Lookup with a wrong password = %v", err)
+	}
+}
+
+// A cancel that lands between two commands of a dialogue stops the next
+// one. The ctx watcher has fired by then; the next command's fresh deadline
+// used to overwrite the one it set, so the command went out regardless.
+func TestVerbCancelledBetweenCommands(t *testing.T) {
+	checkGoroutines(t)
+	f := startFakeSMTP(t, pong)
+	c := New(fastConfig())
+	ctx, cancel := context.WithCancel(context.Background())
+	v, err := c.dialVerbs(ctx, f.ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.close()
+	cancel()
+	// Let the watcher run first, as it has when the cancel came earlier.
+	time.Sleep(20 * time.Millisecond)
+	if _, _, err := v.cmd(opPing, "PING"); !errors.Is(err, context.Canceled) {
+		t.Errorf("PING after cancel = %v, want context.Canceled", err)
+	}
+	for _, l := range f.received() {
+		if l == "PING" {
+			t.Error("PING was sent after the cancel")
+		}
 	}
 }
 

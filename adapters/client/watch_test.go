@@ -29,6 +29,7 @@ type fakeInbox struct {
 	conns    int
 	// loginErr, when set, is the error code every login gets.
 	loginErr string
+	ops      map[string]int // requests received, by op
 	// afterList, when set, runs after each list response has been sent,
 	// to commit entries between two requests of the client.
 	afterList func(req inboxwire.Request)
@@ -102,6 +103,10 @@ func (f *fakeInbox) serve(c net.Conn) {
 		resp := inboxwire.Response{Tag: req.Tag, OK: true}
 		var after func(inboxwire.Request)
 		f.mu.Lock()
+		if f.ops == nil {
+			f.ops = map[string]int{}
+		}
+		f.ops[req.Op]++
 		switch req.Op {
 		case inboxwire.OpLogin:
 			if f.loginErr != "" {
@@ -164,6 +169,12 @@ func (f *fakeInbox) event(ev inboxwire.Event) {
 	for _, w := range ws {
 		w(ev)
 	}
+}
+
+func (f *fakeInbox) received(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ops[op]
 }
 
 func (f *fakeInbox) connections() int {
@@ -441,6 +452,49 @@ func TestRequestTimeoutAndRecovery(t *testing.T) {
 	}
 	if f.connections() != before+1 {
 		t.Errorf("%d new connections, want 1", f.connections()-before)
+	}
+}
+
+// A request whose ctx has ended is not sent, even when the ctx watcher
+// fired before the request set its IO deadline (which used to overwrite the
+// watcher's deadline in the past, so the request ran as if not cancelled).
+func TestCancelledRequestIsNotSent(t *testing.T) {
+	checkGoroutines(t)
+	f := startFakeInbox(t)
+	c := New(fastConfig())
+	s, err := c.login(context.Background(), f.ep, "a", "password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	const n = 200 // the watcher and the deadline race; try it often
+	for i := 0; i < n; i++ {
+		if _, _, err := s.Count(ctx, mail.Inbox); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Count %d with a cancelled ctx = %v", i, err)
+		}
+	}
+	ic, err := c.dialInbox(context.Background(), f.ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ic.close()
+	for i := 0; i < n; i++ {
+		if _, err := ic.roundTrip(ctx, inboxwire.Request{Op: inboxwire.OpPing}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("ping %d with a cancelled ctx = %v", i, err)
+		}
+	}
+	if got := f.received(inboxwire.OpCount) + f.received(inboxwire.OpPing); got != 0 {
+		t.Errorf("the server got %d cancelled requests", got)
+	}
+	// Nothing was spoilt: the session's connection still serves.
+	before := f.connections()
+	if _, _, err := s.Count(context.Background(), mail.Inbox); err != nil {
+		t.Fatal(err)
+	}
+	if f.connections() != before {
+		t.Errorf("a cancelled request cost the connection")
 	}
 }
 
