@@ -47,8 +47,14 @@ type Config struct {
 	Dark bool
 	// Now is the clock for relative dates. Default time.Now.
 	Now func() time.Time
-	// Timeout bounds each network call. Default 20s.
+	// Timeout bounds each small network call (lists, counts, lookups,
+	// previews, deletes). Default 20s.
 	Timeout time.Duration
+	// TransferTimeout bounds the calls that move a whole message: Send
+	// and the reader's Fetch. A 25 MiB message takes minutes on a slow
+	// uplink (18 MB at 5 Mbit/s is about 30s; at 1 Mbit/s 2.5 minutes).
+	// Default 10m.
+	TransferTimeout time.Duration
 	// AfterFunc calls f on its own goroutine after d and returns a func
 	// that stops it, reporting whether it did (the undo snackbar's timer).
 	// Default: time.AfterFunc.
@@ -127,6 +133,9 @@ func New(cfg Config) *App {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 20 * time.Second
 	}
+	if cfg.TransferTimeout == 0 {
+		cfg.TransferTimeout = 10 * time.Minute
+	}
 	if cfg.AfterFunc == nil {
 		cfg.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
@@ -187,13 +196,24 @@ func (a *App) saveSettings() {
 	}
 }
 
-// run calls f on a new goroutine with a timeout context derived from
-// parent. The func f returns, if any, runs on the frame loop.
+// run calls f on a new goroutine with a context derived from parent and
+// bounded by Config.Timeout. The func f returns, if any, runs on the frame
+// loop.
 func (a *App) run(parent context.Context, f func(ctx context.Context) func()) {
+	a.runWithin(parent, a.cfg.Timeout, f)
+}
+
+// transfer is run for the calls that move a whole message, bounded by
+// Config.TransferTimeout.
+func (a *App) transfer(parent context.Context, f func(ctx context.Context) func()) {
+	a.runWithin(parent, a.cfg.TransferTimeout, f)
+}
+
+func (a *App) runWithin(parent context.Context, timeout time.Duration, f func(ctx context.Context) func()) {
 	a.inflight.Add(1)
 	go func() {
 		defer a.inflight.Add(-1)
-		ctx, cancel := context.WithTimeout(parent, a.cfg.Timeout)
+		ctx, cancel := context.WithTimeout(parent, timeout)
 		apply := f(ctx)
 		cancel()
 		if apply != nil {

@@ -212,7 +212,7 @@ func (c *composePage) doSend(a *App, rcpts []string) {
 	d := ports.Draft{To: rcpts, Subject: trimmed(&c.subject), Body: c.body.Text(), InReplyTo: c.inReplyTo,
 		Attachments: append([]ports.Attachment(nil), c.attached...)}
 	gen := c.gen
-	a.run(s.ctx, func(ctx context.Context) func() {
+	a.transfer(s.ctx, func(ctx context.Context) func() {
 		err := s.s.Send(ctx, d)
 		return func() {
 			if gen != c.gen {

@@ -14,6 +14,7 @@ import (
 
 	"mailroom/domain/mail"
 	"mailroom/ports"
+	"mailroom/ui/model"
 )
 
 // Rows with a server preview show it and fetch nothing; older rows (no
@@ -476,5 +477,58 @@ func TestCommittedDeleteSurvivesSessionEnd(t *testing.T) {
 				t.Error("session not closed")
 			}
 		})
+	}
+}
+
+// Send and the reader's Fetch move whole messages (25 MiB at most), which
+// takes minutes on a slow uplink: they get Config.TransferTimeout, and the
+// small calls keep Config.Timeout.
+func TestTransfersGetTheLongTimeout(t *testing.T) {
+	fc := newFakeClient()
+	fc.addUser("alice", "correct horse")
+	fc.addUser("bob", "bob password")
+	seedInbox(fc, 1)
+	const transfer = 42 * time.Minute
+	h := newHarness(t, fc, trusted(fc), phone(), func(c *Config) { c.TransferTimeout = transfer })
+	h.login("alice", "correct horse")
+	h.settle()
+	var mu sync.Mutex
+	left := map[string]time.Duration{}
+	fc.setHook(func(ctx context.Context, op string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if dl, ok := ctx.Deadline(); ok {
+			left[op] = time.Until(dl)
+		} else {
+			left[op] = -1
+		}
+		return nil
+	})
+	h.a.openMessage(h.a.sess.folders[mail.Inbox].Items[0])
+	h.settle()
+	h.a.openCompose(nil, nil)
+	h.typeInto(&h.a.compose.to, "bob")
+	h.typeInto(&h.a.compose.subject, "Big file")
+	h.activate(&h.a.compose.send)
+	if len(fc.sessions[0].sent) != 1 {
+		t.Fatalf("not sent: %q", h.a.compose.err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, op := range []string{"Send", "Fetch"} {
+		if d := left[op]; d <= transfer-time.Minute || d > transfer {
+			t.Errorf("%s had %v left, want about %v", op, d, transfer)
+		}
+	}
+	for _, op := range []string{"Lookup", "SetSeen"} {
+		if d := left[op]; d <= 0 || d > h.a.cfg.Timeout {
+			t.Errorf("%s had %v left, want at most %v", op, d, h.a.cfg.Timeout)
+		}
+	}
+
+	// The default is ten minutes.
+	h2 := newHarness(t, newFakeClient(), model.Settings{}, phone())
+	if got := h2.a.cfg.TransferTimeout; got != 10*time.Minute {
+		t.Errorf("default TransferTimeout %v", got)
 	}
 }

@@ -44,7 +44,7 @@ func (r *readerPage) show(a *App, m mail.Meta) {
 	if s == nil {
 		return
 	}
-	a.run(s.ctx, func(ctx context.Context) func() {
+	a.transfer(s.ctx, func(ctx context.Context) func() {
 		b, err := s.s.Fetch(ctx, m.ID)
 		return func() {
 			if gen != r.gen {
