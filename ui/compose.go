@@ -145,8 +145,8 @@ func (c *composePage) check(a *App, rcpts []string, then func(err error)) {
 			}
 		}
 		return func() {
-			if gen != c.gen {
-				return
+			if gen != c.gen || a.sess != s {
+				return // another draft, or the session ended
 			}
 			for k, v := range got {
 				c.known[k] = v
@@ -203,19 +203,24 @@ func (c *composePage) submit(a *App) {
 			a.focus = &c.to
 			return
 		}
-		c.doSend(a, rcpts)
+		c.doSend(a, s, rcpts)
 	})
 }
 
-func (c *composePage) doSend(a *App, rcpts []string) {
-	s := a.sess
+// doSend sends the draft in session s, the one its recipients were
+// checked in; if that has ended, nothing is sent.
+func (c *composePage) doSend(a *App, s *session, rcpts []string) {
+	if s == nil || a.sess != s {
+		c.sending = false
+		return
+	}
 	d := ports.Draft{To: rcpts, Subject: trimmed(&c.subject), Body: c.body.Text(), InReplyTo: c.inReplyTo,
 		Attachments: append([]ports.Attachment(nil), c.attached...)}
 	gen := c.gen
 	a.transfer(s.ctx, func(ctx context.Context) func() {
 		err := s.s.Send(ctx, d)
 		return func() {
-			if gen != c.gen {
+			if gen != c.gen || a.sess != s {
 				return
 			}
 			c.sending = false

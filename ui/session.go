@@ -83,6 +83,7 @@ func (a *App) endSession() {
 	a.flushDelete(s)
 	s.cancel()
 	a.sess = nil
+	a.compose.cancelChecks() // lookups and sends in flight belong to s
 	// Close may wait on the network; the UI must not. App.Close waits
 	// for it.
 	a.flushing.Add(1)
@@ -237,6 +238,9 @@ func (a *App) loadMore(f mail.Folder, lastVisible int) {
 	a.run(s.ctx, func(ctx context.Context) func() {
 		page, err := s.s.List(ctx, f, before, model.PageSize)
 		return func() {
+			if a.sess != s {
+				return // the page belongs to a session that ended
+			}
 			if err != nil {
 				p.Fail(err)
 				a.mailbox.listErr = a.failIn(s, err)
