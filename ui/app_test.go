@@ -658,3 +658,40 @@ func TestRegisterChecksPasswordLocally(t *testing.T) {
 		}
 	}
 }
+
+// A Register that found the server unreachable may have created the
+// account all the same (only the reply was lost). The retry signs in
+// first and registers only if there is no such account: never "That name
+// is taken." for the account just made.
+func TestRegisterRetryAfterUnreachable(t *testing.T) {
+	for _, lost := range []string{"reply", "request"} {
+		t.Run(lost, func(t *testing.T) {
+			fc := newFakeClient()
+			if lost == "reply" {
+				fc.loseRegisterReply = 1
+			} else {
+				fc.failRegister = 1
+			}
+			h := newHarness(t, fc, trusted(fc), phone())
+			h.a.retryBase = 20 * time.Millisecond
+			h.typeInto(&h.a.login.user, "carol")
+			h.typeInto(&h.a.login.pass, "a-good-password")
+			h.activate(&h.a.login.register)
+			if h.a.login.err != "Server unreachable, retrying…" || !h.a.login.busy {
+				t.Fatalf("err %q busy %v", h.a.login.err, h.a.login.busy)
+			}
+			h.waitFor("the retry to finish", func() bool { return !h.a.login.busy })
+			if h.a.sess == nil || h.a.top() != routeMailbox {
+				t.Fatalf("not signed in: page %v, error %q", h.a.top(), h.a.login.err)
+			}
+			if !strings.Contains(h.a.toast, "carol@example.org") {
+				t.Errorf("welcome toast %q", h.a.toast)
+			}
+			fc.mu.Lock()
+			defer fc.mu.Unlock()
+			if fc.registers != 1 {
+				t.Errorf("%d Register calls reached the server, want 1", fc.registers)
+			}
+		})
+	}
+}

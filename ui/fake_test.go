@@ -25,6 +25,10 @@ type fakeClient struct {
 	fetches     int
 	deletes     int // Delete calls that removed something
 	registers   int // Register calls that reached the server
+	// failRegister fails the next Register calls as unreachable before
+	// they reach the server; loseRegisterReply fails the next ones that
+	// succeed as unreachable after creating the account (a lost reply).
+	failRegister, loseRegisterReply int
 
 	probeErr, pingErr, loginErr, registerErr error
 	// hook, when set, runs first in every session call, outside the lock,
@@ -85,6 +89,10 @@ func (c *fakeClient) Register(ctx context.Context, ep ports.Endpoint, username, 
 	if err := c.check(ep); err != nil {
 		return err
 	}
+	if c.failRegister > 0 {
+		c.failRegister--
+		return fmt.Errorf("fake: dial: %w", ports.ErrUnreachable)
+	}
 	c.registers++
 	if c.registerErr != nil {
 		return c.registerErr
@@ -100,6 +108,10 @@ func (c *fakeClient) Register(ctx context.Context, ep ports.Endpoint, username, 
 		return account.ErrUsernameTaken
 	}
 	c.users[string(name)] = password
+	if c.loseRegisterReply > 0 {
+		c.loseRegisterReply--
+		return fmt.Errorf("fake: reading the reply: %w", ports.ErrUnreachable)
+	}
 	return nil
 }
 

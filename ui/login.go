@@ -70,15 +70,27 @@ func (p *loginPage) submit(a *App, register bool) {
 	}
 	p.attempt++
 	p.backoff = 0
-	p.try(a, p.attempt, user, pass, register)
+	p.try(a, p.attempt, user, pass, register, false)
 }
 
 // try runs one attempt; an unreachable server is retried with backoff for
-// as long as the attempt is the latest and the page is shown.
-func (p *loginPage) try(a *App, attempt int, user, pass string, register bool) {
+// as long as the attempt is the latest and the page is shown. A Register
+// that found the server unreachable may have created the account all the
+// same (only its reply was lost), so a retry of one signs in first and
+// registers again only when the server knows no such account.
+func (p *loginPage) try(a *App, attempt int, user, pass string, register, retry bool) {
 	p.busy = true
 	ep := a.settings.Endpoint()
 	a.run(a.ctx, func(ctx context.Context) func() {
+		if register && retry {
+			s, err := a.cfg.Client.Login(ctx, ep, user, pass)
+			switch {
+			case err == nil:
+				return p.signedIn(a, attempt, s, user, true) // the lost Register had made it
+			case !errors.Is(err, account.ErrBadCredentials) && !errors.Is(err, account.ErrNoSuchUser):
+				return func() { p.failed(a, attempt, err, user, pass, true) }
+			}
+		}
 		registered := false
 		if register {
 			if err := a.cfg.Client.Register(ctx, ep, user, pass); err != nil {
@@ -87,26 +99,33 @@ func (p *loginPage) try(a *App, attempt int, user, pass string, register bool) {
 			registered = true
 		}
 		s, err := a.cfg.Client.Login(ctx, ep, user, pass)
-		return func() {
-			if err != nil {
+		if err != nil {
+			return func() {
 				p.failed(a, attempt, err, user, pass, false)
 				if registered {
 					p.err = "Account created. " + p.err
 				}
-				return
-			}
-			if attempt != p.attempt || a.top() != routeLogin {
-				s.Close()
-				return
-			}
-			p.busy = false
-			p.err = ""
-			a.startSession(s, user)
-			if registered {
-				a.showToast("Welcome! Your address is " + s.Account().Address)
 			}
 		}
+		return p.signedIn(a, attempt, s, user, registered)
 	})
+}
+
+// signedIn starts the session s on the frame loop, if the attempt is still
+// wanted; registered adds the welcome.
+func (p *loginPage) signedIn(a *App, attempt int, s ports.Session, user string, registered bool) func() {
+	return func() {
+		if attempt != p.attempt || a.top() != routeLogin {
+			s.Close()
+			return
+		}
+		p.busy = false
+		p.err = ""
+		a.startSession(s, user)
+		if registered {
+			a.showToast("Welcome! Your address is " + s.Account().Address)
+		}
+	}
 }
 
 func (p *loginPage) failed(a *App, attempt int, err error, user, pass string, register bool) {
@@ -143,7 +162,7 @@ func (p *loginPage) failed(a *App, attempt int, err error, user, pass string, re
 		}
 		a.post(a.ctx, func() {
 			if attempt == p.attempt && a.top() == routeLogin && !a.blocked {
-				p.try(a, attempt, user, pass, register)
+				p.try(a, attempt, user, pass, register, true)
 			} else if attempt == p.attempt {
 				p.busy = false
 			}
