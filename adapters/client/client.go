@@ -35,7 +35,8 @@ type Config struct {
 	// IOTimeout bounds one request and its reply (one SMTP command, one
 	// inbox request). Default 30s.
 	IOTimeout time.Duration
-	// SubmitTimeout bounds a whole Send, message upload included. Default 10m.
+	// SubmitTimeout bounds a whole Send, message upload included: when it
+	// passes, the connection is closed. Default 10m.
 	SubmitTimeout time.Duration
 	// MinBackoff and MaxBackoff bound Watch's reconnection delay, which
 	// doubles from MinBackoff up to MaxBackoff, with jitter. Defaults 250ms

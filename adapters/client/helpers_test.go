@@ -37,7 +37,8 @@ func testCert(t *testing.T) (cert tls.Certificate, caFile string) {
 }
 
 // fakeSMTP is a scripted SMTP server over implicit TLS: it greets, answers
-// EHLO and QUIT itself, and asks reply for every other line.
+// EHLO and QUIT itself, and asks reply for every other line. An empty reply
+// writes nothing (for the lines of a message after DATA).
 type fakeSMTP struct {
 	ep    ports.Endpoint
 	mu    sync.Mutex
@@ -94,6 +95,9 @@ func startFakeSMTPWith(t *testing.T, cert tls.Certificate, reply func(line strin
 						return
 					default:
 						r = reply(l)
+					}
+					if r == "" {
+						continue
 					}
 					if _, err := c.Write([]byte(r + "\r\n")); err != nil {
 						return

@@ -15,6 +15,11 @@ import (
 // Send submits d over implicit-TLS SMTP with AUTH PLAIN, from the session's
 // address. Every recipient is tried; if any is refused, nothing is sent
 // (RSET) and the result is a *ports.SendError naming each refusal.
+//
+// Each command waits at most IOTimeout for its reply. The whole Send, the
+// upload of the message included, ends when ctx does or SubmitTimeout
+// passes: the connection is then closed under it, and the error wraps
+// context.Canceled, or context.DeadlineExceeded and ports.ErrUnreachable.
 func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 	if s.ctx.Err() != nil {
 		return ErrClosed
@@ -36,22 +41,36 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 	if err != nil {
 		return err
 	}
-	stop := watchCtx(ctx, conn)
+	// go-smtp sets a deadline of its own around every command (IOTimeout,
+	// below) and clears it afterwards, and sets none while the message is
+	// uploaded: a deadline from ctx would not survive the next command, and
+	// nor would the one watchCtx sets when ctx ends. Closing the connection
+	// cannot be undone, so it is what bounds the whole Send by ctx and
+	// SubmitTimeout, DATA included.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
 	c := smtp.NewClient(conn)
 	c.CommandTimeout = s.c.cfg.IOTimeout
 	c.SubmissionTimeout = s.c.cfg.IOTimeout
 	defer c.Close()
+	// ended catches a ctx that ended while no IO was pending, when the
+	// close may not have happened yet, before a step that commits to more.
+	ended := func(op string) error {
+		if ctx.Err() == nil {
+			return nil
+		}
+		return netError(ctx, fmt.Errorf("%s: not sent", op))
+	}
 	if err := c.Hello(s.c.cfg.HelloName); err != nil {
 		return smtpError(ctx, opAny, err)
 	}
 	if err := c.Auth(sasl.NewPlainClient("", s.user, s.pass)); err != nil {
 		err = smtpError(ctx, opAuth, err)
 		s.noteRefusal(err)
+		return err
+	}
+	if err := ended(opMail); err != nil {
 		return err
 	}
 	if err := c.Mail(from, nil); err != nil {
@@ -71,6 +90,9 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 		c.Reset()
 		c.Quit()
 		return &ports.SendError{Failed: failed}
+	}
+	if err := ended(opData); err != nil {
+		return err
 	}
 	w, err := c.Data()
 	if err != nil {
