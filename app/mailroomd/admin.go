@@ -147,13 +147,13 @@ func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	store, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DBPath()})
+	store, err := openStore(ctx, cfg)
 	unlock()
 	if err != nil {
 		return c.fail(err)
 	}
 	defer store.Close()
-	acc := account.NewService(store, newHasher(), account.Config{Domain: cfg.Domain}, nil)
+	acc := account.NewService(store, newHasher(cfg), account.Config{Domain: cfg.Domain}, nil)
 
 	switch sub {
 	case "add":

@@ -14,8 +14,11 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"mailroom/adapters/argon2"
 	"mailroom/adapters/inboxserver"
+	"mailroom/adapters/inboxwire"
 	"mailroom/adapters/smtpserver"
+	"mailroom/adapters/sqlite"
 	"mailroom/domain/mail"
 	"mailroom/domain/throttle"
 )
@@ -43,6 +46,26 @@ const (
 	// maxAuthFailures: beyond it the per-session cap means nothing next to
 	// the per-IP budget.
 	maxAuthFailures = 1000
+	// maxProtocolErrors: Postfix allows 20; far more only lets a client
+	// that speaks no SMTP hold its connection slot longer.
+	maxProtocolErrors = 1000
+	// minInboxLine leaves room for a login with a 1024-byte password that
+	// JSON escapes to 6 bytes a byte (\u003c); maxInboxLine bounds the
+	// buffer each inbox connection may grow.
+	minInboxLine = 8 << 10
+	maxInboxLine = 64 << 20
+	// maxHashConcurrency bounds --hash-concurrency; each hash holds the
+	// argon2 m KiB while it runs.
+	maxHashConcurrency = 1024
+)
+
+// Bounds of --argon2. argon2id needs m >= 8*p KiB. The upper bounds of m
+// and t are those adapters/argon2 accepts when it reads a stored hash: a
+// hash written past them could never be verified, so no one could log in.
+const (
+	maxArgon2Memory  = 4 << 20 // KiB: 4 GiB
+	maxArgon2Time    = 100
+	maxArgon2Threads = 255
 )
 
 // config is every setting of the daemon, after flags and environment.
@@ -120,6 +143,23 @@ type config struct {
 	// MaxLine bounds an SMTP command line in octets, CRLF excluded.
 	// Default smtpserver.DefaultMaxLineLength (2000).
 	MaxLine int
+	// MaxProtocolErrors is the syntax and sequence errors one SMTP session
+	// may make before 421 and close. Default
+	// smtpserver.DefaultMaxProtocolErrors (10).
+	MaxProtocolErrors int
+	// InboxMaxLine bounds an inbox request line in bytes. Default
+	// inboxwire.MaxLine (1 MiB).
+	InboxMaxLine int64
+	// Argon2 are the cost parameters new password hashes are written with;
+	// only Memory, Time and Threads are settable. Stored hashes carry their
+	// own. Default argon2.DefaultParams() (m=19456,t=2,p=1).
+	Argon2 argon2.Params
+	// HashConcurrency bounds the password hashes run at once; 0 means
+	// runtime.NumCPU(). Default 0.
+	HashConcurrency int
+	// DBBusyTimeout is how long a database connection waits for a lock
+	// another process holds. Default sqlite.DefaultBusyTimeout (5s).
+	DBBusyTimeout time.Duration
 }
 
 // DBPath is the SQLite file inside DataDir.
@@ -187,6 +227,10 @@ func newFlags(getenv func(string) string) *flags {
 		InboxLoginTimeout:  inboxserver.DefaultLoginTimeout,
 		MaxAuthFailures:    smtpserver.DefaultMaxAuthFailures,
 		MaxLine:            smtpserver.DefaultMaxLineLength,
+		MaxProtocolErrors:  smtpserver.DefaultMaxProtocolErrors,
+		InboxMaxLine:       inboxwire.MaxLine,
+		Argon2:             argon2.DefaultParams(),
+		DBBusyTimeout:      sqlite.DefaultBusyTimeout,
 	}
 	fs := flag.NewFlagSet("mailroomd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // run prints errors and usage itself
@@ -218,6 +262,11 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(durationValue{&cfg.InboxLoginTimeout}, "inbox-login-timeout", "time from connect to inbox login, then close (`duration`)")
 	fs.Var(intValue{&cfg.MaxAuthFailures, 1, maxAuthFailures}, "max-auth-failures", "failed logins per SMTP session or inbox connection, then close (`count`)")
 	fs.Var(intValue{&cfg.MaxLine, minLine, maxLine}, "max-line", "longest SMTP command line in octets, CRLF excluded, then 500 5.5.2 (`octets`)")
+	fs.Var(intValue{&cfg.MaxProtocolErrors, 1, maxProtocolErrors}, "max-protocol-errors", "SMTP syntax and sequence errors per session, then 421 and close (`count`)")
+	fs.Var(sizeValue{&cfg.InboxMaxLine, minInboxLine, maxInboxLine}, "inbox-max-line", "longest inbox request line, then too_large and close (`size`)")
+	fs.Var(argon2Value{&cfg.Argon2}, "argon2", "argon2id cost of new password hashes: memory KiB, passes, threads (`m=KiB,t=N,p=N`)")
+	fs.Var(intValue{&cfg.HashConcurrency, 0, maxHashConcurrency}, "hash-concurrency", "password hashes run at once; 0 means one per CPU (`count`)")
+	fs.Var(durationValue{&cfg.DBBusyTimeout}, "db-busy-timeout", "wait for a database lock held by another process (`duration`)")
 	return &flags{fs: fs, cfg: cfg}
 }
 
@@ -282,6 +331,11 @@ func (c *config) check() error {
 	}
 	if c.DataDir == "" {
 		return usagef("flag -data: empty directory")
+	}
+	// SQLite counts its busy timeout in whole milliseconds: less would be 0,
+	// which means not waiting at all.
+	if c.DBBusyTimeout < time.Millisecond {
+		return usagef("flag -db-busy-timeout: %s is below 1ms", c.DBBusyTimeout)
 	}
 	return nil
 }
@@ -554,6 +608,50 @@ func (v intValue) Set(s string) error {
 		return fmt.Errorf("%d is out of range (%d to %d)", n, v.min, v.max)
 	}
 	*v.p = n
+	return nil
+}
+
+// argon2Value is argon2id's m, t and p, written "m=19456,t=2,p=1". All
+// three are needed, in any order; the salt and key lengths stay as they are.
+type argon2Value struct{ p *argon2.Params }
+
+func (v argon2Value) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return fmt.Sprintf("m=%d,t=%d,p=%d", v.p.Memory, v.p.Time, v.p.Threads)
+}
+
+func (v argon2Value) Set(s string) error {
+	const want = "want m=KiB,t=passes,p=threads such as m=19456,t=2,p=1"
+	var vals [3]uint64
+	var seen [3]bool
+	fields := strings.Split(s, ",")
+	if len(fields) != 3 {
+		return fmt.Errorf("%s, not %q", want, s)
+	}
+	for _, f := range fields {
+		k, val, ok := strings.Cut(strings.TrimSpace(f), "=")
+		i := strings.Index("mtp", strings.ToLower(strings.TrimSpace(k)))
+		if !ok || len(strings.TrimSpace(k)) != 1 || i < 0 || seen[i] {
+			return fmt.Errorf("%s, not %q", want, s)
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(val), 10, 32)
+		if err != nil {
+			return fmt.Errorf("%s, not %q", want, s)
+		}
+		vals[i], seen[i] = n, true
+	}
+	m, t, p := vals[0], vals[1], vals[2]
+	switch {
+	case p < 1 || p > maxArgon2Threads:
+		return fmt.Errorf("p=%d is out of range (1 to %d)", p, maxArgon2Threads)
+	case t < 1 || t > maxArgon2Time:
+		return fmt.Errorf("t=%d is out of range (1 to %d)", t, maxArgon2Time)
+	case m < 8*p || m > maxArgon2Memory:
+		return fmt.Errorf("m=%d is out of range (8*p = %d to %d KiB)", m, 8*p, maxArgon2Memory)
+	}
+	v.p.Memory, v.p.Time, v.p.Threads = uint32(m), uint32(t), uint8(p)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"mailroom/adapters/argon2"
 	"mailroom/domain/throttle"
 )
 
@@ -63,6 +64,11 @@ func TestDefaults(t *testing.T) {
 		InboxLoginTimeout:  time.Minute,
 		MaxAuthFailures:    3,
 		MaxLine:            2000,
+		MaxProtocolErrors:  10,
+		InboxMaxLine:       1 << 20,
+		Argon2:             argon2.Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
+		HashConcurrency:    0,
+		DBBusyTimeout:      5 * time.Second,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
@@ -119,6 +125,11 @@ func TestFlagEnvPrecedence(t *testing.T) {
 		{"inbox-login-timeout", "90s", "20s", func(c config) string { return formatDuration(c.InboxLoginTimeout) }, "1m"},
 		{"max-auth-failures", "5", "1", func(c config) string { return strconv.Itoa(c.MaxAuthFailures) }, "3"},
 		{"max-line", "4096", "512", func(c config) string { return strconv.Itoa(c.MaxLine) }, "2000"},
+		{"max-protocol-errors", "3", "20", func(c config) string { return strconv.Itoa(c.MaxProtocolErrors) }, "10"},
+		{"inbox-max-line", "64KiB", "16MiB", func(c config) string { return formatSize(c.InboxMaxLine) }, "1MiB"},
+		{"argon2", "m=65536,t=3,p=4", "p=2, t=1, m=47104", func(c config) string { return argon2Value{&c.Argon2}.String() }, "m=19456,t=2,p=1"},
+		{"hash-concurrency", "4", "1", func(c config) string { return strconv.Itoa(c.HashConcurrency) }, "0"},
+		{"db-busy-timeout", "30s", "250ms", func(c config) string { return formatDuration(c.DBBusyTimeout) }, "5s"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			base := env{"HOME": "/h"}
@@ -249,6 +260,29 @@ func TestBadValuesExit2(t *testing.T) {
 		{"env max-recipients", env{"MAILROOM_MAX_RECIPIENTS": "1000"}, nil, []string{"MAILROOM_MAX_RECIPIENTS", "-max-recipients"}},
 		{"env handshake-timeout", env{"MAILROOM_HANDSHAKE_TIMEOUT": "soon"}, nil, []string{"MAILROOM_HANDSHAKE_TIMEOUT", "-handshake-timeout"}},
 		{"env min-free", env{"MAILROOM_MIN_FREE": "lots"}, nil, []string{"MAILROOM_MIN_FREE", "-min-free"}},
+		{"max-protocol-errors zero", nil, []string{"--max-protocol-errors", "0"}, []string{"-max-protocol-errors", "out of range (1 to 1000)"}},
+		{"max-protocol-errors too many", nil, []string{"--max-protocol-errors", "1001"}, []string{"-max-protocol-errors", "out of range"}},
+		{"inbox-max-line too small", nil, []string{"--inbox-max-line", "4KiB"}, []string{"-inbox-max-line", "out of range (8KiB to 64MiB)"}},
+		{"inbox-max-line too big", nil, []string{"--inbox-max-line", "1GiB"}, []string{"-inbox-max-line", "out of range"}},
+		{"inbox-max-line word", nil, []string{"--inbox-max-line", "long"}, []string{"-inbox-max-line", "want a size"}},
+		{"argon2 shape", nil, []string{"--argon2", "19456,2,1"}, []string{"-argon2", "m=KiB,t=passes,p=threads"}},
+		{"argon2 missing p", nil, []string{"--argon2", "m=19456,t=2"}, []string{"-argon2", "m=KiB,t=passes,p=threads"}},
+		{"argon2 twice", nil, []string{"--argon2", "m=19456,m=2,p=1"}, []string{"-argon2", "m=KiB,t=passes,p=threads"}},
+		{"argon2 unknown key", nil, []string{"--argon2", "m=19456,t=2,x=1"}, []string{"-argon2", "m=KiB,t=passes,p=threads"}},
+		{"argon2 negative", nil, []string{"--argon2", "m=-1,t=2,p=1"}, []string{"-argon2", "m=KiB,t=passes,p=threads"}},
+		{"argon2 m below 8p", nil, []string{"--argon2", "m=31,t=1,p=4"}, []string{"-argon2", "m=31 is out of range (8*p = 32 to 4194304 KiB)"}},
+		{"argon2 m over 4GiB", nil, []string{"--argon2", "m=4194305,t=1,p=1"}, []string{"-argon2", "m=4194305 is out of range"}},
+		{"argon2 t zero", nil, []string{"--argon2", "m=19456,t=0,p=1"}, []string{"-argon2", "t=0 is out of range (1 to 100)"}},
+		{"argon2 t past what verifies", nil, []string{"--argon2", "m=19456,t=101,p=1"}, []string{"-argon2", "t=101 is out of range"}},
+		{"argon2 p zero", nil, []string{"--argon2", "m=19456,t=2,p=0"}, []string{"-argon2", "p=0 is out of range (1 to 255)"}},
+		{"argon2 p too many", nil, []string{"--argon2", "m=19456,t=2,p=256"}, []string{"-argon2", "p=256 is out of range"}},
+		{"hash-concurrency negative", nil, []string{"--hash-concurrency", "-1"}, []string{"-hash-concurrency", "out of range (0 to 1024)"}},
+		{"hash-concurrency word", nil, []string{"--hash-concurrency", "cpus"}, []string{"-hash-concurrency", "whole number"}},
+		{"db-busy-timeout zero", nil, []string{"--db-busy-timeout", "0"}, []string{"-db-busy-timeout", "positive duration"}},
+		{"db-busy-timeout below 1ms", nil, []string{"--db-busy-timeout", "500us"}, []string{"-db-busy-timeout", "below 1ms"}},
+		{"env argon2", env{"MAILROOM_ARGON2": "m=1,t=1,p=1"}, nil, []string{"MAILROOM_ARGON2", "-argon2"}},
+		{"env inbox-max-line", env{"MAILROOM_INBOX_MAX_LINE": "huge"}, nil, []string{"MAILROOM_INBOX_MAX_LINE", "-inbox-max-line"}},
+		{"env db-busy-timeout", env{"MAILROOM_DB_BUSY_TIMEOUT": "-1s"}, nil, []string{"MAILROOM_DB_BUSY_TIMEOUT", "-db-busy-timeout"}},
 		{"unknown command", nil, []string{"frobnicate"}, []string{"frobnicate"}},
 		{"serve args", nil, []string{"serve", "now"}, []string{"serve takes no arguments"}},
 		{"migrate", nil, []string{"migrate", "sideways"}, []string{"sideways"}},
@@ -294,5 +328,34 @@ func TestFormatRate(t *testing.T) {
 		if got := formatRate(r); got != want {
 			t.Errorf("formatRate(%s) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestArgon2Value(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		m, t, p uint32
+	}{
+		{"m=19456,t=2,p=1", 19456, 2, 1},
+		{"p=4,m=65536,t=3", 65536, 3, 4},
+		{" M = 64 , T = 1 , P = 8 ", 64, 1, 8},
+		{"m=8,t=100,p=1", 8, 100, 1},
+		{"m=4194304,t=1,p=255", 4 << 20, 1, 255},
+	} {
+		got := argon2.DefaultParams()
+		if err := (argon2Value{&got}).Set(tc.in); err != nil {
+			t.Errorf("Set(%q): %v", tc.in, err)
+			continue
+		}
+		want := argon2.DefaultParams()
+		want.Memory, want.Time, want.Threads = tc.m, tc.t, uint8(tc.p)
+		if got != want {
+			t.Errorf("Set(%q) = %+v, want %+v", tc.in, got, want)
+		}
+	}
+	// A bad value leaves the parameters as they were.
+	got := argon2.DefaultParams()
+	if err := (argon2Value{&got}).Set("m=64,t=0,p=1"); err == nil || got != argon2.DefaultParams() {
+		t.Errorf("Set(t=0) = %v, params %+v", err, got)
 	}
 }

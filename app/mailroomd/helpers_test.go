@@ -101,7 +101,7 @@ func checkLogin(t *testing.T, dir, domain, name, password string, want bool) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	acc := account.NewService(store, newHasher(), account.Config{Domain: domain}, nil)
+	acc := account.NewService(store, newHasher(config{}), account.Config{Domain: domain}, nil)
 	_, err = acc.Authenticate(ctx, name, password)
 	switch {
 	case want && err != nil:

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -14,6 +16,7 @@ import (
 
 	"mailroom/adapters/inboxserver"
 	"mailroom/adapters/smtpserver"
+	_ "mailroom/adapters/sqlite" // registers modernc's "sqlite" driver
 )
 
 // TestSharedLimitDefaults: a flag that sets both servers takes one default
@@ -194,6 +197,119 @@ func TestConnAndIdleFlags(t *testing.T) {
 	if code := d.stop(); code != 0 {
 		t.Errorf("exit %d", code)
 	}
+}
+
+// TestProtocolErrorAndInboxLineFlags covers --max-protocol-errors and
+// --inbox-max-line, in serve mode.
+func TestProtocolErrorAndInboxLineFlags(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, dir, "--max-protocol-errors", "2", "--inbox-max-line", "8KiB")
+
+	// --max-protocol-errors 2: the second unknown command is answered, then
+	// 421 closes the session.
+	s := dialSMTP(t, d.addrs["smtp"], d.fingerprint)
+	s.cmd(250, "EHLO test.example")
+	s.cmd(500, "FROB")
+	s.cmd(500, "FROB")
+	if msg := s.expect(421); !strings.HasPrefix(msg, "4.7.0") {
+		t.Errorf("second protocol error: 421 %s, want 4.7.0", msg)
+	}
+
+	// --inbox-max-line 8KiB: a request just under it is served (JSON allows
+	// the padding), one just over gets too_large and the connection closes.
+	ic := dialInbox(t, d.addrs["inbox"], d.fingerprint)
+	const ping = `{"op":"ping"}`
+	mustOK(t, "ping under the cap", ic.do(ping[:len(ping)-1]+strings.Repeat(" ", 8<<10-len(ping))+"}"))
+	r := ic.do(ping[:len(ping)-1] + strings.Repeat(" ", 8<<10-len(ping)+1) + "}")
+	if e, _ := r["error"].(map[string]any); r["ok"] != false || e["code"] != "too_large" {
+		t.Errorf("request over the cap: %v, want too_large", r)
+	}
+	expectClosedRaw(t, ic.c, time.Second)
+	if code := d.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// storedHash reads name's password hash straight from the database in dir.
+func storedHash(t *testing.T, dir, name string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", config{DataDir: dir}.DBPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var hash string
+	if err := db.QueryRow(`SELECT password_hash FROM accounts WHERE username = ?`, name).Scan(&hash); err != nil {
+		t.Fatalf("hash of %s: %v", name, err)
+	}
+	return hash
+}
+
+// TestArgon2Flag: --argon2 sets the parameters of new hashes, and hashes
+// written with other parameters keep verifying.
+func TestArgon2Flag(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, nil, "alice-password\n", "--data", dir, "--argon2", "m=64,t=1,p=1", "--hash-concurrency", "1", "user", "add", "alice")
+	mustRun(t, env{"MAILROOM_ARGON2": "m=128,t=3,p=2"}, "bob-password\n", "--data", dir, "user", "add", "bob")
+	for name, want := range map[string]string{"alice": "$argon2id$v=19$m=64,t=1,p=1$", "bob": "$argon2id$v=19$m=128,t=3,p=2$"} {
+		if h := storedHash(t, dir, name); !strings.HasPrefix(h, want) {
+			t.Errorf("%s's hash %q, want the prefix %q", name, h, want)
+		}
+	}
+	// A daemon with the default parameters still lets alice in.
+	checkLogin(t, dir, "localhost", "alice", "alice-password", true)
+	checkLogin(t, dir, "localhost", "alice", "wrong-password", false)
+	d := startDaemon(t, dir, "smtp")
+	s := dialSMTP(t, d.addrs["smtp"], d.fingerprint)
+	s.login("bob", "bob-password")
+	if code := d.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// TestDBBusyTimeoutFlag: while another connection holds the write lock for
+// a second, a command with --db-busy-timeout 50ms gives up, and one with
+// 30s waits for the lock and succeeds (the default 5s would succeed too).
+func TestDBBusyTimeoutFlag(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, nil, "alice-password\n", "--data", dir, "user", "add", "alice")
+	db, err := sql.Open("sqlite", config{DataDir: dir}.DBPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	hold := func() (release func()) {
+		t.Helper()
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			conn.ExecContext(context.Background(), "ROLLBACK")
+			conn.Close()
+		}
+	}
+
+	// The lock goes after a second in both runs, well inside the default
+	// 5s: only a flag that reaches the store makes the first run fail.
+	release := hold()
+	done := make(chan struct{})
+	time.AfterFunc(time.Second, func() { release(); close(done) })
+	r := runCLI(t, nil, "bob-password\n", "--data", dir, "--db-busy-timeout", "50ms", "user", "add", "bob")
+	<-done
+	if r.code != exitError || !strings.Contains(r.stderr, "locked") {
+		t.Errorf("user add with the database locked and --db-busy-timeout 50ms: exit %d, want 1 and \"locked\"\nstderr: %s", r.code, r.stderr)
+	}
+
+	release = hold()
+	done = make(chan struct{})
+	time.AfterFunc(time.Second, func() { release(); close(done) })
+	mustRun(t, env{"MAILROOM_DB_BUSY_TIMEOUT": "30s"}, "bob-password\n", "--data", dir, "user", "add", "bob")
+	<-done
+	checkLogin(t, dir, "localhost", "bob", "bob-password", true)
 }
 
 // dialSMTP421 dials the SMTP server expecting a refusal, and gives the

@@ -76,7 +76,7 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	}
 	fingerprint := certs.Fingerprint(cert)
 	log.Info("certificate", zap.String("sha256", fingerprint), zap.String("file", src.CertFile), zap.Bool("created", src.Created))
-	store, err := sqlite.Open(ctx, sqlite.Config{Path: cfg.DBPath()})
+	store, err := openStore(ctx, cfg)
 	unlock()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -93,7 +93,7 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 		}
 	}
 
-	acc := account.NewService(store, newHasher(), account.Config{Domain: cfg.Domain}, nil)
+	acc := account.NewService(store, newHasher(cfg), account.Config{Domain: cfg.Domain}, nil)
 	mb := mail.NewService(store, acc, feed, mail.Config{MaxMessageBytes: cfg.MaxMessage}, nil)
 	tlsConf := certs.ServerConfig(cert)
 
@@ -133,6 +133,7 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 			MaxLoginFailures: cfg.MaxAuthFailures,
 			MaxConns:         cfg.MaxConns,
 			MaxConnsPerIP:    cfg.MaxConnsPerIP,
+			MaxLine:          int(cfg.InboxMaxLine),
 		}, acc, mb, feed, log)
 		if err := listen("inbox", cfg.InboxAddr, srv); err != nil {
 			closeAll()

@@ -39,6 +39,7 @@ func newSMTPServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Se
 		MaxInflightBytes:   cfg.MaxInflight,
 		MaxAuthFailures:    cfg.MaxAuthFailures,
 		MaxLineLength:      cfg.MaxLine,
+		MaxProtocolErrors:  cfg.MaxProtocolErrors,
 		FreeSpace:          freeSpace,
 		MinFreeBytes:       cfg.MinFree,
 	}, acc, mb, log.Named("smtp"))
