@@ -150,6 +150,12 @@ type config struct {
 	// InboxMaxLine bounds an inbox request line in bytes. Default
 	// inboxwire.MaxLine (1 MiB).
 	InboxMaxLine int64
+	// InboxSendQueue and InboxSendQueueBytes bound what one inbox
+	// connection may have waiting to be written: requests wait for room, a
+	// watcher over it is dropped. Default inboxserver.DefaultSendQueue (256
+	// lines) and inboxserver.DefaultSendQueueBytes (64 MiB).
+	InboxSendQueue      int
+	InboxSendQueueBytes int64
 	// Argon2 are the cost parameters new password hashes are written with;
 	// only Memory, Time and Threads are settable. Stored hashes carry their
 	// own. Default argon2.DefaultParams() (m=19456,t=2,p=1).
@@ -212,25 +218,27 @@ func newFlags(getenv func(string) string) *flags {
 		LogLevel:     zapcore.InfoLevel,
 		Grace:        30 * time.Second,
 
-		MinFree:            smtpserver.DefaultMinFreeBytes,
-		MaxRecipients:      smtpserver.DefaultMaxRecipients,
-		MaxConns:           smtpserver.DefaultMaxConns,
-		MaxConnsPerIP:      smtpserver.DefaultMaxConnsPerIP,
-		SMTPReadTimeout:    smtpserver.DefaultReadTimeout,
-		SMTPWriteTimeout:   smtpserver.DefaultWriteTimeout,
-		SMTPDataTimeout:    smtpserver.DefaultDataTimeout,
-		SMTPSessionTimeout: smtpserver.DefaultSessionTimeout,
-		SMTPAuthTimeout:    smtpserver.DefaultAuthTimeout,
-		MaxInflight:        smtpserver.DefaultMaxInflightBytes,
-		HandshakeTimeout:   smtpserver.DefaultHandshakeTimeout,
-		InboxIdleTimeout:   inboxserver.DefaultIdleTimeout,
-		InboxLoginTimeout:  inboxserver.DefaultLoginTimeout,
-		MaxAuthFailures:    smtpserver.DefaultMaxAuthFailures,
-		MaxLine:            smtpserver.DefaultMaxLineLength,
-		MaxProtocolErrors:  smtpserver.DefaultMaxProtocolErrors,
-		InboxMaxLine:       inboxwire.MaxLine,
-		Argon2:             argon2.DefaultParams(),
-		DBBusyTimeout:      sqlite.DefaultBusyTimeout,
+		MinFree:             smtpserver.DefaultMinFreeBytes,
+		MaxRecipients:       smtpserver.DefaultMaxRecipients,
+		MaxConns:            smtpserver.DefaultMaxConns,
+		MaxConnsPerIP:       smtpserver.DefaultMaxConnsPerIP,
+		SMTPReadTimeout:     smtpserver.DefaultReadTimeout,
+		SMTPWriteTimeout:    smtpserver.DefaultWriteTimeout,
+		SMTPDataTimeout:     smtpserver.DefaultDataTimeout,
+		SMTPSessionTimeout:  smtpserver.DefaultSessionTimeout,
+		SMTPAuthTimeout:     smtpserver.DefaultAuthTimeout,
+		MaxInflight:         smtpserver.DefaultMaxInflightBytes,
+		HandshakeTimeout:    smtpserver.DefaultHandshakeTimeout,
+		InboxIdleTimeout:    inboxserver.DefaultIdleTimeout,
+		InboxLoginTimeout:   inboxserver.DefaultLoginTimeout,
+		MaxAuthFailures:     smtpserver.DefaultMaxAuthFailures,
+		MaxLine:             smtpserver.DefaultMaxLineLength,
+		MaxProtocolErrors:   smtpserver.DefaultMaxProtocolErrors,
+		InboxMaxLine:        inboxwire.MaxLine,
+		InboxSendQueue:      inboxserver.DefaultSendQueue,
+		InboxSendQueueBytes: inboxserver.DefaultSendQueueBytes,
+		Argon2:              argon2.DefaultParams(),
+		DBBusyTimeout:       sqlite.DefaultBusyTimeout,
 	}
 	fs := flag.NewFlagSet("mailroomd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // run prints errors and usage itself
@@ -264,6 +272,8 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(intValue{&cfg.MaxLine, minLine, maxLine}, "max-line", "longest SMTP command line in octets, CRLF excluded, then 500 5.5.2 (`octets`)")
 	fs.Var(intValue{&cfg.MaxProtocolErrors, 1, maxProtocolErrors}, "max-protocol-errors", "SMTP syntax and sequence errors per session, then 421 and close (`count`)")
 	fs.Var(sizeValue{&cfg.InboxMaxLine, minInboxLine, maxInboxLine}, "inbox-max-line", "longest inbox request line, then too_large and close (`size`)")
+	fs.Var(intValue{&cfg.InboxSendQueue, 16, 1 << 16}, "inbox-send-queue", "lines one inbox connection may have waiting to be written (`count`)")
+	fs.Var(sizeValue{&cfg.InboxSendQueueBytes, 1 << 20, 1 << 30}, "inbox-send-queue-bytes", "bytes one inbox connection may have waiting to be written (`size`)")
 	fs.Var(argon2Value{&cfg.Argon2}, "argon2", "argon2id cost of new password hashes: memory KiB, passes, threads (`m=KiB,t=N,p=N`)")
 	fs.Var(intValue{&cfg.HashConcurrency, 0, maxHashConcurrency}, "hash-concurrency", "password hashes run at once; 0 means one per CPU (`count`)")
 	fs.Var(durationValue{&cfg.DBBusyTimeout}, "db-busy-timeout", "wait for a database lock held by another process (`duration`)")

@@ -134,6 +134,8 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 			MaxConns:         cfg.MaxConns,
 			MaxConnsPerIP:    cfg.MaxConnsPerIP,
 			MaxLine:          int(cfg.InboxMaxLine),
+			SendQueue:        cfg.InboxSendQueue,
+			SendQueueBytes:   int(cfg.InboxSendQueueBytes),
 		}, acc, mb, feed, log)
 		if err := listen("inbox", cfg.InboxAddr, srv); err != nil {
 			closeAll()
