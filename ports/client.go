@@ -124,6 +124,10 @@ type Session interface {
 	Delete(ctx context.Context, id mail.EntryID) error
 	// Send submits a draft over SMTP with AUTH. Refused recipients give a *SendError.
 	Send(ctx context.Context, d Draft) error
+	// MaxMessageBytes is the server's advertised SIZE limit (EHLO, RFC
+	// 1870), learned at login: the largest message Send can submit. 0 if
+	// unknown.
+	MaxMessageBytes() int64
 	// Watch streams new entries until ctx ends, reconnecting with backoff
 	// and resuming without missing entries. The channel closes when ctx ends.
 	// It also closes, after a last event with Connected false and Err

@@ -33,10 +33,33 @@ var ErrNoFile = errors.New("no file chosen")
 // MaxAttachBytes, with the Attachment's Name set (and no Data).
 var ErrTooLarge = errors.New("file too large to attach")
 
-// MaxAttachBytes bounds a message's attachments taken together. The server
-// takes messages up to 25 MiB (mailroomd --max-message); base64 turns 3
-// bytes into 4, and the header, the text and the part headers need room.
-const MaxAttachBytes = (25<<20 - 256<<10) / 4 * 3
+// attachHeadroom is the room a message needs besides its files' base64:
+// the header, the text and the part headers.
+const attachHeadroom = 256 << 10
+
+// MaxAttachBytes bounds a message's attachments taken together when the
+// server did not say its limit: AttachLimit of mailroomd's default
+// --max-message, 25 MiB. It is also what Config.PickFile reads at most.
+const MaxAttachBytes = (25<<20 - attachHeadroom) / 4 * 3
+
+// AttachLimit bounds a message's attachments taken together for a server
+// that takes messages up to maxMessage bytes (its SIZE, see
+// ports.Session.MaxMessageBytes): base64 turns 3 bytes into 4, after
+// attachHeadroom. maxMessage 0 (unknown) gives MaxAttachBytes.
+func AttachLimit(maxMessage int64) int64 {
+	if maxMessage <= 0 {
+		return MaxAttachBytes
+	}
+	return max(0, (maxMessage-attachHeadroom)/4*3)
+}
+
+// attachLimit is AttachLimit of the signed-in server.
+func (a *App) attachLimit() int64 {
+	if a.sess == nil {
+		return MaxAttachBytes
+	}
+	return AttachLimit(a.sess.s.MaxMessageBytes())
+}
 
 // composePage writes and sends a message. Every recipient is looked up
 // before sending, and the unknown ones are named under the To field.
@@ -325,25 +348,31 @@ func (c *composePage) pick(a *App) {
 				return // the draft was sent or discarded meanwhile
 			}
 			c.picking = false
-			c.add(f, err)
+			c.add(f, err, a.attachLimit())
 		})
 	}()
 }
 
-// add attaches what the picker returned, or says why not.
-func (c *composePage) add(f ports.Attachment, err error) {
+// add attaches what the picker returned, or says why not: the files taken
+// together may carry at most limit bytes.
+func (c *composePage) add(f ports.Attachment, err error, limit int64) {
 	name := model.SafeFileName(f.Name)
 	switch {
 	case errors.Is(err, ErrNoFile):
 		return
 	case errors.Is(err, ErrTooLarge):
-		c.attachErr = tooLarge(name, "")
+		// The picker refuses files over MaxAttachBytes, whatever the
+		// server takes.
+		c.attachErr = tooLarge(name, "", min(limit, MaxAttachBytes))
 		return
 	case err != nil:
 		c.attachErr = "Could not attach a file: " + err.Error()
 		return
-	case c.attachedBytes()+int64(len(f.Data)) > MaxAttachBytes:
-		c.attachErr = tooLarge(name, " with the files already attached")
+	case int64(len(f.Data)) > limit:
+		c.attachErr = tooLarge(name, "", limit)
+		return
+	case c.attachedBytes()+int64(len(f.Data)) > limit:
+		c.attachErr = tooLarge(name, " with the files already attached", limit)
 		return
 	}
 	f.Name = name
@@ -354,9 +383,9 @@ func (c *composePage) add(f ports.Attachment, err error) {
 	c.removes = append(c.removes, widget.Clickable{})
 }
 
-func tooLarge(name, with string) string {
+func tooLarge(name, with string, limit int64) string {
 	return fmt.Sprintf("%s is too large to attach%s: a message carries up to %s of files.",
-		name, with, model.HumanSize(MaxAttachBytes))
+		name, with, model.HumanSize(limit))
 }
 
 // remove drops the i'th attached file.

@@ -30,6 +30,9 @@ type fakeClient struct {
 	// succeed as unreachable after creating the account (a lost reply).
 	failRegister, loseRegisterReply int
 
+	// maxMessage is the SIZE the sessions report (0: unknown).
+	maxMessage int64
+
 	probeErr, pingErr, loginErr, registerErr error
 	// hook, when set, runs first in every session call, outside the lock,
 	// with the call's name ("Send", "Delete", ...); an error it returns is
@@ -128,7 +131,7 @@ func (c *fakeClient) Login(ctx context.Context, ep ports.Endpoint, username, pas
 	if pw, ok := c.users[name]; !ok || pw != password {
 		return nil, account.ErrBadCredentials
 	}
-	s := &fakeSession{c: c, user: name, watch: make(chan ports.WatchEvent, 16)}
+	s := &fakeSession{c: c, user: name, watch: make(chan ports.WatchEvent, 16), maxMessage: c.maxMessage}
 	c.sessions = append(c.sessions, s)
 	return s, nil
 }
@@ -187,6 +190,8 @@ type fakeSession struct {
 	watch chan ports.WatchEvent
 	sent  []ports.Draft
 	ctx   context.Context
+	// maxMessage is fixed at login, as the real session's is.
+	maxMessage int64
 	// closed is set by Close (under c.mu).
 	closed bool
 }
@@ -220,6 +225,8 @@ func (s *fakeSession) isClosed() bool {
 func (s *fakeSession) Account() ports.UserInfo {
 	return ports.UserInfo{ID: 1, Address: s.user + "@example.org"}
 }
+
+func (s *fakeSession) MaxMessageBytes() int64 { return s.maxMessage }
 
 func (s *fakeSession) Lookup(ctx context.Context, name string) (ports.UserInfo, error) {
 	if err := s.enter(ctx, "Lookup"); err != nil {

@@ -172,6 +172,70 @@ func TestComposeAttachments(t *testing.T) {
 	}
 }
 
+func TestAttachLimitFollowsServer(t *testing.T) {
+	// A server taking messages up to 5 MiB: a 4 MB file, which the default
+	// cap would take, is refused, and the message states the real cap.
+	fc := newFakeClient()
+	fc.maxMessage = 5 << 20
+	fc.addUser("alice", "correct horse")
+	picker := &fakePicker{}
+	h := newHarness(t, fc, trusted(fc), phone(), func(c *Config) { c.PickFile = picker.pick })
+	h.login("alice", "correct horse")
+	h.a.openCompose(nil, nil)
+	h.settle()
+	c := &h.a.compose
+
+	limit := AttachLimit(5 << 20)
+	if limit != (5<<20-256<<10)/4*3 || limit >= MaxAttachBytes {
+		t.Fatalf("AttachLimit(5 MiB) = %d", limit)
+	}
+	big := 4_000_000
+	if int64(big) <= limit || big >= MaxAttachBytes {
+		t.Fatalf("test file size %d: not between the caps", big)
+	}
+	picker.add(ports.Attachment{Name: "big.bin", Data: make([]byte, big)}, nil)
+	h.activate(&c.attach)
+	want := "big.bin is too large to attach: a message carries up to 3.6 MB of files."
+	if c.attachErr != want || len(c.attached) != 0 {
+		t.Fatalf("attachErr %q, %d files; want %q", c.attachErr, len(c.attached), want)
+	}
+	// A file the picker itself refused is reported against the same cap.
+	picker.add(ports.Attachment{Name: "huge.iso"}, ErrTooLarge)
+	h.activate(&c.attach)
+	if want := "huge.iso is too large to attach: a message carries up to 3.6 MB of files."; c.attachErr != want {
+		t.Fatalf("attachErr %q, want %q", c.attachErr, want)
+	}
+	// One that fits is taken; a second that makes the total too big is not.
+	picker.add(ports.Attachment{Name: "a.bin", Data: make([]byte, 3_000_000)}, nil)
+	h.activate(&c.attach)
+	if c.attachErr != "" || len(c.attached) != 1 {
+		t.Fatalf("a.bin: err %q, %d files", c.attachErr, len(c.attached))
+	}
+	picker.add(ports.Attachment{Name: "b.bin", Data: make([]byte, 1_000_000)}, nil)
+	h.activate(&c.attach)
+	want = "b.bin is too large to attach with the files already attached: a message carries up to 3.6 MB of files."
+	if c.attachErr != want || len(c.attached) != 1 {
+		t.Fatalf("attachErr %q, %d files; want %q", c.attachErr, len(c.attached), want)
+	}
+}
+
+func TestAttachLimit(t *testing.T) {
+	for _, tc := range []struct {
+		max, want int64
+	}{
+		{0, MaxAttachBytes},
+		{-1, MaxAttachBytes},
+		{25 << 20, MaxAttachBytes},
+		{100 << 20, (100<<20 - 256<<10) / 4 * 3},
+		{1 << 20, 576 << 10},
+		{100 << 10, 0},
+	} {
+		if got := AttachLimit(tc.max); got != tc.want {
+			t.Errorf("AttachLimit(%d) = %d, want %d", tc.max, got, tc.want)
+		}
+	}
+}
+
 func TestAttachHiddenWithoutPicker(t *testing.T) {
 	fc := newFakeClient()
 	fc.addUser("alice", "correct horse")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -47,8 +48,10 @@ type Config struct {
 	PingInterval time.Duration
 	// MaxResponseBytes bounds one inbox response line. A fetch carries the
 	// raw message in base64, so this must exceed 4/3 of the server's
-	// message size limit. Default inboxwire.ResponseLineLimit of 25 MiB
-	// (about 34 MiB).
+	// message size limit. A session raises it to
+	// inboxwire.ResponseLineLimit of the SIZE the server advertised at
+	// login, when that is larger. Default inboxwire.ResponseLineLimit of
+	// 25 MiB (about 34 MiB).
 	MaxResponseBytes int
 	// HelloName is the name sent in EHLO. Default "localhost".
 	HelloName string
@@ -182,6 +185,13 @@ func (c *Client) Register(ctx context.Context, ep ports.Endpoint, username, pass
 // Login logs in to the inbox server and returns a session holding one
 // request connection. The password stays in memory for reconnections and
 // for SMTP AUTH.
+//
+// First it says EHLO to the SMTP server to learn its message size limit
+// (see Session.MaxMessageBytes), which sizes the inbox connections'
+// response bound. That step is best effort: a server that cannot be
+// reached there, or advertises no SIZE, leaves the limit unknown (0) and
+// the bound at Config.MaxResponseBytes; only the inbox login decides
+// whether Login succeeds.
 func (c *Client) Login(ctx context.Context, ep ports.Endpoint, username, password string) (ports.Session, error) {
 	s, err := c.login(ctx, ep, username, password)
 	if err != nil {
@@ -194,6 +204,8 @@ func (c *Client) Login(ctx context.Context, ep ports.Endpoint, username, passwor
 func (c *Client) login(ctx context.Context, ep ports.Endpoint, username, password string) (*Session, error) {
 	ep = endpoint(ep)
 	s := &Session{c: c, ep: ep, user: username, pass: password}
+	s.maxMessage = c.serverSize(ctx, ep)
+	s.maxResponse = responseLimit(c.cfg.MaxResponseBytes, s.maxMessage)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	conn, info, err := s.connect(ctx)
 	if err != nil {
@@ -203,6 +215,33 @@ func (c *Client) login(ctx context.Context, ep ports.Endpoint, username, passwor
 	s.conn = conn
 	s.info = info
 	return s, nil
+}
+
+// serverSize says EHLO to ep's SMTP server and gives the SIZE it
+// advertises, 0 if it cannot be learned.
+func (c *Client) serverSize(ctx context.Context, ep ports.Endpoint) int64 {
+	v, err := c.dialVerbs(ctx, ep)
+	if err != nil {
+		return 0
+	}
+	defer v.close()
+	v.quit()
+	return ehloSize(v.ehlo)
+}
+
+// responseLimit is the inbox response bound for a server whose messages are
+// at most maxMessage bytes (0: unknown): def, or more when the messages
+// need it.
+func responseLimit(def int, maxMessage int64) int {
+	if maxMessage <= 0 {
+		return def
+	}
+	// Where int is 32 bits, a limit near or over 1.5 GiB cannot be met:
+	// bound the line by what int holds.
+	if maxMessage > int64(math.MaxInt-(1<<20))/4*3-3 {
+		return math.MaxInt
+	}
+	return max(def, inboxwire.ResponseLineLimit(maxMessage))
 }
 
 // hasSpaceOrControl reports whether s holds a character that would split or

@@ -47,12 +47,17 @@ type inboxConn struct {
 	events []inboxwire.Event
 }
 
-func (c *Client) dialInbox(ctx context.Context, ep ports.Endpoint) (*inboxConn, error) {
+// dialInbox connects to the inbox server; response lines are bounded by
+// maxResponse bytes (0: Config.MaxResponseBytes).
+func (c *Client) dialInbox(ctx context.Context, ep ports.Endpoint, maxResponse int) (*inboxConn, error) {
 	conn, err := c.dial(ctx, inboxAddr(ep), ep)
 	if err != nil {
 		return nil, err
 	}
-	return &inboxConn{conn: conn, lr: inboxwire.NewLineReader(conn, c.cfg.MaxResponseBytes), cfg: c.cfg}, nil
+	if maxResponse <= 0 {
+		maxResponse = c.cfg.MaxResponseBytes
+	}
+	return &inboxConn{conn: conn, lr: inboxwire.NewLineReader(conn, maxResponse), cfg: c.cfg}, nil
 }
 
 func (ic *inboxConn) close() error { return ic.conn.Close() }

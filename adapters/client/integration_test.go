@@ -54,7 +54,8 @@ type world struct {
 	serving   sync.WaitGroup
 }
 
-func newWorld(t *testing.T) *world {
+// newWorld starts a world; opts adjust the SMTP server's Config.
+func newWorld(t *testing.T, opts ...func(*smtpserver.Config)) *world {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "mail.db")})
@@ -73,10 +74,14 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 
-	w.smtp = smtpserver.New(smtpserver.Config{
+	scfg := smtpserver.Config{
 		Hostname: testDomain, TLS: certs.ServerConfig(w.cert),
 		RegRate: unlimited, AuthFailRate: unlimited,
-	}, w.acc, w.mb, w.log)
+	}
+	for _, o := range opts {
+		o(&scfg)
+	}
+	w.smtp = smtpserver.New(scfg, w.acc, w.mb, w.log)
 	sln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -617,5 +622,43 @@ func TestBadCredentialsEndTheSession(t *testing.T) {
 				t.Errorf("the sessions tried the old password %d more times, want 1", n)
 			}
 		})
+	}
+}
+
+func TestLoginLearnsMaxMessage(t *testing.T) {
+	w := newWorld(t, func(c *smtpserver.Config) { c.MaxMessageBytes = 1 << 20 })
+	c := New(fastConfig())
+	s := w.login(c, "alice")
+	if got := s.MaxMessageBytes(); got != 1<<20 {
+		t.Fatalf("MaxMessageBytes = %d, want %d", got, 1<<20)
+	}
+	// 1 MiB needs less than the default bound, which stays.
+	if s.maxResponse != c.cfg.MaxResponseBytes {
+		t.Errorf("response bound %d, want the default %d", s.maxResponse, c.cfg.MaxResponseBytes)
+	}
+	// The session works: its inbox connection was made with that bound.
+	if _, _, err := s.Count(context.Background(), mail.Inbox); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoginWithoutSMTPLeavesMaxMessageUnknown(t *testing.T) {
+	w := newWorld(t)
+	c := New(fastConfig())
+	w.login(c, "alice")
+	ep := w.ep
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep.SMTPPort = ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now: refused
+	s, err := c.Login(context.Background(), ep, "alice", password)
+	if err != nil {
+		t.Fatalf("Login with the SMTP port down: %v", err)
+	}
+	defer s.Close()
+	if got := s.MaxMessageBytes(); got != 0 {
+		t.Errorf("MaxMessageBytes = %d, want 0", got)
 	}
 }

@@ -26,6 +26,10 @@ type Session struct {
 	ep         ports.Endpoint
 	user, pass string
 	info       ports.UserInfo
+	// maxMessage is the server's SIZE (0: unknown) and maxResponse the
+	// inbox response bound it implies, both learned at login.
+	maxMessage  int64
+	maxResponse int
 
 	// ctx ends at Close, ending every Watch.
 	ctx    context.Context
@@ -48,7 +52,7 @@ func (s *Session) connect(ctx context.Context) (*inboxConn, ports.UserInfo, erro
 	if err := s.refused(); err != nil {
 		return nil, ports.UserInfo{}, err
 	}
-	ic, err := s.c.dialInbox(ctx, s.ep)
+	ic, err := s.c.dialInbox(ctx, s.ep, s.maxResponse)
 	if err != nil {
 		return nil, ports.UserInfo{}, err
 	}
@@ -123,6 +127,10 @@ func (s *Session) do(ctx context.Context, req inboxwire.Request) (inboxwire.Resp
 
 // Account is the logged-in account.
 func (s *Session) Account() ports.UserInfo { return s.info }
+
+// MaxMessageBytes is the SIZE the SMTP server advertised at login, 0 if it
+// was not learned.
+func (s *Session) MaxMessageBytes() int64 { return s.maxMessage }
 
 // Lookup asks the SMTP server (GETUSER, after AUTH) whether name exists.
 func (s *Session) Lookup(ctx context.Context, name string) (ports.UserInfo, error) {

@@ -93,6 +93,8 @@ type verbConn struct {
 	stop func() bool
 	cfg  Config
 	ctx  context.Context
+	// ehlo is the text of the EHLO reply, one capability a line.
+	ehlo string
 }
 
 // dialVerbs connects to the SMTP port, reads the greeting and says EHLO.
@@ -118,6 +120,7 @@ func (c *Client) dialVerbs(ctx context.Context, ep ports.Endpoint) (*verbConn, e
 		if err == nil && code != 250 {
 			err = replyError(opAny, code, msg)
 		}
+		v.ehlo = msg
 	}
 	if err != nil {
 		v.close()
@@ -201,6 +204,28 @@ func parseUserReply(msg string) (ports.UserInfo, error) {
 		return ports.UserInfo{}, fmt.Errorf("client: GETUSER: bad address in reply %q", msg)
 	}
 	return ports.UserInfo{ID: account.ID(id), Address: addr}, nil
+}
+
+// maxSize bounds an advertised SIZE that is taken at its word: anything
+// larger is bogus, and sizing buffers by it would overflow.
+const maxSize = 1 << 40
+
+// ehloSize parses the SIZE capability (RFC 1870) out of an EHLO reply's
+// text: the limit in bytes, or 0 when there is none, it states no number,
+// or the number is bogus.
+func ehloSize(ehlo string) int64 {
+	for _, l := range strings.Split(ehlo, "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 || !strings.EqualFold(f[0], "SIZE") {
+			continue
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || n <= 0 || n > maxSize {
+			return 0
+		}
+		return n
+	}
+	return 0
 }
 
 // quit ends the dialogue politely; the reply does not matter.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mailroom/adapters/inboxwire"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
@@ -184,4 +185,51 @@ func FuzzParseUserReply(f *testing.F) {
 		}
 		_ = replyError(opGetUser, 550, msg) // must not panic
 	})
+}
+
+func TestEHLOSize(t *testing.T) {
+	for _, tc := range []struct {
+		ehlo string
+		want int64
+	}{
+		{"example.test\nPIPELINING\nSIZE 1048576\nAUTH PLAIN", 1 << 20},
+		{"example.test\nsize 26214400", 25 << 20},
+		{"example.test\nPIPELINING\nAUTH PLAIN", 0},
+		{"example.test\nSIZE", 0},
+		{"example.test\nSIZE 0", 0},
+		{"example.test\nSIZE -5", 0},
+		{"example.test\nSIZE lots", 0},
+		{"example.test\nSIZE 99999999999999999999", 0},
+		{"example.test\nSIZE 1 2", 0},
+		{"", 0},
+	} {
+		if got := ehloSize(tc.ehlo); got != tc.want {
+			t.Errorf("ehloSize(%q) = %d, want %d", tc.ehlo, got, tc.want)
+		}
+	}
+}
+
+func TestResponseLimit(t *testing.T) {
+	def := inboxwire.ResponseLineLimit(25 << 20)
+	for _, tc := range []struct {
+		max  int64
+		want int
+	}{
+		{0, def},
+		{1 << 20, def},
+		{100 << 20, inboxwire.ResponseLineLimit(100 << 20)},
+	} {
+		if got := responseLimit(def, tc.max); got != tc.want {
+			t.Errorf("responseLimit(%d) = %d, want %d", tc.max, got, tc.want)
+		}
+	}
+}
+
+func TestServerSizeWithoutSIZE(t *testing.T) {
+	// The fake's EHLO reply has no SIZE line: the limit is unknown.
+	f := startFakeSMTP(t, func(string) string { return "500 5.5.1 no" })
+	c := New(fastConfig())
+	if got := c.serverSize(context.Background(), f.ep); got != 0 {
+		t.Fatalf("no SIZE in EHLO: %d", got)
+	}
 }

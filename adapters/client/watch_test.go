@@ -475,7 +475,7 @@ func TestCancelledRequestIsNotSent(t *testing.T) {
 			t.Fatalf("Count %d with a cancelled ctx = %v", i, err)
 		}
 	}
-	ic, err := c.dialInbox(context.Background(), f.ep)
+	ic, err := c.dialInbox(context.Background(), f.ep, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
