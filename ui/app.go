@@ -61,8 +61,10 @@ type Config struct {
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// PickFile asks the user for a file to attach (the platform's file
 	// chooser) and returns it with its name; it blocks until the user has
-	// chosen. ErrNoFile means they cancelled. nil hides the Attach button.
-	PickFile func() (ports.Attachment, error)
+	// chosen. It reads at most max bytes (the signed-in server's
+	// attachment cap) and returns ErrTooLarge for a bigger file.
+	// ErrNoFile means they cancelled. nil hides the Attach button.
+	PickFile func(max int64) (ports.Attachment, error)
 }
 
 // route names a page.

@@ -29,8 +29,8 @@ const (
 // ErrNoFile is what Config.PickFile returns when the user chose nothing.
 var ErrNoFile = errors.New("no file chosen")
 
-// ErrTooLarge is what Config.PickFile returns for a file over
-// MaxAttachBytes, with the Attachment's Name set (and no Data).
+// ErrTooLarge is what Config.PickFile returns for a file over the max it
+// was given, with the Attachment's Name set (and no Data).
 var ErrTooLarge = errors.New("file too large to attach")
 
 // attachHeadroom is the room a message needs besides its files' base64:
@@ -39,7 +39,7 @@ const attachHeadroom = 256 << 10
 
 // MaxAttachBytes bounds a message's attachments taken together when the
 // server did not say its limit: AttachLimit of mailroomd's default
-// --max-message, 25 MiB. It is also what Config.PickFile reads at most.
+// --max-message, 25 MiB.
 const MaxAttachBytes = (25<<20 - attachHeadroom) / 4 * 3
 
 // AttachLimit bounds a message's attachments taken together for a server
@@ -339,10 +339,11 @@ func (c *composePage) pick(a *App) {
 	}
 	c.picking, c.attachErr = true, ""
 	gen := c.gen
+	limit := a.attachLimit()
 	a.inflight.Add(1)
 	go func() {
 		defer a.inflight.Add(-1)
-		f, err := a.cfg.PickFile()
+		f, err := a.cfg.PickFile(limit)
 		a.post(a.ctx, func() {
 			if gen != c.gen {
 				return // the draft was sent or discarded meanwhile
@@ -361,9 +362,7 @@ func (c *composePage) add(f ports.Attachment, err error, limit int64) {
 	case errors.Is(err, ErrNoFile):
 		return
 	case errors.Is(err, ErrTooLarge):
-		// The picker refuses files over MaxAttachBytes, whatever the
-		// server takes.
-		c.attachErr = tooLarge(name, "", min(limit, MaxAttachBytes))
+		c.attachErr = tooLarge(name, "", limit)
 		return
 	case err != nil:
 		c.attachErr = "Could not attach a file: " + err.Error()

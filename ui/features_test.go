@@ -71,6 +71,7 @@ type fakePicker struct {
 	mu      sync.Mutex
 	answers []pickAnswer
 	calls   int
+	max     int64 // what the last call was allowed to read
 }
 
 type pickAnswer struct {
@@ -84,10 +85,11 @@ func (p *fakePicker) add(f ports.Attachment, err error) {
 	p.answers = append(p.answers, pickAnswer{f, err})
 }
 
-func (p *fakePicker) pick() (ports.Attachment, error) {
+func (p *fakePicker) pick(max int64) (ports.Attachment, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
+	p.max = max
 	if len(p.answers) == 0 {
 		return ports.Attachment{}, ErrNoFile
 	}
@@ -204,6 +206,10 @@ func TestAttachLimitFollowsServer(t *testing.T) {
 	h.activate(&c.attach)
 	if want := "huge.iso is too large to attach: a message carries up to 3.6 MB of files."; c.attachErr != want {
 		t.Fatalf("attachErr %q, want %q", c.attachErr, want)
+	}
+	// The picker was told the server's cap, so it reads no more than that.
+	if picker.max != limit {
+		t.Fatalf("picker allowed to read %d bytes, want the server's cap %d", picker.max, limit)
 	}
 	// One that fits is taken; a second that makes the total too big is not.
 	picker.add(ports.Attachment{Name: "a.bin", Data: make([]byte, 3_000_000)}, nil)

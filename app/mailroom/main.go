@@ -76,7 +76,7 @@ func run(win *app.Window, dir string, dark bool, pick string) error {
 	ex := explorer.NewExplorer(win)
 	pickFile := chooser(ex)
 	if pick != "" {
-		pickFile = func() (ports.Attachment, error) { return openAttachment(pick) }
+		pickFile = func(max int64) (ports.Attachment, error) { return openAttachment(pick, max) }
 	}
 	a := ui.New(ui.Config{
 		Client:     client.New(client.Config{}),
@@ -104,8 +104,8 @@ func run(win *app.Window, dir string, dark bool, pick string) error {
 
 // chooser attaches a file the user picks with the platform's file chooser
 // (the xdg-desktop-portal on Linux, the system picker on Android).
-func chooser(ex *explorer.Explorer) func() (ports.Attachment, error) {
-	return func() (ports.Attachment, error) {
+func chooser(ex *explorer.Explorer) func(max int64) (ports.Attachment, error) {
+	return func(max int64) (ports.Attachment, error) {
 		rc, err := ex.ChooseFile()
 		if errors.Is(err, explorer.ErrUserDecline) {
 			return ports.Attachment{}, ui.ErrNoFile
@@ -118,18 +118,18 @@ func chooser(ex *explorer.Explorer) func() (ports.Attachment, error) {
 		if n, ok := rc.(interface{ Name() string }); ok && n.Name() != "" {
 			name = filepath.Base(n.Name()) // a path on desktops, a display name on Android
 		}
-		return readAttachment(rc, name, sizeOf(rc))
+		return readAttachment(rc, name, sizeOf(rc), max)
 	}
 }
 
-// openAttachment attaches the file at path.
-func openAttachment(path string) (ports.Attachment, error) {
+// openAttachment attaches the file at path, if it has at most max bytes.
+func openAttachment(path string, max int64) (ports.Attachment, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return ports.Attachment{}, err
 	}
 	defer f.Close()
-	return readAttachment(f, filepath.Base(path), sizeOf(f))
+	return readAttachment(f, filepath.Base(path), sizeOf(f), max)
 }
 
 // sizeOf is a file's size if r knows it, else -1.
@@ -145,19 +145,19 @@ func sizeOf(r any) int64 {
 	return -1
 }
 
-// readAttachment reads at most ui.MaxAttachBytes: a bigger file is refused
-// with ui.ErrTooLarge before it fills memory, by its size when known, else
-// by reading one byte too many.
-func readAttachment(r io.Reader, name string, size int64) (ports.Attachment, error) {
+// readAttachment reads at most max bytes: a bigger file is refused with
+// ui.ErrTooLarge before it fills memory, by its size when known, else by
+// reading one byte too many.
+func readAttachment(r io.Reader, name string, size, max int64) (ports.Attachment, error) {
 	att := ports.Attachment{Name: name}
-	if size > ui.MaxAttachBytes {
+	if size > max {
 		return att, ui.ErrTooLarge
 	}
-	data, err := io.ReadAll(io.LimitReader(r, ui.MaxAttachBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
 		return att, err
 	}
-	if len(data) > ui.MaxAttachBytes {
+	if int64(len(data)) > max {
 		return att, ui.ErrTooLarge
 	}
 	att.ContentType = model.ContentType(name)

@@ -19,7 +19,7 @@ func TestOpenAttachment(t *testing.T) {
 	if err := os.WriteFile(p, []byte("hello\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := openAttachment(p)
+	a, err := openAttachment(p, ui.MaxAttachBytes)
 	if err != nil || a.Name != "notes.txt" || !strings.HasPrefix(a.ContentType, "text/plain") || string(a.Data) != "hello\n" {
 		t.Fatalf("openAttachment = %q %q %q, %v", a.Name, a.ContentType, a.Data, err)
 	}
@@ -33,7 +33,7 @@ func TestOpenAttachment(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if a, err := openAttachment(big); !errors.Is(err, ui.ErrTooLarge) || a.Name != "big.iso" || a.Data != nil {
+	if a, err := openAttachment(big, ui.MaxAttachBytes); !errors.Is(err, ui.ErrTooLarge) || a.Name != "big.iso" || a.Data != nil {
 		t.Fatalf("big file: %q %d bytes, %v", a.Name, len(a.Data), err)
 	}
 }
@@ -41,12 +41,25 @@ func TestOpenAttachment(t *testing.T) {
 func TestReadAttachmentUnknownSize(t *testing.T) {
 	// A stream whose size is not known is cut one byte past the cap.
 	r := bytes.NewReader(make([]byte, ui.MaxAttachBytes+10))
-	if _, err := readAttachment(r, "pipe", -1); !errors.Is(err, ui.ErrTooLarge) {
+	if _, err := readAttachment(r, "pipe", -1, ui.MaxAttachBytes); !errors.Is(err, ui.ErrTooLarge) {
 		t.Fatalf("over the cap: %v", err)
 	}
-	a, err := readAttachment(bytes.NewReader(make([]byte, ui.MaxAttachBytes)), "exact.bin", -1)
+	a, err := readAttachment(bytes.NewReader(make([]byte, ui.MaxAttachBytes)), "exact.bin", -1, ui.MaxAttachBytes)
 	if err != nil || len(a.Data) != ui.MaxAttachBytes || a.ContentType != "application/octet-stream" {
 		t.Fatalf("at the cap: %d bytes %q, %v", len(a.Data), a.ContentType, err)
+	}
+}
+
+// The cap is the one the UI passes (the signed-in server's), not a constant:
+// a server with a bigger --max-message takes bigger files.
+func TestReadAttachmentHonoursTheGivenCap(t *testing.T) {
+	big := int64(ui.MaxAttachBytes) + 1000
+	a, err := readAttachment(bytes.NewReader(make([]byte, big)), "big.bin", big, 2*ui.MaxAttachBytes)
+	if err != nil || int64(len(a.Data)) != big {
+		t.Fatalf("under a larger cap: %d bytes, %v", len(a.Data), err)
+	}
+	if _, err := readAttachment(bytes.NewReader(make([]byte, 100)), "small.bin", -1, 99); !errors.Is(err, ui.ErrTooLarge) {
+		t.Fatalf("over a small cap: %v", err)
 	}
 }
 
