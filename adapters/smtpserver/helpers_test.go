@@ -263,5 +263,5 @@ func (d *dialog) sendMail(from string, rcpts []string, msg string) {
 	}
 	d.cmd("DATA", "354 ")
 	d.send(msg + ".\r\n")
-	d.expect("250 ")
+	d.expect("250 2.0.0 OK: stored") // committed, not queued
 }

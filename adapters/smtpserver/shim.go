@@ -63,6 +63,14 @@ import (
 // ehloLine is inserted before the last line of a successful EHLO reply.
 const ehloLine = "250-XMAILROOM PING REG GETUSER\r\n"
 
+// go-smtp ends every accepted DATA or BDAT LAST with "OK: queued". Mailroom
+// has no queue: the 250 comes after the message is committed to every
+// mailbox, so the shim says so.
+const (
+	dataOKFrom = "250 2.0.0 OK: queued\r\n"
+	dataOKTo   = "250 2.0.0 OK: stored\r\n"
+)
+
 // helpReply answers HELP (RFC 5321 §4.1.1.8). RFC 2034 puts the enhanced
 // code on every line of a multi-line reply.
 const helpReply = "214-2.0.0 Mailroom submission server. Commands:\r\n" +
@@ -693,6 +701,9 @@ func (c *shimConn) track(out, line []byte) []byte {
 		if final || code != codeOK {
 			c.ehlo = false
 		}
+	}
+	if string(line) == dataOKFrom {
+		line = append(line[:0:0], dataOKTo...)
 	}
 	out = append(out, line...)
 	if !final {
