@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -16,8 +19,9 @@ import (
 // address. Every recipient is tried; if any is refused, nothing is sent
 // (RSET) and the result is a *ports.SendError naming each refusal.
 //
-// Each command waits at most IOTimeout for its reply. The whole Send, the
-// upload of the message included, ends when ctx does or SubmitTimeout
+// Each command waits at most IOTimeout for its reply, and the upload of the
+// message must make progress every IOTimeout (a server that stops reading
+// is given up on). The whole Send ends when ctx does or SubmitTimeout
 // passes: the connection is then closed under it, and the error wraps
 // context.Canceled, or context.DeadlineExceeded and ports.ErrUnreachable.
 func (s *Session) Send(ctx context.Context, d ports.Draft) error {
@@ -98,7 +102,7 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 	if err != nil {
 		return smtpError(ctx, opData, err)
 	}
-	if _, err := w.Write(raw); err != nil {
+	if err := upload(conn, w, raw, s.c.cfg.IOTimeout); err != nil {
 		w.Close()
 		return smtpError(ctx, opData, err)
 	}
@@ -121,4 +125,27 @@ func smtpError(ctx context.Context, op string, err error) error {
 		return replyError(op, se.Code, msg)
 	}
 	return netError(ctx, fmt.Errorf("%s: %w", op, err))
+}
+
+// uploadChunk is how much of a message is written under one write deadline.
+const uploadChunk = 64 << 10
+
+// upload writes raw to the DATA writer w in chunks, each under a write
+// deadline of timeout on conn: go-smtp sets no deadline while the message
+// is uploaded, so without this a server that stops reading would hold the
+// Send until SubmitTimeout. The deadline is cleared afterwards for go-smtp's
+// own handling of the final dot.
+func upload(conn net.Conn, w io.Writer, raw []byte, timeout time.Duration) error {
+	defer conn.SetWriteDeadline(time.Time{})
+	for len(raw) > 0 {
+		n := min(len(raw), uploadChunk)
+		if err := conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
+		if _, err := w.Write(raw[:n]); err != nil {
+			return err
+		}
+		raw = raw[n:]
+	}
+	return nil
 }

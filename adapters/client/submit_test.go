@@ -74,6 +74,46 @@ func TestSendStalledInDataEndsAtSubmitTimeout(t *testing.T) {
 	}
 }
 
+// A server that stops reading in the middle of the upload is given up on
+// after IOTimeout without progress, long before SubmitTimeout.
+func TestSendUploadStallEndsAtIOTimeout(t *testing.T) {
+	checkGoroutines(t)
+	release := make(chan struct{})
+	inData := false
+	f := startFakeSMTP(t, func(l string) string {
+		switch {
+		case inData && l == "first line":
+			<-release
+			return ""
+		case inData:
+			return ""
+		case strings.HasPrefix(l, "AUTH "):
+			return "235 2.7.0 OK"
+		case l == "DATA":
+			inData = true
+			return "354 go ahead"
+		}
+		return "250 2.0.0 OK"
+	})
+	t.Cleanup(func() { close(release) })
+	cfg := fastConfig()
+	cfg.IOTimeout = 300 * time.Millisecond
+	cfg.SubmitTimeout = time.Hour
+	s := fakeSession(t, New(cfg), f.ep)
+	d := ports.Draft{To: []string{"b"}, Subject: "s", Body: "first line\n",
+		Attachments: []ports.Attachment{{Name: "big.bin", Data: make([]byte, 8<<20)}}}
+	done := make(chan error, 1)
+	go func() { done <- s.Send(context.Background(), d) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ports.ErrUnreachable) || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Send = %v, want ErrUnreachable from the write deadline (not SubmitTimeout)", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Send still blocked on a server that stopped reading")
+	}
+}
+
 // A cancel that lands between two commands of a Send stops it before DATA:
 // go-smtp's next command clears the deadline that the ctx watcher set, so a
 // deadline cannot carry the cancel. The server here cancels while answering
