@@ -94,6 +94,12 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	}
 
 	acc := account.NewService(store, newHasher(cfg), account.Config{Domain: cfg.Domain}, nil)
+	// Before listening: the first unknown-user login must cost what any
+	// failed login costs.
+	if err := acc.Warm(ctx); err != nil {
+		closeDB()
+		return fatal("password hasher", err)
+	}
 	mb := mail.NewService(store, acc, feed, mail.Config{MaxMessageBytes: cfg.MaxMessage}, nil)
 	tlsConf := certs.ServerConfig(cert)
 

@@ -234,6 +234,15 @@ func (s *Service) dummy(ctx context.Context) (string, error) {
 	return s.dummyHash, nil
 }
 
+// Warm computes the hash that unknown-user logins are checked against, so
+// that even the first one costs what a wrong password costs (otherwise it
+// would also pay for making the hash). Servers call it at start; without it
+// the first unknown-user login does it.
+func (s *Service) Warm(ctx context.Context) error {
+	_, err := s.dummy(ctx)
+	return err
+}
+
 // Lookup finds an account by bare name or address: ErrNoSuchUser if none.
 func (s *Service) Lookup(ctx context.Context, name string) (Account, error) {
 	n, err := s.ParseName(name)

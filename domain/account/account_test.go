@@ -385,6 +385,22 @@ func TestAuthenticateUnknownUserHashesDummyOnce(t *testing.T) {
 	}
 }
 
+// After Warm, the first unknown-user login hashes nothing: it costs one
+// Verify, like a wrong password.
+func TestWarmMakesTheFirstUnknownLoginCostOneVerify(t *testing.T) {
+	s, _, h := newService(t, "")
+	if err := s.Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hashes := h.hashes
+	if _, err := s.Authenticate(context.Background(), "nobody", "whatever1"); !errors.Is(err, account.ErrBadCredentials) {
+		t.Fatalf("Authenticate = %v, want ErrBadCredentials", err)
+	}
+	if h.hashes != hashes || h.verifies != 1 {
+		t.Errorf("first unknown login after Warm: %d more hashes, %d verifies; want 0 and 1", h.hashes-hashes, h.verifies)
+	}
+}
+
 // A failed dummy hash must not stick: the next unknown-user login works.
 func TestAuthenticateDummyFailureIsRetried(t *testing.T) {
 	s, _, h := newService(t, "")
