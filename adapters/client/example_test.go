@@ -12,13 +12,18 @@ import (
 	"mailroom/ports"
 )
 
-// A first connection to a server: pin its certificate on first use, make an
-// account, log in, watch for mail and send some. (No Output: it needs a
-// running mailroomd.)
+// A first connection to a server: pin its certificate on first use, make
+// accounts, log in, watch for mail, and send some. It runs against a real
+// Mailroom on 127.0.0.1 (StartExampleServer, a test helper); against your
+// own server, set Host and leave the ports 0 for 8025 and 9999.
 func Example() {
-	ctx := context.Background()
-	c := client.New(client.Config{DialTimeout: 10 * time.Second})
-	ep := ports.Endpoint{Host: "mail.example.org"} // ports 8025 and 9999
+	host, smtpPort, inboxPort, stop := client.StartExampleServer()
+	defer stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := client.New(client.Config{})
+	ep := ports.Endpoint{Host: host, SMTPPort: smtpPort, InboxPort: inboxPort}
 
 	// Trust on first use: show the fingerprint, and pin it once the user
 	// has compared it with what `mailroomd cert` prints on the server.
@@ -26,39 +31,57 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("server certificate:", fp)
+	fmt.Println("fingerprint has", len(fp), "hex digits")
 	ep.Fingerprint = fp
 
-	if err := c.Register(ctx, ep, "alice", "a-long-password"); err != nil && !errors.Is(err, ports.ErrRateLimited) {
-		log.Print(err) // account.ErrUsernameTaken and friends, for the UI to word
+	for _, name := range []string{"alice", "bob"} {
+		// Refusals are the domain's sentinels (account.ErrUsernameTaken,
+		// account.ErrWeakPassword, ...), for the UI to put in words.
+		if err := c.Register(ctx, ep, name, "correct horse battery"); err != nil {
+			log.Fatal(err)
+		}
 	}
-	s, err := c.Login(ctx, ep, "alice", "a-long-password")
+	s, err := c.Login(ctx, ep, "alice", "correct horse battery")
 	if err != nil {
 		log.Fatal(err) // ports.ErrFingerprintMismatch if the certificate changed
 	}
 	defer s.Close()
+	fmt.Println("logged in as", s.Account().Address)
 
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	events := s.Watch(wctx)
+	// Watch, and wait until it is connected: from then on nothing is missed.
+	events := s.Watch(ctx)
+	for ev := range events {
+		if ev.Connected {
+			break
+		}
+	}
 
-	err = s.Send(ctx, ports.Draft{To: []string{"bob"}, Subject: "Hello", Body: "Hi Bob!"})
+	// An unknown recipient refuses the whole message, and says who.
+	err = s.Send(ctx, ports.Draft{To: []string{"bob", "nobody"}, Subject: "Hello", Body: "Hi!"})
 	var refused *ports.SendError
 	if errors.As(err, &refused) {
 		for _, r := range refused.Failed {
-			fmt.Println("refused:", r.Recipient, r.Err) // wraps mail.ErrNoSuchRecipient
+			fmt.Println("refused:", r.Recipient, errors.Is(r.Err, mail.ErrNoSuchRecipient))
 		}
+	}
+	if err := s.Send(ctx, ports.Draft{To: []string{"bob", "alice"}, Subject: "Hello", Body: "Hi both!"}); err != nil {
+		log.Fatal(err)
 	}
 
+	// Alice's own copy arrives in her inbox (and one in her sent folder).
 	for ev := range events {
-		switch {
-		case ev.Message != nil && ev.Message.Folder == mail.Inbox:
+		if ev.Message != nil && ev.Message.Folder == mail.Inbox {
 			body, err := s.Fetch(ctx, ev.Message.ID)
-			if err == nil {
-				fmt.Println(ev.Message.From, ev.Message.Subject, body.Text)
+			if err != nil {
+				log.Fatal(err)
 			}
-		case !ev.Connected && ev.Err != nil:
-			fmt.Println("offline, retrying in", ev.RetryIn, ev.Err)
+			fmt.Printf("new mail from %s: %s: %s\n", ev.Message.From, ev.Message.Subject, body.Text)
+			break
 		}
 	}
+	// Output:
+	// fingerprint has 64 hex digits
+	// logged in as alice@example.test
+	// refused: nobody true
+	// new mail from alice@example.test: Hello: Hi both!
 }
