@@ -29,6 +29,7 @@ type conn struct {
 	nc  net.Conn
 	tc  *tls.Conn
 	ip  string
+	key string // throttle.ClientKey(ip): what per-IP limits count
 	log *zap.Logger
 
 	// out carries encoded lines to the writer. A nil line asks the writer
@@ -56,10 +57,10 @@ type conn struct {
 	requests int
 }
 
-func newConn(s *Server, nc net.Conn, ip string) *conn {
+func newConn(s *Server, nc net.Conn, ip, key string) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	return &conn{
-		s: s, nc: nc, tc: tls.Server(nc, s.tls), ip: ip,
+		s: s, nc: nc, tc: tls.Server(nc, s.tls), ip: ip, key: key,
 		log:        s.log.With(zap.String("ip", ip)),
 		out:        make(chan []byte, s.cfg.SendQueue),
 		drained:    make(chan struct{}, 1),
@@ -491,7 +492,7 @@ func (c *conn) login(req inboxwire.Request, resp inboxwire.Response) (inboxwire.
 	// The token is taken before hashing, so a spent budget costs us
 	// nothing, and parallel attempts cannot all pass a check made before
 	// any of them has spent. Only a bad password keeps it spent.
-	ok, refund := c.s.loginFail.Reserve(c.ip)
+	ok, refund := c.s.loginFail.Reserve(c.key)
 	if !ok {
 		return failed(errRateLimited)
 	}

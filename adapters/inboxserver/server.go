@@ -243,23 +243,24 @@ func (s *Server) Serve(ln net.Listener) error {
 // admit registers a new connection, or closes it when a cap is reached.
 func (s *Server) admit(nc net.Conn) (*conn, bool) {
 	ip := remoteIP(nc.RemoteAddr())
+	key := throttle.ClientKey(ip) // what per-IP caps and budgets count
 	s.mu.Lock()
 	switch {
 	case s.closing.Load():
 		s.mu.Unlock()
 		nc.Close()
 		return nil, false
-	case len(s.conns) >= s.cfg.MaxConns, s.perIP[ip] >= s.cfg.MaxConnsPerIP:
-		n, nip := len(s.conns), s.perIP[ip]
+	case len(s.conns) >= s.cfg.MaxConns, s.perIP[key] >= s.cfg.MaxConnsPerIP:
+		n, nip := len(s.conns), s.perIP[key]
 		s.mu.Unlock()
 		nc.Close()
 		s.log.Warn("connection refused: too many connections",
 			zap.String("ip", ip), zap.Int("conns", n), zap.Int("conns_ip", nip))
 		return nil, false
 	}
-	c := newConn(s, nc, ip)
+	c := newConn(s, nc, ip, key)
 	s.conns[c] = struct{}{}
-	s.perIP[ip]++
+	s.perIP[key]++
 	s.connWG.Add(1)
 	s.mu.Unlock()
 	return c, true
@@ -268,8 +269,8 @@ func (s *Server) admit(nc net.Conn) (*conn, bool) {
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
-		delete(s.perIP, c.ip)
+	if s.perIP[c.key]--; s.perIP[c.key] <= 0 {
+		delete(s.perIP, c.key)
 	}
 	s.mu.Unlock()
 	s.connWG.Done()

@@ -122,7 +122,7 @@ func TestLongLine(t *testing.T) {
 func TestShimBufferBound(t *testing.T) {
 	// The bound the memory test relies on, checked directly.
 	srv := New(Config{TLS: &tls.Config{}}, fakeAccounts{}, fakeMailboxes{}, nopLog())
-	sh := newShim(srv, nil, "192.0.2.1", time.Now())
+	sh := newShim(srv, nil, "192.0.2.1", "192.0.2.1", time.Now())
 	if len(sh.buf) > max(DefaultMaxLineLength+2, readBufSize) || cap(sh.buf) != len(sh.buf) {
 		t.Errorf("shim buffer %d/%d", len(sh.buf), cap(sh.buf))
 	}

@@ -68,7 +68,7 @@ func runSession(t testing.TB, input []byte, chunk int) (string, [][]byte) {
 	srv := New(Config{TLS: &tls.Config{}, MaxMessageBytes: 4096, MaxLineLength: 200, MaxProtocolErrors: 50},
 		fakeAccounts{}, fakeMailboxes{mu: &mu, delivered: &delivered}, nopLog())
 	fc := &fuzzConn{in: input, chunk: max(chunk, 1)}
-	sh := newShim(srv, fc, "192.0.2.1", time.Now())
+	sh := newShim(srv, fc, "192.0.2.1", "192.0.2.1", time.Now())
 	srv.total, srv.perIP["192.0.2.1"] = 1, 1
 	srv.smtp.Serve(&oneConnListener{c: sh})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

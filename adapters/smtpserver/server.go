@@ -354,6 +354,7 @@ func isTemporary(err error) bool {
 // admit applies the connection limits and starts the handshake.
 func (s *Server) admit(conn net.Conn) {
 	ip := hostOf(conn.RemoteAddr())
+	key := throttle.ClientKey(ip) // what per-IP caps and budgets count
 	s.mu.Lock()
 	if s.shuttingDown.Load() {
 		s.mu.Unlock()
@@ -364,7 +365,7 @@ func (s *Server) admit(conn net.Conn) {
 	switch {
 	case s.total >= s.cfg.MaxConns:
 		refuse = &replyBusy
-	case s.perIP[ip] >= s.cfg.MaxConnsPerIP:
+	case s.perIP[key] >= s.cfg.MaxConnsPerIP:
 		refuse = &replyBusyIP
 	}
 	if refuse != nil {
@@ -382,11 +383,11 @@ func (s *Server) admit(conn net.Conn) {
 		return
 	}
 	s.total++
-	s.perIP[ip]++
+	s.perIP[key]++
 	s.handshaking[conn] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.handshake(conn, ip)
+	go s.handshake(conn, ip, key)
 }
 
 // reject says 421 to a client over the limits. It is implicit TLS, so the
@@ -407,7 +408,7 @@ func (s *Server) reject(conn net.Conn, r reply) {
 	tc.Close()
 }
 
-func (s *Server) handshake(conn net.Conn, ip string) {
+func (s *Server) handshake(conn net.Conn, ip, key string) {
 	defer s.wg.Done()
 	start := time.Now()
 	// The deadline goes on before the handshake: a client that connects
@@ -421,11 +422,11 @@ func (s *Server) handshake(conn net.Conn, ip string) {
 	if err != nil {
 		s.log.Debug("tls handshake", zap.String("remote", ip), zap.Error(err))
 		conn.Close()
-		s.release(nil, ip)
+		s.release(nil, key)
 		return
 	}
 	tc.SetDeadline(time.Time{})
-	sh := newShim(s, tc, ip, start)
+	sh := newShim(s, tc, ip, key, start)
 	s.mu.Lock()
 	if s.shuttingDown.Load() {
 		s.mu.Unlock()
@@ -441,16 +442,16 @@ func (s *Server) handshake(conn net.Conn, ip string) {
 	}
 }
 
-// release forgets a closed connection.
-func (s *Server) release(sh *shimConn, ip string) {
+// release forgets a closed connection from client key.
+func (s *Server) release(sh *shimConn, key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sh != nil {
 		delete(s.conns, sh)
 	}
 	s.total--
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
+	if s.perIP[key]--; s.perIP[key] <= 0 {
+		delete(s.perIP, key)
 	}
 	s.checkIdleLocked()
 }

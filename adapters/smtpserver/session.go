@@ -65,7 +65,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 // check, overshooting the budget.
 func (s *session) authenticate(identity, username, password string) error {
 	log := s.srv.log.With(zap.String("remote", s.sh.ip))
-	ok, refund := s.srv.authLimit.Reserve(s.sh.ip)
+	ok, refund := s.srv.authLimit.Reserve(s.sh.key)
 	if !ok {
 		log.Info("auth throttled")
 		return replyThrottled.err()

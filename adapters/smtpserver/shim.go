@@ -114,6 +114,7 @@ type shimConn struct {
 	srv        *Server
 	tc         tlsConn
 	ip         string
+	key        string // throttle.ClientKey(ip): what per-IP limits count
 	state      *connState
 	sessionEnd time.Time
 	authEnd    time.Time // AuthTimeout: the session must have logged in by then
@@ -140,11 +141,12 @@ type shimConn struct {
 
 var _ net.Conn = (*shimConn)(nil)
 
-func newShim(srv *Server, tc tlsConn, ip string, start time.Time) *shimConn {
+func newShim(srv *Server, tc tlsConn, ip, key string, start time.Time) *shimConn {
 	return &shimConn{
 		srv:        srv,
 		tc:         tc,
 		ip:         ip,
+		key:        key,
 		state:      &connState{},
 		sessionEnd: start.Add(srv.cfg.SessionTimeout),
 		authEnd:    start.Add(srv.cfg.AuthTimeout),
@@ -572,7 +574,7 @@ func (c *shimConn) register(args string) {
 	}
 	// Every attempt spends budget (a taken name too): REG must not become
 	// a free oracle for which names exist.
-	if !c.srv.regLimit.Allow(c.ip) {
+	if !c.srv.regLimit.Allow(c.key) {
 		log.Info("register throttled")
 		c.writeReply(replyThrottled)
 		return
@@ -752,7 +754,7 @@ func (c *shimConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		err = c.tc.Close()
-		c.srv.release(c, c.ip)
+		c.srv.release(c, c.key)
 	})
 	return err
 }

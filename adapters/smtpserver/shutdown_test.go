@@ -14,11 +14,11 @@ import (
 // its slot under s.mu. Shutdown must not hold s.mu while it does that.
 func TestShutdownClosesLeftoverConns(t *testing.T) {
 	srv := New(Config{TLS: &tls.Config{}}, fakeAccounts{}, fakeMailboxes{}, nopLog())
-	sh := newShim(srv, &fuzzConn{}, "192.0.2.1", time.Now())
+	sh := newShim(srv, &fuzzConn{}, "192.0.2.1", "192.0.2.1", time.Now())
 	srv.mu.Lock()
 	srv.conns[sh] = struct{}{}
 	srv.total++
-	srv.perIP[sh.ip]++
+	srv.perIP[sh.key]++
 	srv.mu.Unlock()
 
 	done := make(chan error, 1)

@@ -6,6 +6,7 @@ package throttle
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,4 +155,26 @@ func (l *Limiter) prune(now time.Time) {
 		}
 		delete(l.buckets, k)
 	}
+}
+
+// ClientKey is the key a client's budgets and connection caps are counted
+// under: an IPv4 address as it is, an IPv6 address as the /64 it lies in.
+// One host or site commonly holds a whole /64, so counting single IPv6
+// addresses would let it multiply every per-IP budget at will. An
+// IPv4-mapped IPv6 address counts as its IPv4 address; anything that does
+// not parse is its own key.
+func ClientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

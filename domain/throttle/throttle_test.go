@@ -121,3 +121,20 @@ func TestLimiterReserveRefund(t *testing.T) {
 		refund()
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"192.0.2.7", "192.0.2.7"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::ffff", "2001:db8:1:2::/64"}, // same /64, same budget
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"::1", "::/64"},
+		{"not an ip", "not an ip"},
+	} {
+		if got := ClientKey(tc.in); got != tc.want {
+			t.Errorf("ClientKey(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
