@@ -21,10 +21,45 @@ func fakeSession(t *testing.T, c *Client, ep ports.Endpoint) *Session {
 	return s
 }
 
-// go-smtp sets and clears a deadline of its own around every command, and
-// none while the message is uploaded, so only SubmitTimeout can end a Send
-// whose server stalls in DATA. IOTimeout is far longer here: the test would
-// time out if SubmitTimeout did not hold.
+// startStallingSMTP is a submission server that accepts everything and,
+// once in DATA, stops at the first line for which stall is true: it neither
+// reads on nor answers until the test ends.
+func startStallingSMTP(t *testing.T, stall func(line string) bool) *fakeSMTP {
+	t.Helper()
+	release := make(chan struct{})
+	inData := false
+	f := startFakeSMTP(t, func(l string) string {
+		switch {
+		case inData && stall(l):
+			<-release
+			return ""
+		case inData:
+			return ""
+		case strings.HasPrefix(l, "AUTH "):
+			return "235 2.7.0 OK"
+		case l == "DATA":
+			inData = true
+			return "354 go ahead"
+		}
+		return "250 2.0.0 OK"
+	})
+	t.Cleanup(func() { close(release) }) // before the server's cleanup waits for it
+	return f
+}
+
+// bigDraft carries an attachment of size bytes (none for 0) after a body
+// whose first line is "first line".
+func bigDraft(size int) ports.Draft {
+	d := ports.Draft{To: []string{"b"}, Subject: "s", Body: "first line\n"}
+	if size > 0 {
+		d.Attachments = []ports.Attachment{{Name: "big.bin", Data: make([]byte, size)}}
+	}
+	return d
+}
+
+// SubmitTimeout bounds the whole Send, whether the server stops reading
+// the upload or never answers the final dot. IOTimeout is far longer here:
+// the test would time out if SubmitTimeout did not hold.
 func TestSendStalledInDataEndsAtSubmitTimeout(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -39,34 +74,12 @@ func TestSendStalledInDataEndsAtSubmitTimeout(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			checkGoroutines(t)
-			release := make(chan struct{})
-			inData := false
-			f := startFakeSMTP(t, func(l string) string {
-				switch {
-				case inData && tt.stall(l):
-					<-release
-					return ""
-				case inData:
-					return ""
-				case strings.HasPrefix(l, "AUTH "):
-					return "235 2.7.0 OK"
-				case l == "DATA":
-					inData = true
-					return "354 go ahead"
-				}
-				return "250 2.0.0 OK"
-			})
-			t.Cleanup(func() { close(release) }) // before the server's cleanup waits for it
+			f := startStallingSMTP(t, tt.stall)
 			cfg := fastConfig()
 			cfg.IOTimeout = time.Hour
 			cfg.SubmitTimeout = 300 * time.Millisecond
-			c := New(cfg)
-			s := fakeSession(t, c, f.ep)
-			d := ports.Draft{To: []string{"b"}, Subject: "s", Body: "first line\n"}
-			if tt.size > 0 {
-				d.Attachments = []ports.Attachment{{Name: "big.bin", Data: make([]byte, tt.size)}}
-			}
-			err := s.Send(context.Background(), d)
+			s := fakeSession(t, New(cfg), f.ep)
+			err := s.Send(context.Background(), bigDraft(tt.size))
 			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ports.ErrUnreachable) {
 				t.Fatalf("Send = %v, want DeadlineExceeded and ErrUnreachable", err)
 			}
@@ -78,32 +91,13 @@ func TestSendStalledInDataEndsAtSubmitTimeout(t *testing.T) {
 // after IOTimeout without progress, long before SubmitTimeout.
 func TestSendUploadStallEndsAtIOTimeout(t *testing.T) {
 	checkGoroutines(t)
-	release := make(chan struct{})
-	inData := false
-	f := startFakeSMTP(t, func(l string) string {
-		switch {
-		case inData && l == "first line":
-			<-release
-			return ""
-		case inData:
-			return ""
-		case strings.HasPrefix(l, "AUTH "):
-			return "235 2.7.0 OK"
-		case l == "DATA":
-			inData = true
-			return "354 go ahead"
-		}
-		return "250 2.0.0 OK"
-	})
-	t.Cleanup(func() { close(release) })
+	f := startStallingSMTP(t, func(l string) bool { return l == "first line" })
 	cfg := fastConfig()
 	cfg.IOTimeout = 300 * time.Millisecond
 	cfg.SubmitTimeout = time.Hour
 	s := fakeSession(t, New(cfg), f.ep)
-	d := ports.Draft{To: []string{"b"}, Subject: "s", Body: "first line\n",
-		Attachments: []ports.Attachment{{Name: "big.bin", Data: make([]byte, 8<<20)}}}
 	done := make(chan error, 1)
-	go func() { done <- s.Send(context.Background(), d) }()
+	go func() { done <- s.Send(context.Background(), bigDraft(8<<20)) }()
 	select {
 	case err := <-done:
 		if !errors.Is(err, ports.ErrUnreachable) || errors.Is(err, context.DeadlineExceeded) {
