@@ -1,0 +1,175 @@
+package mail
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	netmail "net/mail"
+	"strings"
+)
+
+// Text is what a message says, decoded, for readers, previews and the
+// search index: header fields as UTF-8, the body parts without their
+// transfer encoding and converted to UTF-8, and the names of the attached
+// files (not their bytes).
+type Text struct {
+	// Subject is RFC 2047 decoded.
+	Subject string
+	// From holds the From header's people; To those of To and Cc.
+	From, To []Person
+	// Plain is the first text/plain part with any text, HTML the first
+	// text/html part (markup and all). Either may be "". Use Body for what
+	// a reader shows.
+	Plain, HTML string
+	// Files lists the attachments, and inline parts that are not text, in
+	// message order.
+	Files []File
+}
+
+// Person is one address of a header field, with its display name (RFC 2047
+// decoded, "" when none). An item of a field that does not parse gives a
+// Person whose Name is its decoded text and Addr "".
+type Person struct{ Name, Addr string }
+
+// File is an attached file: its name (RFC 2231 or RFC 2047 decoded, "" when
+// it has none) and media type. The name is the sender's: sanitise it
+// before using it as a path.
+type File struct{ Name, Type string }
+
+// Body is the text a reader shows: see BodyText.
+func (t Text) Body() string {
+	s, _ := BodyText(t.Plain, t.HTML)
+	return s
+}
+
+// TextLimits bounds the work ExtractText does on a message. A zero field
+// takes its default.
+type TextLimits struct {
+	// ScanBytes is how much of the message is looked at (default 64 MiB):
+	// parts after it are not seen.
+	ScanBytes int
+	// PartBytes is how much of a text part's encoded body is read (default
+	// 1 MiB).
+	PartBytes int
+	// Depth bounds multipart nesting, the message being depth 0 (default
+	// 10); Parts the entities visited in all (default 1000).
+	Depth, Parts int
+}
+
+func (l TextLimits) withDefaults() TextLimits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.ScanBytes, 64<<20)
+	def(&l.PartBytes, 1<<20)
+	def(&l.Depth, 10)
+	def(&l.Parts, 1000)
+	return l
+}
+
+// ExtractText reads what raw, an RFC 5322 message, says: see Text. It is
+// lenient, as a mail reader must be: a part it cannot read is passed over,
+// and a message that does not parse gives an empty Text. Any input is safe:
+// it never panics and lim bounds its work.
+func ExtractText(raw []byte, lim TextLimits) Text {
+	w := &textWalk{lim: lim.withDefaults()}
+	w.message(raw)
+	return w.out
+}
+
+// textWalk walks a MIME tree depth first, filling out.
+type textWalk struct {
+	lim   TextLimits
+	parts int
+	// firstText stops the walk at the first text/plain part with text:
+	// a preview needs nothing more.
+	firstText bool
+	out       Text
+}
+
+// header is a message's or a part's header (net/mail.Header,
+// textproto.MIMEHeader).
+type header interface{ Get(key string) string }
+
+func (w *textWalk) message(raw []byte) {
+	if len(raw) > w.lim.ScanBytes {
+		raw = raw[:w.lim.ScanBytes]
+	}
+	m, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return
+	}
+	if !w.firstText {
+		w.out.Subject = decodeHeader(m.Header.Get("Subject"))
+		w.out.From = people(m.Header, "From")
+		w.out.To = append(people(m.Header, "To"), people(m.Header, "Cc")...)
+	}
+	w.part(m.Header, m.Body, 0)
+}
+
+// part reads one entity, and within it every part in turn. It reports
+// whether the walk is over.
+func (w *textWalk) part(h header, body io.Reader, depth int) (stop bool) {
+	w.parts++
+	if w.parts > w.lim.Parts {
+		return true
+	}
+	mediatype, params := "text/plain", map[string]string{} // RFC 2045 §5.2 default
+	if ct := h.Get("Content-Type"); ct != "" {
+		mt, p, err := mime.ParseMediaType(ct)
+		switch {
+		case err == nil || (mt != "" && errors.Is(err, mime.ErrInvalidMediaParameter)):
+			mediatype, params = mt, p
+		default:
+			mediatype, params = "application/octet-stream", nil // unreadable: not text to show
+		}
+	}
+	disp, dparams, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
+	if strings.HasPrefix(mediatype, "multipart/") {
+		return w.multipart(body, params["boundary"], depth)
+	}
+	attached := disp == "attachment" // an attached .txt is not the message's text
+	switch {
+	case mediatype == "text/plain" && !attached:
+		if w.out.Plain != "" {
+			return false // a second text part (a list footer, say) is not the body
+		}
+		s := decodeText(body, h.Get("Content-Transfer-Encoding"), params["charset"], w.lim.PartBytes)
+		if strings.TrimSpace(s) != "" {
+			w.out.Plain = s
+			return w.firstText
+		}
+	case mediatype == "text/html" && !attached:
+		if w.out.HTML == "" {
+			s := decodeText(body, h.Get("Content-Transfer-Encoding"), params["charset"], w.lim.PartBytes)
+			if strings.TrimSpace(s) != "" {
+				w.out.HTML = s
+			}
+		}
+	case !w.firstText:
+		w.out.Files = append(w.out.Files, File{Name: fileName(dparams, params), Type: mediatype})
+	}
+	return false
+}
+
+func (w *textWalk) multipart(body io.Reader, boundary string, depth int) (stop bool) {
+	if depth >= w.lim.Depth || boundary == "" {
+		return false
+	}
+	mr := multipart.NewReader(body, boundary)
+	for {
+		// NextRawPart, not NextPart: NextPart decodes quoted-printable
+		// itself and hides the header, and decodeText does all of them.
+		p, err := mr.NextRawPart()
+		if err != nil {
+			return false
+		}
+		if w.part(p.Header, p, depth+1) {
+			return true
+		}
+	}
+}
