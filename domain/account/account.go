@@ -1,6 +1,11 @@
-// Package account owns Mailroom's accounts: the username rules, addresses, the
-// password policy, and the Register/Authenticate/Lookup service. It is pure:
-// storage and password hashing come in through the Store and Hasher interfaces.
+// Package account owns Mailroom's accounts and the rules about them: the
+// username rule and the one place that turns name@domain into a name,
+// addresses, the password policy, registration policy (open or closed, a
+// budget per client), the login guard (one failed-login budget per client
+// shared by every server), the verified-credentials cache, and the
+// Register/Login/Authenticate/Lookup service. It is pure: storage, password
+// hashing, time and randomness come in through Store, Hasher, a now func and
+// an io.Reader.
 package account
 
 import (
@@ -9,7 +14,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -22,6 +26,12 @@ var (
 	ErrWeakPassword   = errors.New("account: password must be 8 characters to 1024 bytes, without control characters")
 	ErrBadCredentials = errors.New("account: bad credentials")
 	ErrNoSuchUser     = errors.New("account: no such user")
+	// ErrThrottled: the client's budget (failed logins, registrations) is
+	// spent; it may try again once the budget refills. A temporary refusal
+	// (SMTP 454 4.7.0).
+	ErrThrottled = errors.New("account: too many attempts from this client")
+	// ErrRegistrationClosed: the server does not let clients register.
+	ErrRegistrationClosed = errors.New("account: registration closed")
 )
 
 // Password length bounds. The minimum counts characters, the maximum bytes;
@@ -40,7 +50,8 @@ type Username string
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // ParseUsername normalises s to lower case and checks it against the
-// username rule. Anything else is ErrBadUsername.
+// username rule: ASCII only, 1 to 64 of [a-z0-9._-], starting with a letter
+// or digit. Anything else is ErrBadUsername (wrapped, quoting s).
 func ParseUsername(s string) (Username, error) {
 	// Check for ASCII before lowering: strings.ToLower maps some non-ASCII
 	// letters to ASCII ones (KELVIN SIGN U+212A to "k", U+0130 to "i"), which
@@ -55,6 +66,19 @@ func ParseUsername(s string) (Username, error) {
 		return "", fmt.Errorf("%w: %q", ErrBadUsername, s)
 	}
 	return Username(n), nil
+}
+
+// SplitAddress splits s at its last '@' into the local part and the domain;
+// without an '@', local is s and hasDomain is false. It checks nothing: it
+// is the one spelling of "the part after the @" for code that only needs
+// the parts (a domain to qualify a bare name with). To turn a login or
+// recipient into an account name, use Service.ParseName.
+func SplitAddress(s string) (local, domain string, hasDomain bool) {
+	i := strings.LastIndexByte(s, '@')
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
 }
 
 // Address is username@domain.
@@ -75,7 +99,8 @@ type Account struct {
 }
 
 // CheckPassword applies the password policy: 8 characters at least, 1024
-// bytes at most, valid UTF-8 and no control characters. Spaces are fine
+// bytes at most, valid UTF-8 and no control characters; anything else is
+// ErrWeakPassword. Spaces are fine
 // (passphrases); control characters are refused because no wire can carry
 // them all (CR and LF end an SMTP command line) and no keyboard types them.
 func CheckPassword(p string) error {
@@ -109,178 +134,4 @@ type Hasher interface {
 	Hash(ctx context.Context, password string) (string, error)
 	// Verify reports whether password matches hash. A malformed hash is an error.
 	Verify(ctx context.Context, hash, password string) (bool, error)
-}
-
-// Config configures the service.
-type Config struct {
-	// Domain is the mail domain of every address. Default "localhost".
-	Domain string
-}
-
-// Service implements the account use cases.
-type Service struct {
-	store  Store
-	hasher Hasher
-	domain string
-	now    func() time.Time
-
-	dummyMu   sync.Mutex
-	dummyHash string // set once a dummy hash succeeded
-}
-
-// NewService wires a Service. now defaults to time.Now.
-func NewService(store Store, hasher Hasher, cfg Config, now func() time.Time) *Service {
-	if store == nil || hasher == nil {
-		panic("account: nil dependency")
-	}
-	if cfg.Domain == "" {
-		cfg.Domain = "localhost"
-	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Service{store: store, hasher: hasher, domain: strings.ToLower(cfg.Domain), now: now}
-}
-
-// Domain is the configured mail domain.
-func (s *Service) Domain() string { return s.domain }
-
-// AddressOf gives the account's address.
-func (s *Service) AddressOf(a Account) Address { return Address{User: a.Username, Domain: s.domain} }
-
-// ParseName accepts a bare username or username@domain for the configured
-// domain, in any case. Another domain is ErrBadUsername.
-func (s *Service) ParseName(name string) (Username, error) {
-	if i := strings.LastIndexByte(name, '@'); i >= 0 {
-		if !strings.EqualFold(name[i+1:], s.domain) {
-			return "", fmt.Errorf("%w: %q is not in domain %s", ErrBadUsername, name, s.domain)
-		}
-		name = name[:i]
-	}
-	return ParseUsername(name)
-}
-
-// Register creates an account. The name must be free in any letter case.
-func (s *Service) Register(ctx context.Context, username, password string) (Account, error) {
-	name, err := ParseUsername(username)
-	if err != nil {
-		return Account{}, err
-	}
-	if err := CheckPassword(password); err != nil {
-		return Account{}, err
-	}
-	// A cheap early check spares a hash for a taken name; the store's unique
-	// constraint is what actually guarantees it.
-	if _, err := s.store.AccountByName(ctx, name); err == nil {
-		return Account{}, ErrUsernameTaken
-	} else if !errors.Is(err, ErrNoSuchUser) {
-		return Account{}, err
-	}
-	hash, err := s.hasher.Hash(ctx, password)
-	if err != nil {
-		return Account{}, err
-	}
-	return s.store.CreateAccount(ctx, name, hash, s.now().UTC())
-}
-
-// Authenticate checks a login. A wrong password and an unknown (or malformed)
-// user both give ErrBadCredentials, and both cost one hash verification so
-// they take the same time.
-func (s *Service) Authenticate(ctx context.Context, username, password string) (Account, error) {
-	name, nameErr := s.ParseName(username)
-	var acc Account
-	var err error
-	if nameErr == nil && len(password) <= MaxPasswordBytes {
-		acc, err = s.store.AccountByName(ctx, name)
-		if err != nil && !errors.Is(err, ErrNoSuchUser) {
-			return Account{}, err
-		}
-	} else {
-		err = ErrNoSuchUser
-	}
-	if err != nil {
-		hash, herr := s.dummy(ctx)
-		if herr != nil {
-			return Account{}, herr
-		}
-		if _, verr := s.hasher.Verify(ctx, hash, password); verr != nil {
-			return Account{}, verr
-		}
-		return Account{}, ErrBadCredentials
-	}
-	ok, err := s.hasher.Verify(ctx, acc.PasswordHash, password)
-	if err != nil {
-		return Account{}, err
-	}
-	if !ok {
-		return Account{}, ErrBadCredentials
-	}
-	return acc, nil
-}
-
-// dummy gives the hash that unknown users are verified against. Only a
-// success is kept: a failure (say the first caller's ctx was cancelled) must
-// not stick, or every later unknown-user login would fail with that error.
-func (s *Service) dummy(ctx context.Context) (string, error) {
-	s.dummyMu.Lock()
-	defer s.dummyMu.Unlock()
-	if s.dummyHash == "" {
-		h, err := s.hasher.Hash(ctx, "mailroom-timing-equaliser")
-		if err != nil {
-			return "", err
-		}
-		s.dummyHash = h
-	}
-	return s.dummyHash, nil
-}
-
-// Warm computes the hash that unknown-user logins are checked against, so
-// that even the first one costs what a wrong password costs (otherwise it
-// would also pay for making the hash). Servers call it at start; without it
-// the first unknown-user login does it.
-func (s *Service) Warm(ctx context.Context) error {
-	_, err := s.dummy(ctx)
-	return err
-}
-
-// Lookup finds an account by bare name or address: ErrNoSuchUser if none.
-func (s *Service) Lookup(ctx context.Context, name string) (Account, error) {
-	n, err := s.ParseName(name)
-	if err != nil {
-		return Account{}, fmt.Errorf("%w (%v)", ErrNoSuchUser, err)
-	}
-	return s.store.AccountByName(ctx, n)
-}
-
-// ByID finds an account by id: ErrNoSuchUser if none.
-func (s *Service) ByID(ctx context.Context, id ID) (Account, error) {
-	return s.store.AccountByID(ctx, id)
-}
-
-// List gives every account, ordered by name (ops tooling).
-func (s *Service) List(ctx context.Context) ([]Account, error) { return s.store.Accounts(ctx) }
-
-// SetPassword replaces an account's password (ops tooling).
-func (s *Service) SetPassword(ctx context.Context, username, password string) error {
-	acc, err := s.Lookup(ctx, username)
-	if err != nil {
-		return err
-	}
-	if err := CheckPassword(password); err != nil {
-		return err
-	}
-	hash, err := s.hasher.Hash(ctx, password)
-	if err != nil {
-		return err
-	}
-	return s.store.SetPasswordHash(ctx, acc.ID, hash)
-}
-
-// Delete removes an account and its mailbox (ops tooling).
-func (s *Service) Delete(ctx context.Context, username string) error {
-	acc, err := s.Lookup(ctx, username)
-	if err != nil {
-		return err
-	}
-	return s.store.DeleteAccount(ctx, acc.ID)
 }

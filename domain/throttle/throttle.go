@@ -1,6 +1,7 @@
 // Package throttle owns Mailroom's abuse budgets: a per-key (per client IP)
 // token bucket written as "N/duration", used for registrations, failed
-// logins and the like. It is pure; time comes in as a func.
+// logins and the like, with tickets for attempts whose cost is known only
+// when they end (see Acquire). It is pure; time comes in as a func.
 package throttle
 
 import (
@@ -57,7 +58,19 @@ const MaxKeys = 100_000
 type bucket struct {
 	tokens float64
 	last   time.Time
+	// inflight counts the tickets out on this bucket (see Acquire); each
+	// holds one of tokens back from the others until it settles.
+	inflight int
+	// waiting counts Acquire calls blocked on settled.
+	waiting int
+	// settled is closed (and cleared) when a ticket settles; made only
+	// when someone waits.
+	settled chan struct{}
 }
+
+// busy reports whether a ticket or a waiter still points at b, so that it
+// must not be forgotten.
+func (b *bucket) busy() bool { return b.inflight > 0 || b.waiting > 0 }
 
 // Limiter keeps one bucket per key. It is safe for concurrent use.
 type Limiter struct {
@@ -87,7 +100,8 @@ func (l *Limiter) Allow(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.refill(key)
-	if b.tokens < 1 {
+	// Tokens held by tickets in flight are not free to take.
+	if b.tokens-float64(b.inflight) < 1 {
 		return false
 	}
 	b.tokens--
@@ -99,6 +113,10 @@ func (l *Limiter) Allow(key string) bool {
 // Call refund when the attempt turns out not to count (a successful login):
 // checking first and spending after would let parallel attempts all pass
 // the check before any of them spends.
+//
+// Deprecated: use Acquire. Reserve refuses while the tokens are merely
+// reserved by attempts that may yet be refunded, so a burst of honest
+// attempts from one key is refused; Acquire waits for them instead.
 func (l *Limiter) Reserve(key string) (ok bool, refund func()) {
 	if !l.Allow(key) {
 		return false, func() {}
@@ -130,6 +148,11 @@ func (l *Limiter) refill(key string) *bucket {
 		l.buckets[key] = b
 		return b
 	}
+	l.refillBucket(b, now)
+	return b
+}
+
+func (l *Limiter) refillBucket(b *bucket, now time.Time) {
 	if el := now.Sub(b.last); el > 0 {
 		b.tokens += float64(l.rate.N) * float64(el) / float64(l.rate.Per)
 		if b.tokens > float64(l.rate.N) {
@@ -137,23 +160,25 @@ func (l *Limiter) refill(key string) *bucket {
 		}
 		b.last = now
 	}
-	return b
 }
 
 // prune forgets full buckets (they carry no state), then, if still over
 // the bound, an arbitrary tenth of the rest: under a flood of fresh keys
 // this keeps the cost amortised O(1) per key instead of a scan per key.
+// A bucket with tickets out or waiters is kept: its tickets settle on it.
 func (l *Limiter) prune(now time.Time) {
 	for k, b := range l.buckets {
-		if now.Sub(b.last) >= l.rate.Per {
+		if now.Sub(b.last) >= l.rate.Per && !b.busy() {
 			delete(l.buckets, k)
 		}
 	}
-	for k := range l.buckets {
+	for k, b := range l.buckets {
 		if len(l.buckets) < MaxKeys*9/10 {
 			break
 		}
-		delete(l.buckets, k)
+		if !b.busy() {
+			delete(l.buckets, k)
+		}
 	}
 }
 
