@@ -18,8 +18,8 @@ import (
 func (s *Store) CreateAccount(ctx context.Context, name account.Username, passwordHash string, created time.Time) (account.Account, error) {
 	created = fromNanos(created.UnixNano())
 	var id int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.tx.ExecContext(w.ctx,
 			`INSERT INTO accounts (username, password_hash, created) VALUES (?, ?, ?)`,
 			string(name), passwordHash, created.UnixNano())
 		if err != nil {
@@ -53,8 +53,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (account.Account, error) {
 
 // AccountByName finds an account by name, in any letter case.
 func (s *Store) AccountByName(ctx context.Context, name account.Username) (account.Account, error) {
-	a, err := scanAccount(s.rdb.QueryRowContext(ctx,
-		`SELECT `+accountCols+` FROM accounts WHERE username = ?`, string(name)))
+	a, err := scanAccount(s.rst.accountByName.QueryRowContext(ctx, string(name)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return account.Account{}, fmt.Errorf("%w: %s", account.ErrNoSuchUser, name)
 	}
@@ -66,8 +65,7 @@ func (s *Store) AccountByName(ctx context.Context, name account.Username) (accou
 
 // AccountByID finds an account by id.
 func (s *Store) AccountByID(ctx context.Context, id account.ID) (account.Account, error) {
-	a, err := scanAccount(s.rdb.QueryRowContext(ctx,
-		`SELECT `+accountCols+` FROM accounts WHERE id = ?`, int64(id)))
+	a, err := scanAccount(s.rst.accountByID.QueryRowContext(ctx, int64(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return account.Account{}, fmt.Errorf("%w: id %d", account.ErrNoSuchUser, id)
 	}
@@ -100,8 +98,8 @@ func (s *Store) Accounts(ctx context.Context) ([]account.Account, error) {
 
 // SetPasswordHash replaces an account's password hash.
 func (s *Store) SetPasswordHash(ctx context.Context, id account.ID, passwordHash string) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, passwordHash, int64(id))
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.tx.ExecContext(w.ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, passwordHash, int64(id))
 		if err != nil {
 			return err
 		}
@@ -117,8 +115,8 @@ func (s *Store) SetPasswordHash(ctx context.Context, id account.ID, passwordHash
 // cascade, and messages no entry holds any more go by trigger, in the same
 // transaction.
 func (s *Store) DeleteAccount(ctx context.Context, id account.ID) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, int64(id))
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.tx.ExecContext(w.ctx, `DELETE FROM accounts WHERE id = ?`, int64(id))
 		if err != nil {
 			return err
 		}

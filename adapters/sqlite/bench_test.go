@@ -170,3 +170,39 @@ func BenchmarkListLargeRaw(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDeliverRecipients delivers a 10 KiB message to 1 and to 10
+// inboxes (plus the sender's sent copy), from 4×GOMAXPROCS goroutines as
+// from many SMTP sessions, with the default group commit.
+func BenchmarkDeliverRecipients(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run(fmt.Sprint("rcpts=", n), func(b *testing.B) {
+			s := openAt(b, dbPath(b), Config{})
+			var accs []account.Account
+			for i := range 16 {
+				accs = append(accs, mkAccount(b, s, fmt.Sprint("user", i)))
+			}
+			body := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 160) // 10 KiB
+			msg := newMsg("benchmark", body)
+			var next atomic.Int64
+			b.SetBytes(int64(len(msg.Raw)))
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				entries := make([]mail.NewEntry, n+1)
+				for pb.Next() {
+					i := int(next.Add(1))
+					for j := range n {
+						entries[j] = mail.NewEntry{Owner: accs[(i+1+j)%16].ID, Folder: mail.Inbox, To: []string{"to@localhost"}}
+					}
+					entries[n] = mail.NewEntry{Owner: accs[i%16].ID, Folder: mail.Sent, To: []string{"to@localhost"}}
+					if _, err := s.Deliver(ctx, msg, entries); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -2,11 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 )
@@ -50,14 +50,42 @@ type Feed struct {
 
 	mu     sync.Mutex
 	closed bool
-	last   mail.EntryID // newest entry fanned out (or skipped for lack of subscribers)
+	last   mail.EntryID // newest entry fanned out (or skipped for lack of interest)
 	subs   map[*subscriber]struct{}
+
+	// Test hooks: how many queries read entry rows back (ids and owners
+	// only), and how many read entries' metadata (the join).
+	rowReads, metaReads atomic.Int64
 }
 
 type subscriber struct {
 	ch        chan mail.Meta
 	from      mail.EntryID // deliver only ids above this
+	in        Interest     // nil: every entry
 	stopAfter func() bool
+}
+
+// Interest is what a SubscribeInterest subscriber watches; the feed asks it
+// before reading anything back. While no subscriber has Any, the feed reads
+// no entry at all (only the newest id, one b-tree descent per commit, to
+// know where interest would start), and it reads the metadata only of
+// entries whose owner some subscriber Wants.
+//
+// Both methods must be cheap and safe for concurrent use, and must not call
+// the Feed: the poller calls them, Wants with the feed's lock held.
+//
+// An owner wanted from time T gets every entry committed after T (and
+// possibly some committed up to a poll interval before it; skip those by
+// id). So make the interest visible before relying on it, e.g. register a
+// watcher before answering its watch request.
+//
+// Interest is an alias of an interface literal so that a port can declare
+// SubscribeInterest with the same literal, without importing this package.
+type Interest = interface {
+	// Any reports whether any owner is watched now.
+	Any() bool
+	// Wants reports whether owner's entries are watched now.
+	Wants(owner account.ID) bool
 }
 
 // Feed starts a change feed over the store. Close (or the Store's Close)
@@ -96,9 +124,23 @@ func (s *Store) Feed(cfg FeedConfig) *Feed {
 // Subscribe delivers entries with id greater than the newest entry at the
 // time of the call, in id order. The channel is closed when ctx ends, when
 // the subscriber falls Buffer entries behind (it must then resync by
-// listing), or when the feed stops.
+// listing), or when the feed stops. A Subscribe subscriber makes the feed
+// read every committed entry's metadata; prefer SubscribeInterest.
 func (f *Feed) Subscribe(ctx context.Context) <-chan mail.Meta {
-	sub := &subscriber{ch: make(chan mail.Meta, f.cfg.Buffer)}
+	return f.subscribe(ctx, nil)
+}
+
+// SubscribeInterest is Subscribe for the entries of the owners in wants,
+// asked when each entry is read: see Interest. in must not be nil.
+func (f *Feed) SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta {
+	if in == nil {
+		panic("sqlite: SubscribeInterest with a nil Interest")
+	}
+	return f.subscribe(ctx, in)
+}
+
+func (f *Feed) subscribe(ctx context.Context, in Interest) <-chan mail.Meta {
+	sub := &subscriber{ch: make(chan mail.Meta, f.cfg.Buffer), in: in}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed || ctx.Err() != nil {
@@ -108,8 +150,7 @@ func (f *Feed) Subscribe(ctx context.Context) <-chan mail.Meta {
 	// Read the newest id under f.mu: the poller fans out under f.mu too, so
 	// it either fanned out before this read (and those ids are <= newest) or
 	// fans out after the subscriber is registered.
-	var newest mail.EntryID
-	err := f.s.rdb.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM entries`).Scan(&newest)
+	newest, err := f.s.newestEntry(ctx)
 	switch {
 	case err == nil && len(f.subs) == 0:
 		// Nobody was listening, so the poller may be behind: skip it ahead.
@@ -170,12 +211,8 @@ func (f *Feed) run() {
 	defer close(f.done)
 	t := time.NewTicker(f.cfg.PollInterval)
 	defer t.Stop()
-	var conn *sql.Conn
-	defer func() {
-		if conn != nil {
-			conn.Close()
-		}
-	}()
+	var fc *feedConn
+	defer func() { fc.close() }()
 	version := int64(-1)
 	for {
 		kicked := false
@@ -192,23 +229,23 @@ func (f *Feed) run() {
 		if n == 0 {
 			continue
 		}
-		if conn == nil {
-			c, err := f.s.rdb.Conn(f.ctx)
+		if fc == nil {
+			c, err := f.s.openFeedConn(f.ctx)
 			if err != nil {
 				continue // try again next tick
 			}
-			conn = c
+			fc = c
 		}
-		var v int64
-		if err := conn.QueryRowContext(f.ctx, `PRAGMA data_version`).Scan(&v); err != nil {
-			conn.Close()
-			conn, version = nil, -1
+		v, err := fc.dataVersion(f.ctx)
+		if err != nil {
+			fc.close()
+			fc, version = nil, -1
 			continue
 		}
 		if v == version && !kicked {
 			continue
 		}
-		if err := f.catchUp(conn); err != nil {
+		if err := f.catchUp(fc); err != nil {
 			version = -1 // look again next tick
 			continue
 		}
@@ -216,33 +253,103 @@ func (f *Feed) run() {
 	}
 }
 
-// catchUp fans out every entry after f.last.
-func (f *Feed) catchUp(conn *sql.Conn) error {
+// catchUp fans out every entry after f.last that some subscriber wants.
+func (f *Feed) catchUp(fc *feedConn) error {
 	for {
 		f.mu.Lock()
 		after := f.last
+		all, ins := f.interestsLocked()
 		f.mu.Unlock()
-		metas, err := entriesAfter(f.ctx, conn, after, feedBatch)
-		if err != nil {
-			return fmt.Errorf("sqlite: feed: %w", err)
+		var metas []mail.Meta
+		var last mail.EntryID
+		var n int
+		var err error
+		if all {
+			metas, err = fc.metasAfter(f.ctx, after, feedBatch)
+			f.metaReads.Add(1)
+			if n = len(metas); n > 0 {
+				last = metas[n-1].ID
+			}
+		} else {
+			metas, last, n, err = f.readWanted(fc, after, ins)
 		}
-		if len(metas) == 0 {
-			return nil
+		if err != nil {
+			return err
 		}
 		f.mu.Lock()
 		f.fanOutLocked(metas)
-		f.last = max(f.last, metas[len(metas)-1].ID)
+		f.last = max(f.last, last)
 		f.mu.Unlock()
-		if len(metas) < feedBatch {
+		if n < feedBatch {
 			return nil
 		}
 	}
 }
 
+// interestsLocked tells whether some subscriber wants every entry, and
+// otherwise gives the subscribers' interests.
+func (f *Feed) interestsLocked() (all bool, ins []Interest) {
+	for sub := range f.subs {
+		if sub.in == nil {
+			return true, nil
+		}
+		ins = append(ins, sub.in)
+	}
+	return false, ins
+}
+
+// readWanted reads entries after after for interest subscribers: ids and
+// owners first, then the metadata of the wanted ones only. It gives the
+// metas, the id the feed may advance to, and how many entries it looked at
+// (feedBatch: there may be more).
+func (f *Feed) readWanted(fc *feedConn, after mail.EntryID, ins []Interest) ([]mail.Meta, mail.EntryID, int, error) {
+	if !anyInterest(ins) {
+		// The newest id is read before asking again: an interest that
+		// begins after the second ask still gets every entry above newest.
+		newest, err := fc.newest(f.ctx)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if !anyInterest(ins) {
+			return nil, newest, 0, nil
+		}
+	}
+	refs, err := fc.refsAfter(f.ctx, after, feedBatch)
+	f.rowReads.Add(1)
+	if err != nil || len(refs) == 0 {
+		return nil, 0, 0, err
+	}
+	var wanted []mail.EntryID
+	for _, r := range refs {
+		for _, in := range ins {
+			if in.Wants(r.owner) {
+				wanted = append(wanted, r.id)
+				break
+			}
+		}
+	}
+	last := refs[len(refs)-1].id
+	if len(wanted) == 0 {
+		return nil, last, len(refs), nil
+	}
+	metas, err := fc.metasByID(f.ctx, wanted)
+	f.metaReads.Add(1)
+	return metas, last, len(refs), err
+}
+
+func anyInterest(ins []Interest) bool {
+	for _, in := range ins {
+		if in.Any() {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *Feed) fanOutLocked(metas []mail.Meta) {
 	for sub := range f.subs {
 		for _, m := range metas {
-			if m.ID <= sub.from {
+			if m.ID <= sub.from || (sub.in != nil && !sub.in.Wants(m.Owner)) {
 				continue
 			}
 			select {

@@ -44,10 +44,8 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 			Subject: msg.Subject, Preview: msg.Preview, Date: received, Size: int64(len(raw)), Seen: e.Seen,
 		}
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (?, ?, ?, ?, ?)`,
-			len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
 		if err != nil {
 			return err
 		}
@@ -56,19 +54,13 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 			return err
 		}
 		if msg.Preview != "" { // no row reads as ''
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO message_previews (message_id, preview) VALUES (?, ?)`, msgID, msg.Preview); err != nil {
+			if _, err := w.exec(s.wst.insPreview, msgID, msg.Preview); err != nil {
 				return err
 			}
 		}
-		stmt, err := tx.PrepareContext(ctx,
-			`INSERT INTO entries (owner, message_id, folder, rcpts, seen, received) VALUES (?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		stmt := w.stmt(s.wst.insEntry)
 		for i, e := range entries {
-			res, err := stmt.ExecContext(ctx, int64(e.Owner), msgID, string(e.Folder), rcpts[i], e.Seen, received.UnixNano())
+			res, err := stmt.ExecContext(w.ctx, int64(e.Owner), msgID, string(e.Folder), rcpts[i], e.Seen, received.UnixNano())
 			switch {
 			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
 				return fmt.Errorf("%w: account id %d", mail.ErrNoSuchRecipient, e.Owner)
@@ -139,7 +131,7 @@ func (s *Store) List(ctx context.Context, owner account.ID, folder mail.Folder, 
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.rdb.QueryContext(ctx, listQuery, int64(owner), string(folder), int64(before), limit)
+	rows, err := s.rst.list.QueryContext(ctx, int64(owner), string(folder), int64(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list: %w", err)
 	}
@@ -165,7 +157,14 @@ func collectMetas(rows *sql.Rows, capHint int) ([]mail.Meta, error) {
 // EntriesAfter gives every owner's entries with id > after, oldest first, at
 // most limit of them: the change feed's query, also usable to resync.
 func (s *Store) EntriesAfter(ctx context.Context, after mail.EntryID, limit int) ([]mail.Meta, error) {
-	return entriesAfter(ctx, s.rdb, after, limit)
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.rst.after.QueryContext(ctx, int64(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: entries after: %w", err)
+	}
+	return collectMetas(rows, limit)
 }
 
 const afterQuery = `SELECT ` + metaCols + `
@@ -174,28 +173,11 @@ WHERE e.id > ?
 ORDER BY e.id
 LIMIT ?`
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func entriesAfter(ctx context.Context, q querier, after mail.EntryID, limit int) ([]mail.Meta, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	rows, err := q.QueryContext(ctx, afterQuery, int64(after), limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: entries after: %w", err)
-	}
-	return collectMetas(rows, limit)
-}
-
 // Fetch gives one of the owner's entries with its raw bytes. Another owner's
 // entry is mail.ErrNotFound, exactly like a missing one.
 func (s *Store) Fetch(ctx context.Context, owner account.ID, id mail.EntryID) (mail.Message, error) {
 	var msg mail.Message
-	meta, err := scanMeta(s.rdb.QueryRowContext(ctx, `SELECT `+metaCols+`, m.raw
-FROM `+metaJoin+`
-WHERE e.id = ? AND e.owner = ?`, int64(id), int64(owner)), &msg.Raw)
+	meta, err := scanMeta(s.rst.fetch.QueryRowContext(ctx, int64(id), int64(owner)), &msg.Raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mail.Message{}, fmt.Errorf("%w: entry %d", mail.ErrNotFound, id)
 	}
@@ -211,8 +193,8 @@ WHERE e.id = ? AND e.owner = ?`, int64(id), int64(owner)), &msg.Raw)
 
 // SetSeen flags one of the owner's entries.
 func (s *Store) SetSeen(ctx context.Context, owner account.ID, id mail.EntryID, seen bool) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE entries SET seen = ? WHERE id = ? AND owner = ?`, seen, int64(id), int64(owner))
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(s.wst.setSeen, seen, int64(id), int64(owner))
 		if err != nil {
 			return err
 		}
@@ -227,8 +209,8 @@ func (s *Store) SetSeen(ctx context.Context, owner account.ID, id mail.EntryID, 
 // Delete removes one of the owner's entries; the message goes with its last
 // entry (by trigger, in the same transaction).
 func (s *Store) Delete(ctx context.Context, owner account.ID, id mail.EntryID) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM entries WHERE id = ? AND owner = ?`, int64(id), int64(owner))
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(s.wst.delEntry, int64(id), int64(owner))
 		if err != nil {
 			return err
 		}
@@ -243,7 +225,7 @@ func (s *Store) Delete(ctx context.Context, owner account.ID, id mail.EntryID) e
 // Count gives the number of entries and of unseen entries in a folder, from
 // folder_counts, which triggers keep in step with entries.
 func (s *Store) Count(ctx context.Context, owner account.ID, folder mail.Folder) (total, unseen int, err error) {
-	err = s.rdb.QueryRowContext(ctx, countQuery, int64(owner), string(folder)).Scan(&total, &unseen)
+	err = s.rst.count.QueryRowContext(ctx, int64(owner), string(folder)).Scan(&total, &unseen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, nil // nothing ever delivered there
 	}

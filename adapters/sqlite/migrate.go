@@ -38,7 +38,7 @@ func Migrate(ctx context.Context, path string, direction string) error {
 		return err
 	}
 	defer m.Close()
-	return run(ctx, m, direction)
+	return run(ctx, m, path, direction)
 }
 
 // MigrationVersion gives the schema version of the database at path, and
@@ -62,7 +62,7 @@ func MigrationVersion(path string) (version uint, dirty bool, err error) {
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("sqlite: migration version: %w", err)
+		return 0, false, fmt.Errorf("sqlite: %s: migration version: %w", path, err)
 	}
 	return v, d, nil
 }
@@ -73,7 +73,7 @@ func migrateUp(ctx context.Context, path string, busy time.Duration) error {
 		return err
 	}
 	defer m.Close()
-	return run(ctx, m, Up)
+	return run(ctx, m, path, Up)
 }
 
 // newMigrate builds a migrate instance over migrations.FS and a one-connection
@@ -81,7 +81,7 @@ func migrateUp(ctx context.Context, path string, busy time.Duration) error {
 func newMigrate(path string, busy time.Duration) (*migrate.Migrate, error) {
 	src, err := iofs.New(migrations.FS, ".")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: migrations source: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: migrations source: %w", path, err)
 	}
 	if err := createPrivate(path); err != nil {
 		src.Close()
@@ -97,18 +97,18 @@ func newMigrate(path string, busy time.Duration) (*migrate.Migrate, error) {
 	if err != nil {
 		src.Close()
 		db.Close()
-		return nil, fmt.Errorf("sqlite: migrations driver: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: migrations driver: %w", path, err)
 	}
 	m, err := migrate.NewWithInstance("iofs", src, "sqlite", drv)
 	if err != nil {
 		src.Close()
 		drv.Close()
-		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: migrate: %w", path, err)
 	}
 	return m, nil
 }
 
-func run(ctx context.Context, m *migrate.Migrate, direction string) error {
+func run(ctx context.Context, m *migrate.Migrate, path, direction string) error {
 	// migrate stops between migrations when GracefulStop is signalled; a
 	// migration already running finishes (each runs in its own transaction).
 	stop := context.AfterFunc(ctx, func() {
@@ -132,7 +132,7 @@ func run(ctx context.Context, m *migrate.Migrate, direction string) error {
 		err = nil
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: migrate %s: %w", direction, err)
+		return fmt.Errorf("sqlite: %s: migrate %s: %w", path, direction, err)
 	}
 	return ctx.Err()
 }

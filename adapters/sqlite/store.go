@@ -39,6 +39,9 @@ var ErrClosed = errors.New("sqlite: store closed")
 const (
 	DefaultBusyTimeout = 5 * time.Second
 	DefaultMaxBatch    = 64
+	// walSizeLimit is the journal_size_limit: the size a WAL that grew
+	// beyond it is cut back to when it restarts after a checkpoint.
+	walSizeLimit = 8 << 20
 )
 
 // Config configures a Store.
@@ -51,6 +54,11 @@ type Config struct {
 	// MaxBatch bounds how many queued writes the writer commits in one
 	// transaction (group commit). Default 64; 1 commits every write alone.
 	MaxBatch int
+	// SkipQuickCheck skips PRAGMA quick_check at Open. The check reads the
+	// whole file (about a second per GB on an SSD), so that a damaged file
+	// is refused at start rather than when a damaged entry is read. Default
+	// false: the check runs.
+	SkipQuickCheck bool
 }
 
 // Store is the SQLite-backed account and mail store.
@@ -64,16 +72,27 @@ type Store struct {
 	reqs   chan *writeReq
 	wdone  chan struct{}
 
+	wst writeStmts // prepared on wdb; used only by the writer goroutine
+	rst readStmts  // prepared on rdb
+
+	// mustRecover is set when a write failed on I/O (disk full, say): the
+	// writer then ends any transaction SQLite left open and checkpoints and
+	// truncates the WAL, now and before each batch until that succeeds.
+	// Only the writer goroutine touches it.
+	mustRecover bool
+
 	feedsMu sync.Mutex
 	feeds   []*Feed
 
-	// Writer statistics, for tests and benchmarks: requests taken, and
-	// transactions begun for them.
-	taken, batches atomic.Int64
+	// Writer statistics, for tests and benchmarks: requests taken,
+	// transactions begun for them, and WAL truncations after failures.
+	taken, batches, recoveries atomic.Int64
 }
 
-// Open opens the database at cfg.Path, creating the file if needed, runs
-// every migration up, and starts the writer.
+// Open opens the database at cfg.Path, creating the file if needed, checks
+// it (PRAGMA quick_check, unless cfg.SkipQuickCheck), runs every migration
+// up, and starts the writer. Every error names the file; a damaged file
+// gives ErrDamaged.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("sqlite: Config.Path is empty")
@@ -87,46 +106,58 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
+	if !cfg.SkipQuickCheck {
+		if err := quickCheck(ctx, cfg.Path, cfg.BusyTimeout); err != nil {
+			return nil, err
+		}
+	}
 	if err := migrateUp(ctx, cfg.Path, cfg.BusyTimeout); err != nil {
-		return nil, err
+		return nil, damaged(err) // migrate's errors name the file
 	}
-
-	wdb, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, false))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open writer: %w", err)
-	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	wdb.SetConnMaxIdleTime(0)
-	if err := wdb.PingContext(ctx); err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("sqlite: open writer: %w", err)
-	}
-
-	rdb, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, true))
-	if err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("sqlite: open readers: %w", err)
-	}
-	n := max(4, runtime.NumCPU())
-	rdb.SetMaxOpenConns(n)
-	rdb.SetMaxIdleConns(n)
-	if err := rdb.PingContext(ctx); err != nil {
-		wdb.Close()
-		rdb.Close()
-		return nil, fmt.Errorf("sqlite: open readers: %w", err)
-	}
-
 	s := &Store{
 		cfg:   cfg,
-		rdb:   rdb,
-		wdb:   wdb,
 		reqs:  make(chan *writeReq, 4*cfg.MaxBatch),
 		wdone: make(chan struct{}),
 	}
+	if err := s.openPools(ctx); err != nil {
+		return nil, damaged(fmt.Errorf("sqlite: open %s: %w", cfg.Path, err))
+	}
 	go s.writer()
 	return s, nil
+}
+
+// openPools opens the writer's connection and the read pool and prepares
+// their statements. On error it leaves nothing open.
+func (s *Store) openPools(ctx context.Context) (err error) {
+	cfg := s.cfg
+	s.wdb, err = sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, false))
+	if err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	s.rdb, err = sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, true))
+	if err != nil {
+		s.wdb.Close()
+		return fmt.Errorf("readers: %w", err)
+	}
+	n := max(4, runtime.NumCPU())
+	s.rdb.SetMaxOpenConns(n)
+	s.rdb.SetMaxIdleConns(n)
+	// Preparing connects, so it also proves that both can open the file.
+	if err = s.wst.prepare(ctx, s.wdb); err != nil {
+		err = fmt.Errorf("writer: %w", err)
+	} else if err = s.rst.prepare(ctx, s.rdb); err != nil {
+		s.wst.close()
+		err = fmt.Errorf("readers: %w", err)
+	}
+	if err != nil {
+		s.wdb.Close()
+		s.rdb.Close()
+	}
+	return err
 }
 
 // dsn builds a modernc.org/sqlite DSN: a plain file name whose query string
@@ -141,6 +172,9 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 	// FULL: a commit is on disk when COMMIT returns, even across power loss
 	// (NORMAL in WAL mode may lose the last commits).
 	q.Add("_pragma", "synchronous(FULL)")
+	// The WAL file is reused, not shrunk, after a checkpoint: without a
+	// limit one batch of big messages leaves it that big for good.
+	q.Add("_pragma", "journal_size_limit("+strconv.Itoa(walSizeLimit)+")")
 	q.Add("_pragma", "foreign_keys(ON)")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
@@ -170,7 +204,7 @@ func (s *Store) Close() error {
 	for _, f := range feeds {
 		f.Close()
 	}
-	return errors.Join(s.rdb.Close(), s.wdb.Close())
+	return errors.Join(s.wst.close(), s.rst.close(), s.rdb.Close(), s.wdb.Close())
 }
 
 // DB gives the writer's *sql.DB, for tests and benchmarks only. It has a single

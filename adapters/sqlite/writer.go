@@ -21,7 +21,7 @@ const (
 // SAVEPOINT in the writer's transaction; it records its results in variables
 // its caller reads only after done reports success, i.e. after COMMIT.
 type writeReq struct {
-	fn    func(ctx context.Context, tx *sql.Tx) error
+	fn    func(w *wtx) error
 	state atomic.Int32
 	err   error
 	done  chan struct{}
@@ -29,7 +29,7 @@ type writeReq struct {
 
 // write queues fn for the writer and waits for the transaction holding it to
 // commit. ctx is honoured while the request waits in the queue.
-func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -100,45 +100,58 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 	}
 	s.taken.Add(int64(len(taken)))
 	s.batches.Add(1)
-	failAll := func(err error) {
-		for _, r := range taken {
-			r.err = err
-			close(r.done)
-		}
+	if s.mustRecover {
+		// The last write failed on I/O: try to give the WAL's space back
+		// first, as space may have returned since (disk full, issue 9).
+		s.recoverSpace(ctx)
 	}
-
-	tx, err := s.wdb.BeginTx(ctx, nil) // _txlock=immediate: BEGIN IMMEDIATE
-	if err != nil {
-		failAll(fmt.Errorf("sqlite: begin: %w", err))
-		return
-	}
+	err := s.commitBatch(ctx, taken)
 	for _, r := range taken {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			tx.Rollback()
-			failAll(fmt.Errorf("sqlite: savepoint: %w", err))
-			return
+		if err != nil {
+			r.err = err
 		}
-		r.err = r.fn(ctx, tx)
-		if r.err != nil {
-			// Undo this request only. If SQLite already rolled the whole
-			// transaction back (e.g. disk full), this fails and so does the batch.
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
-				tx.Rollback()
-				failAll(errors.Join(fmt.Errorf("sqlite: rollback to savepoint: %w", err), r.err))
-				return
-			}
+		if err != nil || isIOFailure(r.err) {
+			s.mustRecover = true
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
-			tx.Rollback()
-			failAll(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		failAll(fmt.Errorf("sqlite: commit: %w", err))
-		return
 	}
 	for _, r := range taken {
 		close(r.done)
 	}
+	if s.mustRecover {
+		s.recoverSpace(ctx)
+	}
+}
+
+// commitBatch runs taken in one transaction, each request in its own
+// savepoint so that one request's failure undoes only its own writes (it is
+// left in r.err). An error is the whole batch's: nothing was committed.
+func (s *Store) commitBatch(ctx context.Context, taken []*writeReq) error {
+	tx, err := s.wdb.BeginTx(ctx, nil) // _txlock=immediate: BEGIN IMMEDIATE
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	w := &wtx{ctx: ctx, tx: tx, st: &s.wst, bound: make(map[*sql.Stmt]*sql.Stmt, 8)}
+	for _, r := range taken {
+		if _, err := w.exec(s.wst.savepoint); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: savepoint: %w", err)
+		}
+		r.err = r.fn(w)
+		if r.err != nil {
+			// Undo this request only. If SQLite already rolled the whole
+			// transaction back (e.g. disk full), this fails and so does the batch.
+			if _, err := w.exec(s.wst.rollbackTo); err != nil {
+				tx.Rollback()
+				return errors.Join(fmt.Errorf("sqlite: rollback to savepoint: %w", err), r.err)
+			}
+		}
+		if _, err := w.exec(s.wst.release); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: release savepoint: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
 }
