@@ -116,7 +116,8 @@ func (a *App) openCompose(m *mail.Meta, b *ports.Body) {
 		c.subject.SetText(model.ReplySubject(m.Subject))
 		if b != nil {
 			c.inReplyTo = b.MessageID
-			c.body.SetText(model.QuoteBody("On "+model.FullDate(m.Date)+", "+m.From+" wrote:", model.BodyText(*b)))
+			body, _ := mail.BodyText(b.Text, b.HTML)
+			c.body.SetText(model.QuoteBody("On "+model.FullDate(m.Date)+", "+m.From+" wrote:", body))
 		}
 		c.body.SetCaret(0, 0)
 		a.focus = &c.body

@@ -64,10 +64,10 @@ func (r *readerPage) show(a *App, m mail.Meta) {
 			}
 			b.Attachments = atts
 			r.body = &b
-			r.lines = model.Reflow(model.BodyText(b))
+			r.lines = model.BodyLines(b)
 			r.saves = make([]widget.Clickable, len(b.Attachments))
 			if s.previews != nil {
-				s.previews[m.ID] = model.Preview(b, previewRunes)
+				s.previews[m.ID] = mail.PreviewText(b.Text, b.HTML)
 			}
 		}
 	})

@@ -18,7 +18,6 @@ const (
 	maxPreviewFetches = 4
 	maxPreviewBytes   = 64 << 10
 	maxPreviews       = 2000 // cache entries before it is emptied
-	previewRunes      = 140
 )
 
 // session is the signed-in state: the open ports.Session, both folders'
@@ -286,7 +285,7 @@ func (a *App) preview(m mail.Meta) (string, bool) {
 				a.failIn(s, err)
 				return
 			}
-			s.previews[m.ID] = model.Preview(b, previewRunes)
+			s.previews[m.ID] = mail.PreviewText(b.Text, b.HTML)
 		}
 	})
 	return "", false

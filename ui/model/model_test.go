@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,34 +123,24 @@ func TestQuoteBody(t *testing.T) {
 	}
 }
 
-func TestHTMLToText(t *testing.T) {
-	in := `<html><head><title>T</title><style>p{color:red}</style></head><body>
-<p>Hello&nbsp;<b>Bob</b> &amp; co,</p><script>alert(1)</script>
-<div>line two<br>line   three</div><!-- hidden --><ul><li>one</li><li>two</li></ul></body></html>`
-	want := "Hello Bob & co,\n\nline two\nline three\n\none\ntwo"
-	if got := HTMLToText(in); got != want {
-		t.Errorf("HTMLToText =\n%q\nwant\n%q", got, want)
-	}
-	if got := HTMLToText("a < b"); got != "a" {
-		// An unclosed tag ends the text: lenient, never a panic.
-		t.Logf("HTMLToText(a < b) = %q", got)
-	}
-}
-
-func TestBodyTextAndPreview(t *testing.T) {
-	b := ports.Body{HTML: "<p>Hi <i>there</i></p><p>second</p>"}
-	if got := BodyText(b); got != "Hi there\n\nsecond" {
-		t.Errorf("BodyText(html) = %q", got)
-	}
-	b = ports.Body{Text: "Hello Bob,\r\n\r\n> quoted\r\nSee   you at\tnoon.\r\n", HTML: "<p>ignored</p>"}
-	if got := Preview(b, 100); got != "Hello Bob, See you at noon." {
-		t.Errorf("Preview = %q", got)
-	}
-	if got := Preview(b, 12); got != "Hello Bob,…" {
-		t.Errorf("Preview(12) = %q", got)
-	}
-	if got := Preview(ports.Body{}, 10); got != "" {
-		t.Errorf("Preview(empty) = %q", got)
+func TestBodyLines(t *testing.T) {
+	long := strings.Repeat("word ", 12) // 60 runes: Reflow joins what follows
+	for _, tc := range []struct {
+		name string
+		b    ports.Body
+		want []string
+	}{
+		{"plain text is reflowed", ports.Body{Text: long + "\r\nwrapped\r\n\r\n> q", HTML: "<p>ignored</p>"},
+			[]string{strings.TrimSpace(long) + " wrapped", "", "> q"}},
+		{"html lines stay whole", ports.Body{HTML: "<p>" + long + "<br>next</p><ul><li>a</li></ul>"},
+			[]string{strings.TrimSpace(long), "next", "", "• a"}},
+		{"empty", ports.Body{}, []string{""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := BodyLines(tc.b); !slices.Equal(got, tc.want) {
+				t.Errorf("BodyLines = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 

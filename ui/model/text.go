@@ -2,129 +2,26 @@ package model
 
 import (
 	"fmt"
-	"html"
 	"mime"
 	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"mailroom/domain/mail"
 	"mailroom/ports"
 )
 
-// BodyText is what the reader shows: the text part, or else the HTML part
-// stripped to text.
-func BodyText(b ports.Body) string {
-	if strings.TrimSpace(b.Text) != "" {
-		return strings.ReplaceAll(b.Text, "\r\n", "\n")
+// BodyLines is what the reader shows of b, one entry per line: the text
+// domain/mail's BodyText chooses, with a plain-text body's hard-wrapped
+// lines joined back (Reflow). An HTML body's lines are its blocks, whole
+// already, so they stay as they are.
+func BodyLines(b ports.Body) []string {
+	text, fromHTML := mail.BodyText(b.Text, b.HTML)
+	if fromHTML {
+		return strings.Split(text, "\n")
 	}
-	if b.HTML != "" {
-		return HTMLToText(b.HTML)
-	}
-	return ""
-}
-
-// Preview is one line of a body for the message list: whitespace collapsed,
-// quoted lines skipped, at most max runes.
-func Preview(b ports.Body, max int) string {
-	var words []string
-	n := 0
-	for _, line := range strings.Split(BodyText(b), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), ">") {
-			continue
-		}
-		for _, w := range strings.Fields(line) {
-			words = append(words, w)
-			n += utf8.RuneCountInString(w) + 1
-			if n > max {
-				break
-			}
-		}
-		if n > max {
-			break
-		}
-	}
-	s := strings.Join(words, " ")
-	if utf8.RuneCountInString(s) > max {
-		r := []rune(s)
-		s = strings.TrimRightFunc(string(r[:max-1]), unicode.IsSpace) + "…"
-	}
-	return s
-}
-
-// blockTags end a line when they open; the true ones when they close too.
-var blockTags = map[string]bool{
-	"br": false, "li": false, "tr": false, "hr": false,
-	"p": true, "div": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true,
-	"h6": true, "blockquote": true, "pre": true, "table": true, "ul": true, "ol": true,
-}
-
-// HTMLToText strips an HTML body to readable text: tags go, block elements
-// become line breaks, script and style contents are dropped, entities are
-// decoded and runs of blank lines shrink to one.
-func HTMLToText(s string) string {
-	var b strings.Builder
-	skip := "" // the element whose content is being dropped
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			if skip == "" {
-				b.WriteString(s)
-			}
-			break
-		}
-		if skip == "" {
-			b.WriteString(s[:i])
-		}
-		s = s[i:]
-		if strings.HasPrefix(s, "<!--") {
-			j := strings.Index(s, "-->")
-			if j < 0 {
-				break
-			}
-			s = s[j+3:]
-			continue
-		}
-		j := strings.IndexByte(s, '>')
-		if j < 0 {
-			break
-		}
-		tag := s[1:j]
-		s = s[j+1:]
-		closing := strings.HasPrefix(tag, "/")
-		name := strings.ToLower(strings.TrimLeft(tag, "/"))
-		if k := strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == '/' }); k >= 0 {
-			name = name[:k]
-		}
-		switch {
-		case skip != "":
-			if closing && name == skip {
-				skip = ""
-			}
-		case !closing && (name == "script" || name == "style" || name == "head" || name == "title"):
-			skip = name
-		default:
-			if onClose, ok := blockTags[name]; ok && (!closing || onClose) {
-				b.WriteString("\n")
-			}
-		}
-	}
-	text := html.UnescapeString(b.String())
-	var out []string
-	blank := true
-	for _, l := range strings.Split(text, "\n") {
-		l = strings.Join(strings.Fields(l), " ")
-		if l == "" {
-			if !blank {
-				out = append(out, "")
-			}
-			blank = true
-			continue
-		}
-		out = append(out, l)
-		blank = false
-	}
-	return strings.TrimSpace(strings.Join(out, "\n"))
+	return Reflow(text)
 }
 
 // HumanSize formats a byte count: "512 B", "2.3 KB", "4.0 MB".
