@@ -456,6 +456,11 @@ func TestQueryPlans(t *testing.T) {
 			[]string{"SEARCH folder_counts USING PRIMARY KEY (owner=? AND folder=?)"}, []string{"SCAN"}},
 		{"feed", afterQuery, []any{1, 1000},
 			[]string{"SEARCH e USING INTEGER PRIMARY KEY (rowid>?)", "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"}, []string{"TEMP B-TREE", "SCAN"}},
+		{"feed refs", refsAfterSQL, []any{1, 1000},
+			[]string{"SEARCH entries USING INTEGER PRIMARY KEY (rowid>?)"}, []string{"TEMP B-TREE", "SCAN"}},
+		{"feed by id", metasByIDSQL, []any{"[1,2,3]"},
+			[]string{"SEARCH e USING INTEGER PRIMARY KEY (rowid=?)", "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
+				"SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"}, []string{"TEMP B-TREE", "SCAN e", "SCAN m"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
