@@ -67,9 +67,9 @@ var rules = []rule{
 	},
 	{
 		pkg:    "mailroom/adapters/...",
-		may:    []string{std, thirdParty, "mailroom/ports", "mailroom/domain/...", "mailroom/adapters/inboxwire"},
+		may:    []string{std, thirdParty, "mailroom/ports", "mailroom/domain/...", "mailroom/adapters/inboxwire", "mailroom/adapters/smtpreply"},
 		never:  []string{"mailroom/adapters/...", "mailroom/app/...", "mailroom/ui/..."},
-		except: []string{"mailroom/adapters/inboxwire"}, // the shared wire types
+		except: []string{"mailroom/adapters/inboxwire", "mailroom/adapters/smtpreply"}, // the shared wire types
 	},
 	{
 		pkg: "mailroom/app/...",
