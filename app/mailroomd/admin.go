@@ -19,14 +19,6 @@ import (
 	"mailroom/domain/account"
 )
 
-// ensureDataDir creates the data directory, private to its owner.
-func ensureDataDir(cfg config) error {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	return nil
-}
-
 // certSource says where a certificate came from, for the log.
 type certSource struct {
 	CertFile string
@@ -35,13 +27,11 @@ type certSource struct {
 
 // loadCert loads --cert/--key, or the self-signed pair in the data
 // directory, creating it on first use for the domain and this host's name.
+// The caller holds lockDataDir, which made the directory.
 func loadCert(cfg config) (tls.Certificate, certSource, error) {
 	if cfg.CertFile != "" {
 		c, err := certs.Load(cfg.CertFile, cfg.KeyFile)
 		return c, certSource{CertFile: cfg.CertFile}, err
-	}
-	if err := ensureDataDir(cfg); err != nil {
-		return tls.Certificate{}, certSource{}, err
 	}
 	hosts := []string{cfg.Domain}
 	if h, err := os.Hostname(); err == nil && h != "" {
@@ -51,9 +41,12 @@ func loadCert(cfg config) (tls.Certificate, certSource, error) {
 	return c, certSource{CertFile: filepath.Join(cfg.DataDir, certs.CertFile), Created: created}, err
 }
 
+// warn tells the operator of a command what was fixed on the way.
+func (c *cli) warn(msg string) { fmt.Fprintln(c.stderr, "mailroomd:", msg) }
+
 // cert prints the fingerprint clients pin, creating the pair if needed.
 func (c *cli) cert(cfg config) int {
-	unlock, err := lockDataDir(cfg)
+	unlock, err := lockDataDir(cfg, c.warn)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -77,7 +70,7 @@ func (c *cli) migrate(ctx context.Context, cfg config, args []string) int {
 	path := cfg.DBPath()
 	switch args[0] {
 	case "up", "down":
-		unlock, err := lockDataDir(cfg)
+		unlock, err := lockDataDir(cfg, c.warn)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -143,7 +136,7 @@ func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 		password = p
 	}
 
-	unlock, err := lockDataDir(cfg)
+	unlock, err := lockDataDir(cfg, c.warn)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -19,8 +19,8 @@ const lockFile = ".mailroomd.lock"
 // it each would make its own certificate (and keep serving a different one
 // from the one on disk) and both would run the first migration. The kernel
 // drops the lock when the process dies.
-func lockDataDir(cfg config) (unlock func(), err error) {
-	if err := ensureDataDir(cfg); err != nil {
+func lockDataDir(cfg config, warn func(string)) (unlock func(), err error) {
+	if err := ensureDataDir(cfg, warn); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(filepath.Join(cfg.DataDir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)

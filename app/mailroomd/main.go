@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"syscall"
@@ -92,7 +93,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		}
 		return c.cert(cfg)
 	case "version":
-		fmt.Fprintln(c.stdout, "mailroomd", versionString(), runtime.Version())
+		c.version(cfg)
 		return exitOK
 	case "help":
 		f.usage(c.stdout)
@@ -111,6 +112,19 @@ func (c *cli) fail(err error) int {
 		return exitUsage
 	}
 	return exitError
+}
+
+// version prints the version, then the data directory and the database
+// this configuration uses, made absolute: which file a daemon or a user
+// command would open is the usual question when flags, the environment and
+// $XDG_DATA_HOME all have a say. Nothing is created or opened.
+func (c *cli) version(cfg config) {
+	fmt.Fprintln(c.stdout, "mailroomd", versionString(), runtime.Version())
+	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
+		cfg.DataDir = abs
+	}
+	fmt.Fprintln(c.stdout, "data directory:", cfg.DataDir)
+	fmt.Fprintln(c.stdout, "database:", cfg.DBPath())
 }
 
 func versionString() string {

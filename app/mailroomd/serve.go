@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -54,157 +56,210 @@ func offRate(r throttle.Rate) throttle.Rate {
 
 // serve runs the servers that mode names ("serve": both, "smtp", "inbox")
 // until ctx ends, then shuts them down within cfg.Grace and closes the
-// database.
+// database. It exits 1 when a server stopped on its own or when the grace
+// ran out and connections were cut.
 func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	log := newLogger(cfg, c.stderr)
 	defer log.Sync()
-	fatal := func(msg string, err error) int {
-		log.Error(msg, zap.Error(err))
-		return exitError
-	}
-
-	// Hold the data directory's lock while the certificate or the schema
-	// may be created: see lockDataDir.
-	unlock, err := lockDataDir(cfg)
+	n, err := build(ctx, cfg, mode, log)
 	if err != nil {
-		return fatal("data directory", err)
-	}
-	cert, src, err := loadCert(cfg)
-	if err != nil {
-		unlock()
-		return fatal("certificate", err)
-	}
-	fingerprint := certs.Fingerprint(cert)
-	log.Info("certificate", zap.String("sha256", fingerprint), zap.String("file", src.CertFile), zap.Bool("created", src.Created))
-	store, err := openStore(ctx, cfg)
-	unlock()
-	if err != nil {
-		if ctx.Err() != nil {
-			log.Info("stopped while starting", zap.Error(err))
+		var se stepError
+		if errors.As(err, &se) && se.step == "database" && ctx.Err() != nil {
+			log.Info("stopped while starting", zap.Error(se.err))
 			return exitOK
 		}
-		return fatal("database", err)
+		log.Error(se.step, zap.Error(se.err))
+		return exitError
 	}
-	feed := store.Feed(sqlite.FeedConfig{})
-	closeDB := func() {
-		feed.Close()
-		if err := store.Close(); err != nil {
-			log.Error("closing the database", zap.Error(err))
-		}
+	code := n.run(ctx, cfg, mode)
+	if !n.shutdown(cfg.Grace) {
+		code = exitError
 	}
+	n.db.close()
+	log.Info("mailroomd stopped", zap.Int("exit", code))
+	return code
+}
 
+// stepError is a start-up failure and the step it happened in, which is
+// the message it is logged with.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e stepError) Unwrap() error { return e.err }
+
+// running is one server on its listener.
+type running struct {
+	name string
+	srv  server
+	ln   net.Listener
+}
+
+// node is one serve run, wired: its servers on their listeners, and the
+// database they share.
+type node struct {
+	log         *zap.Logger
+	db          *storeWiring
+	servers     []running
+	fingerprint string
+	// served holds each server's Serve result, once it returns.
+	served chan stopped
+	wg     sync.WaitGroup
+}
+
+type stopped struct {
+	name string
+	err  error
+}
+
+// build opens the data directory (certificate, database) and the listeners
+// that mode names. On error nothing is left open and the error is a
+// stepError.
+func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node, error) {
+	cert, store, err := openData(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{log: log, db: newStoreWiring(store, log), fingerprint: certs.Fingerprint(cert)}
 	acc := account.NewService(store, newHasher(cfg), account.Config{Domain: cfg.Domain}, nil)
 	// Before listening: the first unknown-user login must cost what any
 	// failed login costs.
 	if err := acc.Warm(ctx); err != nil {
-		closeDB()
-		return fatal("password hasher", err)
+		n.db.close()
+		return nil, stepError{"password hasher", err}
 	}
-	mb := mail.NewService(store, acc, feed, mail.Config{MaxMessageBytes: cfg.MaxMessage}, nil)
-	tlsConf := certs.ServerConfig(cert)
+	mb := mail.NewService(store, acc, n.db.feed, mail.Config{MaxMessageBytes: cfg.MaxMessage}, nil)
+	if err := n.listen(cfg, mode, certs.ServerConfig(cert), acc, mb); err != nil {
+		n.closeListeners()
+		n.db.close()
+		return nil, stepError{"listen", err}
+	}
+	return n, nil
+}
 
-	type running struct {
-		name string
-		srv  server
-		ln   net.Listener
+// openData takes the data directory's lock while the certificate or the
+// schema may be created (see lockDataDir), loads the certificate and opens
+// the database.
+func openData(ctx context.Context, cfg config, log *zap.Logger) (tls.Certificate, *sqlite.Store, error) {
+	unlock, err := lockDataDir(cfg, func(msg string) { log.Warn(msg, zap.String("data", cfg.DataDir)) })
+	if err != nil {
+		return tls.Certificate{}, nil, stepError{"data directory", err}
 	}
-	var servers []running
-	closeAll := func() {
-		for _, r := range servers {
-			r.ln.Close()
-		}
+	defer unlock()
+	cert, src, err := loadCert(cfg)
+	if err != nil {
+		return tls.Certificate{}, nil, stepError{"certificate", err}
 	}
-	listen := func(name, addr string, srv server) error {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		servers = append(servers, running{name: name, srv: srv, ln: ln})
-		return nil
+	log.Info("certificate", zap.String("sha256", certs.Fingerprint(cert)), zap.String("file", src.CertFile), zap.Bool("created", src.Created))
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return tls.Certificate{}, nil, stepError{"database", err}
 	}
+	return cert, store, nil
+}
+
+// listen opens a listener for each server mode names, and for pprof when
+// --pprof-addr is set.
+func (n *node) listen(cfg config, mode string, tc *tls.Config, acc *account.Service, mb *mail.Service) error {
 	if mode == "serve" || mode == "smtp" {
-		if err := listen("smtp", cfg.SMTPAddr, newSMTPServer(cfg, tlsConf, acc, mb, log)); err != nil {
-			closeAll()
-			closeDB()
-			return fatal("listen", err)
+		if err := n.add("smtp", cfg.SMTPAddr, newSMTPServer(cfg, tc, acc, mb, n.log)); err != nil {
+			return err
 		}
 	}
 	if mode == "serve" || mode == "inbox" {
-		srv := inboxserver.New(inboxserver.Config{
-			TLS:              tlsConf,
-			LoginFailRate:    offRate(cfg.AuthFailRate),
-			HandshakeTimeout: cfg.HandshakeTimeout,
-			IdleTimeout:      cfg.InboxIdleTimeout,
-			LoginTimeout:     cfg.InboxLoginTimeout,
-			MaxLoginFailures: cfg.MaxAuthFailures,
-			MaxConns:         cfg.MaxConns,
-			MaxConnsPerIP:    cfg.MaxConnsPerIP,
-			MaxLine:          int(cfg.InboxMaxLine),
-			SendQueue:        cfg.InboxSendQueue,
-			SendQueueBytes:   int(cfg.InboxSendQueueBytes),
-		}, acc, mb, feed, log)
-		if err := listen("inbox", cfg.InboxAddr, srv); err != nil {
-			closeAll()
-			closeDB()
-			return fatal("listen", err)
+		if err := n.add("inbox", cfg.InboxAddr, newInboxServer(cfg, tc, acc, mb, n.db, n.log)); err != nil {
+			return err
 		}
 	}
-
-	type stopped struct {
-		name string
-		err  error
+	if cfg.PprofAddr != "" {
+		if err := n.add("pprof", cfg.PprofAddr, newPprofServer()); err != nil {
+			return err
+		}
 	}
-	errc := make(chan stopped, len(servers))
-	var wg sync.WaitGroup
-	for _, r := range servers {
-		log.Info("listening", zap.String("adapter", r.name), zap.String("addr", r.ln.Addr().String()))
-		wg.Add(1)
+	return nil
+}
+
+func (n *node) add(name, addr string, srv server) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	n.servers = append(n.servers, running{name: name, srv: srv, ln: ln})
+	return nil
+}
+
+func (n *node) closeListeners() {
+	for _, r := range n.servers {
+		r.ln.Close()
+	}
+}
+
+// run serves until ctx ends or a server stops on its own, and gives the
+// exit code so far.
+func (n *node) run(ctx context.Context, cfg config, mode string) int {
+	n.served = make(chan stopped, len(n.servers))
+	for _, r := range n.servers {
+		n.log.Info("listening", zap.String("adapter", r.name), zap.String("addr", r.ln.Addr().String()))
+		n.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			errc <- stopped{r.name, r.srv.Serve(r.ln)}
+			defer n.wg.Done()
+			n.served <- stopped{r.name, r.srv.Serve(r.ln)}
 		}()
 	}
-	log.Info("mailroomd started",
+	n.log.Info("mailroomd started",
 		zap.String("mode", mode), zap.String("version", versionString()),
 		zap.String("domain", cfg.Domain), zap.String("registration", cfg.Registration),
-		zap.String("data", cfg.DataDir), zap.String("sha256", fingerprint),
+		zap.String("data", cfg.DataDir), zap.String("sha256", n.fingerprint),
 		zap.Int("pid", os.Getpid()))
 
-	code := exitOK
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down", zap.Duration("grace", cfg.Grace))
-	case st := <-errc:
+		n.log.Info("shutting down", zap.Duration("grace", cfg.Grace))
+		return exitOK
+	case st := <-n.served:
 		// A server stopped on its own (its listener failed): take the
 		// others down too, and say so in the exit code.
-		log.Error("server stopped", zap.String("adapter", st.name), zap.Error(st.err))
-		code = exitError
+		n.log.Error("server stopped", zap.String("adapter", st.name), zap.Error(st.err))
+		return exitError
 	}
+}
 
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Grace)
+// shutdown stops every server within grace and waits for their Serve to
+// return. It reports false when any server's Shutdown failed: the grace
+// ran out and the connections still open were cut, so transfers in flight
+// were lost (their clients retry) and the exit code must say so.
+func (n *node) shutdown(grace time.Duration) bool {
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	var mu sync.Mutex
+	clean := true
 	var swg sync.WaitGroup
-	for _, r := range servers {
+	for _, r := range n.servers {
 		swg.Add(1)
 		go func() {
 			defer swg.Done()
 			start := time.Now()
 			if err := r.srv.Shutdown(sctx); err != nil {
-				log.Warn("grace period over: connections closed", zap.String("adapter", r.name), zap.Error(err))
+				// The error says how many connections were cut where
+				// the server counts them.
+				n.log.Error("grace period over: connections cut", zap.String("adapter", r.name), zap.Error(err))
+				mu.Lock()
+				clean = false
+				mu.Unlock()
 				return
 			}
-			log.Info("stopped", zap.String("adapter", r.name), zap.Duration("took", time.Since(start)))
+			n.log.Info("stopped", zap.String("adapter", r.name), zap.Duration("took", time.Since(start)))
 		}()
 	}
 	swg.Wait()
-	wg.Wait()
-	close(errc)
-	for st := range errc {
-		if st.err != nil && !errors.Is(st.err, inboxserver.ErrServerClosed) {
-			log.Warn("serve", zap.String("adapter", st.name), zap.Error(st.err))
+	n.wg.Wait()
+	close(n.served)
+	for st := range n.served {
+		if st.err != nil && !errors.Is(st.err, inboxserver.ErrServerClosed) && !errors.Is(st.err, http.ErrServerClosed) {
+			n.log.Warn("serve", zap.String("adapter", st.name), zap.Error(st.err))
 		}
 	}
-	closeDB()
-	log.Info("mailroomd stopped")
-	return code
+	return clean
 }

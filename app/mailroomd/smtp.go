@@ -17,7 +17,7 @@ func newSMTPServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Se
 	if cfg.MinFree > 0 {
 		freeSpace = freeSpaceProbe(cfg.DataDir)
 		if freeSpace == nil {
-			log.Warn("free disk space is not checked on this system", zap.String("flag", "-min-free"))
+			log.Warn("free disk space is not checked on this system", zap.String("flag", "--min-free"))
 		}
 	}
 	return smtpserver.New(smtpserver.Config{

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// usageError is a bad command line or environment value: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// check validates combinations the single flags cannot.
+func (c *config) check() error {
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return usagef("flags --cert and --key go together: give both or neither")
+	}
+	if c.DataDir == "" {
+		return usagef("flag --data: empty directory")
+	}
+	// SQLite counts its busy timeout in whole milliseconds: less would be 0,
+	// which means not waiting at all.
+	if c.DBBusyTimeout < time.Millisecond {
+		return usagef("flag --db-busy-timeout: %s is below 1ms", c.DBBusyTimeout)
+	}
+	return nil
+}
