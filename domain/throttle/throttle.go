@@ -74,8 +74,9 @@ func (b *bucket) busy() bool { return b.inflight > 0 || b.waiting > 0 }
 
 // Limiter keeps one bucket per key. It is safe for concurrent use.
 type Limiter struct {
-	rate Rate
-	now  func() time.Time
+	rate    Rate
+	now     func() time.Time
+	maxKeys int // MaxKeys; tests shrink it
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -86,7 +87,7 @@ func New(rate Rate, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{rate: rate, now: now, buckets: map[string]*bucket{}}
+	return &Limiter{rate: rate, now: now, maxKeys: MaxKeys, buckets: map[string]*bucket{}}
 }
 
 // Rate is the configured rate.
@@ -141,7 +142,7 @@ func (l *Limiter) refill(key string) *bucket {
 	now := l.now()
 	b, ok := l.buckets[key]
 	if !ok {
-		if len(l.buckets) >= MaxKeys {
+		if len(l.buckets) >= l.maxKeys {
 			l.prune(now)
 		}
 		b = &bucket{tokens: float64(l.rate.N), last: now}
@@ -173,7 +174,7 @@ func (l *Limiter) prune(now time.Time) {
 		}
 	}
 	for k, b := range l.buckets {
-		if len(l.buckets) < MaxKeys*9/10 {
+		if len(l.buckets) < l.maxKeys*9/10 {
 			break
 		}
 		if !b.busy() {
