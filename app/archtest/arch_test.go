@@ -38,14 +38,48 @@ var ioPackages = []string{
 // never (and not except) is refused; otherwise it must match may.
 type rule struct {
 	pkg    string
+	kind   string // what the package is, for messages; pkg when empty
 	may    []string
 	never  []string
 	except []string // exceptions to never
 }
 
+// name is how violations name the rule's packages.
+func (r rule) name() string {
+	if r.kind != "" {
+		return r.kind + " (" + r.pkg + ")"
+	}
+	return r.pkg
+}
+
+// sharedAdapters are the shared adapter packages of the house style's
+// table: pieces several servers and clients use (wire types, the SMTP reply
+// table, the listener core). Servers and clients may import them; they may
+// import domain, ports and each other, never a server, store, client, app or
+// ui. A package becomes shared by being named here, nowhere else.
+var sharedAdapters = []string{
+	"mailroom/adapters/inboxwire", // the inbox protocol's types and codec
+	"mailroom/adapters/listener",  // accept, caps, handshake deadline, recover, shutdown
+	"mailroom/adapters/smtpreply", // the SMTP reply table
+}
+
+// stores are the store adapters. STYLE's adapter row lets a store import
+// the shared packages too, but every shared package is a piece of a network
+// protocol, which a store has no use for: a store imports none, so no
+// store→wire edge slips in (the SQLite rule once carried a copied exception
+// for inboxwire). Both run the schema migrations, embedded by the
+// stdlib-only migrations package.
+var stores = []string{"mailroom/adapters/sqlite", "mailroom/adapters/postgres"}
+
+// adapterMay is what a server or client may import.
+var adapterMay = slices.Concat([]string{std, thirdParty, "mailroom/ports", "mailroom/domain/..."}, sharedAdapters)
+
+// notLayers are the packages no adapter imports, other adapters aside.
+var notLayers = []string{"mailroom/app/...", "mailroom/ui/..."}
+
 // rules is the house style's dependency table. The first rule whose pkg
 // matches applies; a package no rule matches is itself a violation.
-var rules = []rule{
+var rules = slices.Concat([]rule{
 	{
 		pkg:   "mailroom/domain/...",
 		may:   []string{std, "mailroom/domain/..."},
@@ -56,20 +90,26 @@ var rules = []rule{
 		may:   []string{std, "mailroom/domain/..."},
 		never: ioPackages,
 	},
+}, each(stores, func(p string) rule {
+	return rule{
+		pkg: p, kind: "a store",
+		may:   []string{std, thirdParty, "mailroom/ports", "mailroom/domain/...", "mailroom/migrations"},
+		never: append([]string{"mailroom/adapters/..."}, notLayers...),
+	}
+}), each(sharedAdapters, func(p string) rule {
+	return rule{
+		pkg: p, kind: "a shared adapter package",
+		may:    adapterMay,
+		never:  append([]string{"mailroom/adapters/..."}, notLayers...),
+		except: sharedAdapters,
+	}
+}), []rule{
 	{
-		// Deviation from the plain adapter row: the SQLite adapter runs the
-		// schema migrations, which are embedded by the stdlib-only
-		// migrations package.
-		pkg:    "mailroom/adapters/sqlite",
-		may:    []string{std, thirdParty, "mailroom/ports", "mailroom/domain/...", "mailroom/migrations"},
-		never:  []string{"mailroom/adapters/...", "mailroom/app/...", "mailroom/ui/..."},
-		except: []string{"mailroom/adapters/inboxwire"},
-	},
-	{
+		// Servers and clients (and any adapter not named above).
 		pkg:    "mailroom/adapters/...",
-		may:    []string{std, thirdParty, "mailroom/ports", "mailroom/domain/...", "mailroom/adapters/inboxwire", "mailroom/adapters/smtpreply"},
-		never:  []string{"mailroom/adapters/...", "mailroom/app/...", "mailroom/ui/..."},
-		except: []string{"mailroom/adapters/inboxwire", "mailroom/adapters/smtpreply"}, // the shared wire types
+		may:    adapterMay,
+		never:  append([]string{"mailroom/adapters/..."}, notLayers...),
+		except: sharedAdapters,
 	},
 	{
 		pkg: "mailroom/app/...",
@@ -84,6 +124,15 @@ var rules = []rule{
 		pkg: "mailroom/migrations/...",
 		may: []string{std},
 	},
+})
+
+// each makes one rule per package.
+func each(pkgs []string, r func(string) rule) []rule {
+	out := make([]rule, len(pkgs))
+	for i, p := range pkgs {
+		out[i] = r(p)
+	}
+	return out
 }
 
 // everywhere applies to every package: nothing imports app.
@@ -158,9 +207,9 @@ func check(pkgs []pkg) []string {
 			}
 			switch {
 			case matchAny(r.never, imp) && !matchAny(r.except, imp):
-				out = append(out, fmt.Sprintf("%s imports %s: %s never imports it", p.ImportPath, imp, r.pkg))
+				out = append(out, fmt.Sprintf("%s imports %s: %s never imports it", p.ImportPath, imp, r.name()))
 			case !matchAny(r.may, imp):
-				out = append(out, fmt.Sprintf("%s imports %s: %s may not import it", p.ImportPath, imp, r.pkg))
+				out = append(out, fmt.Sprintf("%s imports %s: %s may not import it", p.ImportPath, imp, r.name()))
 			}
 		}
 		if msg := checkDoc(p); msg != "" {
@@ -383,6 +432,24 @@ func TestCheckReportsViolations(t *testing.T) {
 		{"adapter importing migrations", ok("mailroom/adapters/inboxserver", "inboxserver", "mailroom/migrations"), "imports mailroom/migrations: mailroom/adapters/... may not"},
 		{"sqlite may import migrations", ok("mailroom/adapters/sqlite", "sqlite", "database/sql", "mailroom/migrations", "modernc.org/sqlite"), ""},
 		{"sqlite importing another adapter", ok("mailroom/adapters/sqlite", "sqlite", "mailroom/adapters/certs"), "imports mailroom/adapters/certs:"},
+		{"sqlite importing inboxwire", ok("mailroom/adapters/sqlite", "sqlite", "mailroom/adapters/inboxwire"), "imports mailroom/adapters/inboxwire: a store (mailroom/adapters/sqlite) never"},
+		{"sqlite importing the reply table", ok("mailroom/adapters/sqlite", "sqlite", "mailroom/adapters/smtpreply"), "imports mailroom/adapters/smtpreply: a store"},
+		{"sqlite importing the listener core", ok("mailroom/adapters/sqlite", "sqlite", "mailroom/adapters/listener"), "imports mailroom/adapters/listener: a store"},
+		{"postgres may import migrations", ok("mailroom/adapters/postgres", "postgres", "database/sql", "mailroom/migrations", "mailroom/ports", "github.com/jackc/pgx/v5"), ""},
+		{"postgres importing inboxwire", ok("mailroom/adapters/postgres", "postgres", "mailroom/adapters/inboxwire"), "imports mailroom/adapters/inboxwire: a store (mailroom/adapters/postgres) never"},
+		{"postgres importing sqlite", ok("mailroom/adapters/postgres", "postgres", "mailroom/adapters/sqlite"), "imports mailroom/adapters/sqlite: a store"},
+		// shared adapter packages
+		{"server may import every shared package", ok("mailroom/adapters/smtpserver", "smtpserver", "mailroom/adapters/listener", "mailroom/adapters/smtpreply", "mailroom/adapters/inboxwire"), ""},
+		{"client may import the wire packages", ok("mailroom/adapters/client", "client", "mailroom/adapters/smtpreply", "mailroom/adapters/inboxwire"), ""},
+		{"shared may import domain, ports, each other", ok("mailroom/adapters/smtpreply", "smtpreply", "errors", "mailroom/domain/mail", "mailroom/ports", "mailroom/adapters/inboxwire"), ""},
+		{"listener core may use the throttle", ok("mailroom/adapters/listener", "listener", "net", "crypto/tls", "go.uber.org/zap", "mailroom/domain/throttle"), ""},
+		{"shared package importing a server", ok("mailroom/adapters/listener", "listener", "mailroom/adapters/smtpserver"), "imports mailroom/adapters/smtpserver: a shared adapter package (mailroom/adapters/listener) never"},
+		{"shared package importing a store", ok("mailroom/adapters/inboxwire", "inboxwire", "mailroom/adapters/sqlite"), "imports mailroom/adapters/sqlite: a shared adapter package"},
+		{"shared package importing a client", ok("mailroom/adapters/smtpreply", "smtpreply", "mailroom/adapters/client"), "imports mailroom/adapters/client: a shared adapter package"},
+		{"shared package importing ui", ok("mailroom/adapters/smtpreply", "smtpreply", "mailroom/ui"), "imports mailroom/ui: a shared adapter package"},
+		{"shared package importing migrations", ok("mailroom/adapters/listener", "listener", "mailroom/migrations"), "imports mailroom/migrations: a shared adapter package (mailroom/adapters/listener) may not"},
+		{"shared package importing app", ok("mailroom/adapters/listener", "listener", "mailroom/app/mailroomd"), "nothing imports app"},
+		{"a package is shared only by being listed", ok("mailroom/adapters/smtpserver", "smtpserver", "mailroom/adapters/storetest"), "imports mailroom/adapters/storetest: mailroom/adapters/... never"},
 		// ui
 		{"ui may use widgets, ports, domain", ok("mailroom/ui", "ui", "gioui.org/widget/material", "gioui.org/layout", "mailroom/ports", "mailroom/domain/mail", "mailroom/ui/theme"), ""},
 		{"ui importing gioui.org/app", ok("mailroom/ui", "ui", "gioui.org/app"), "imports gioui.org/app: mailroom/ui/... never"},
@@ -448,6 +515,26 @@ func TestCheckTopLevelReports(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLayoutNamesSharedPackages keeps README's layout table in step with
+// sharedAdapters: each shared package that exists is described there as
+// shared.
+func TestLayoutNamesSharedPackages(t *testing.T) {
+	root := moduleRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range sharedAdapters {
+		dir := strings.TrimPrefix(p, module+"/")
+		if _, err := os.Stat(filepath.Join(root, dir)); err != nil {
+			continue // not written yet
+		}
+		if !strings.Contains(string(readme), "| `"+dir+"` | shared: ") {
+			t.Errorf("README.md's layout table has no row \"| `%s` | shared: …\"", dir)
+		}
 	}
 }
 
