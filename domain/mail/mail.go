@@ -31,6 +31,8 @@ var (
 
 // Limits.
 const (
+	// MaxRecipients is the ceiling of Config.MaxRecipients: the one place
+	// the recipient cap lives (RFC 5321 §4.5.3.1.8 asks for at least 100).
 	MaxRecipients = 100
 	DefaultLimit  = 50
 	MaxLimit      = 500
@@ -53,7 +55,8 @@ const (
 	Sent  Folder = "sent"
 )
 
-// ParseFolder accepts "inbox" or "sent".
+// ParseFolder accepts "inbox" or "sent"; anything else is ErrBadFolder
+// (wrapped).
 func ParseFolder(s string) (Folder, error) {
 	switch f := Folder(s); f {
 	case Inbox, Sent:
@@ -134,8 +137,13 @@ type Notifier interface {
 	Notify(metas []Meta)
 }
 
-// Accounts is what the service needs from the account side.
+// Accounts is what the service needs from the account side (implemented by
+// *account.Service).
 type Accounts interface {
+	// ParseName turns a bare name or name@domain into an account name:
+	// account.ErrBadUsername when it names no local account.
+	ParseName(name string) (account.Username, error)
+	// Lookup finds an account: account.ErrNoSuchUser if none.
 	Lookup(ctx context.Context, name string) (account.Account, error)
 	AddressOf(a account.Account) account.Address
 }
@@ -144,6 +152,10 @@ type Accounts interface {
 type Config struct {
 	// MaxMessageBytes bounds a message. Default 25 MiB.
 	MaxMessageBytes int64
+	// MaxRecipients bounds the distinct recipients of one message (then
+	// ErrTooManyRecipients, SMTP 452 4.5.3). Default MaxRecipients, which
+	// is also its ceiling: a larger value is lowered to it.
+	MaxRecipients int
 }
 
 // Service implements the mail use cases.
@@ -156,12 +168,16 @@ type Service struct {
 }
 
 // NewService wires a Service. notifier may be nil; now defaults to time.Now.
+// A nil store or accounts panics (a wiring error).
 func NewService(store Store, accounts Accounts, notifier Notifier, cfg Config, now func() time.Time) *Service {
 	if store == nil || accounts == nil {
 		panic("mail: nil dependency")
 	}
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = 25 << 20
+	}
+	if cfg.MaxRecipients <= 0 || cfg.MaxRecipients > MaxRecipients {
+		cfg.MaxRecipients = MaxRecipients
 	}
 	if now == nil {
 		now = time.Now
@@ -172,10 +188,17 @@ func NewService(store Store, accounts Accounts, notifier Notifier, cfg Config, n
 // MaxMessageBytes is the configured message size limit.
 func (s *Service) MaxMessageBytes() int64 { return s.cfg.MaxMessageBytes }
 
+// MaxRecipients is the configured recipient cap of one message.
+func (s *Service) MaxRecipients() int { return s.cfg.MaxRecipients }
+
 // ResolveRecipient finds the local account for a recipient given as a bare
-// name or name@domain. Anything else is ErrNoSuchRecipient: there is no relay.
+// name or name@domain. Anything else is ErrNoSuchRecipient (wrapped): there
+// is no relay. Other errors are the store's.
+//
+// Deprecated: use Envelope.Add, which resolves each recipient once for the
+// whole transaction.
 func (s *Service) ResolveRecipient(ctx context.Context, rcpt string) (account.Account, error) {
-	acc, err := s.accounts.Lookup(ctx, strings.TrimSuffix(strings.TrimPrefix(rcpt, "<"), ">"))
+	acc, err := s.accounts.Lookup(ctx, trimAngle(rcpt))
 	if errors.Is(err, account.ErrNoSuchUser) {
 		return account.Account{}, fmt.Errorf("%w: %s", ErrNoSuchRecipient, rcpt)
 	}
@@ -184,7 +207,12 @@ func (s *Service) ResolveRecipient(ctx context.Context, rcpt string) (account.Ac
 
 // Deliver stores raw from sender for every recipient (deduplicated) plus the
 // sender's sent folder, in one unit of work, then notifies. It returns the
-// entries created: the inbox copies first, in recipient order, then the sent copy.
+// entries created: the inbox copies first, in recipient order, then the sent
+// copy. Errors: ErrTooLarge, ErrNoRecipients, then Envelope.Add's and
+// DeliverEnvelope's; nothing is stored on any error.
+//
+// Deprecated: fill an Envelope at RCPT time and call DeliverEnvelope, so
+// that each recipient is looked up once, not at RCPT and again here.
 func (s *Service) Deliver(ctx context.Context, sender account.Account, rcpts []string, raw []byte) ([]Meta, error) {
 	if int64(len(raw)) > s.cfg.MaxMessageBytes {
 		return nil, ErrTooLarge
@@ -192,53 +220,13 @@ func (s *Service) Deliver(ctx context.Context, sender account.Account, rcpts []s
 	if len(rcpts) == 0 {
 		return nil, ErrNoRecipients
 	}
-	var owners []account.Account
-	seen := map[account.ID]bool{}
-	seenName := map[string]bool{}
+	env := s.NewEnvelope(sender)
 	for _, r := range rcpts {
-		// Spelling-level dedup first, so a flood of repeats costs no lookups;
-		// the id-level dedup below catches alice vs alice@domain.
-		key := strings.ToLower(r)
-		if seenName[key] {
-			continue
-		}
-		seenName[key] = true
-		if len(seenName) > 2*MaxRecipients {
-			return nil, ErrTooManyRecipients
-		}
-		acc, err := s.ResolveRecipient(ctx, r)
-		if err != nil {
+		if _, err := env.Add(ctx, r); err != nil {
 			return nil, err
 		}
-		if seen[acc.ID] {
-			continue
-		}
-		seen[acc.ID] = true
-		owners = append(owners, acc)
-		if len(owners) > MaxRecipients {
-			return nil, ErrTooManyRecipients
-		}
 	}
-	from := s.accounts.AddressOf(sender).String()
-	hdr := ParseHeader(raw)
-	msg := NewMessage{Raw: raw, From: from, Subject: hdr.Subject, Preview: Preview(raw), Received: s.now().UTC()}
-
-	entries := make([]NewEntry, 0, len(owners)+1)
-	sentTo := make([]string, 0, len(owners))
-	for _, o := range owners {
-		addr := s.accounts.AddressOf(o).String()
-		sentTo = append(sentTo, addr)
-		entries = append(entries, NewEntry{Owner: o.ID, Folder: Inbox, To: withAddress(hdr.To, addr)})
-	}
-	entries = append(entries, NewEntry{Owner: sender.ID, Folder: Sent, To: sentTo, Seen: true})
-	metas, err := s.store.Deliver(ctx, msg, entries)
-	if err != nil {
-		return nil, err
-	}
-	if s.notifier != nil {
-		s.notifier.Notify(metas)
-	}
-	return metas, nil
+	return s.DeliverEnvelope(ctx, env, raw)
 }
 
 // withAddress gives list plus addr when addr is not in it (case-insensitive),
@@ -263,7 +251,8 @@ func withAddress(list []string, addr string) []string {
 }
 
 // List gives one page of the owner's folder, newest first. limit 0 means
-// DefaultLimit; more than MaxLimit or negative is ErrBadLimit.
+// DefaultLimit. Errors: ErrBadFolder; ErrBadLimit when limit is over
+// MaxLimit or negative, or before is negative; else the store's.
 func (s *Service) List(ctx context.Context, owner account.ID, folder Folder, before EntryID, limit int) ([]Meta, error) {
 	if _, err := ParseFolder(string(folder)); err != nil {
 		return nil, err
@@ -277,22 +266,24 @@ func (s *Service) List(ctx context.Context, owner account.ID, folder Folder, bef
 	return s.store.List(ctx, owner, folder, before, limit)
 }
 
-// Fetch gives one of the owner's entries with its raw bytes.
+// Fetch gives one of the owner's entries with its raw bytes: ErrNotFound
+// when owner has no such entry (another owner's entry included).
 func (s *Service) Fetch(ctx context.Context, owner account.ID, id EntryID) (Message, error) {
 	return s.store.Fetch(ctx, owner, id)
 }
 
-// SetSeen flags one of the owner's entries.
+// SetSeen flags one of the owner's entries: ErrNotFound as Fetch.
 func (s *Service) SetSeen(ctx context.Context, owner account.ID, id EntryID, seen bool) error {
 	return s.store.SetSeen(ctx, owner, id, seen)
 }
 
-// Delete removes one of the owner's entries.
+// Delete removes one of the owner's entries: ErrNotFound as Fetch.
 func (s *Service) Delete(ctx context.Context, owner account.ID, id EntryID) error {
 	return s.store.Delete(ctx, owner, id)
 }
 
-// Count gives a folder's total and unseen counts.
+// Count gives a folder's total and unseen counts. Errors: ErrBadFolder,
+// else the store's.
 func (s *Service) Count(ctx context.Context, owner account.ID, folder Folder) (total, unseen int, err error) {
 	if _, err := ParseFolder(string(folder)); err != nil {
 		return 0, 0, err

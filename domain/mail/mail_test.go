@@ -19,7 +19,9 @@ import (
 // accountStore is just enough account.Store for the real account.Service,
 // which the mail service uses to resolve recipients.
 type accountStore struct {
-	byName map[account.Username]account.Account
+	byName  map[account.Username]account.Account
+	lookups int // AccountByName calls
+	failAll error
 }
 
 func (s *accountStore) add(name string) account.Account {
@@ -29,6 +31,10 @@ func (s *accountStore) add(name string) account.Account {
 }
 
 func (s *accountStore) AccountByName(_ context.Context, n account.Username) (account.Account, error) {
+	s.lookups++
+	if s.failAll != nil {
+		return account.Account{}, s.failAll
+	}
 	if a, ok := s.byName[n]; ok {
 		return a, nil
 	}
@@ -154,6 +160,7 @@ var testNow = time.Date(2025, 6, 7, 8, 9, 10, 0, time.FixedZone("Y", -5*3600))
 
 type harness struct {
 	svc                           *mail.Service
+	accounts                      *accountStore
 	store                         *mailStore
 	notes                         *notifier
 	alice, bob, carol, dave, erin account.Account
@@ -163,7 +170,7 @@ type harness struct {
 func newHarness(t *testing.T, maxBytes int64) *harness {
 	t.Helper()
 	as := &accountStore{byName: map[account.Username]account.Account{}}
-	h := &harness{store: newMailStore()}
+	h := &harness{store: newMailStore(), accounts: as}
 	h.alice, h.bob, h.carol, h.dave, h.erin = as.add("alice"), as.add("bob"), as.add("carol"), as.add("dave"), as.add("erin")
 	for i := range 120 {
 		h.users = append(h.users, as.add(fmt.Sprintf("u%03d", i)))
