@@ -12,6 +12,7 @@ import (
 	"mailroom/adapters/inboxwire"
 	"mailroom/adapters/smtpserver"
 	"mailroom/adapters/sqlite"
+	"mailroom/domain/account"
 	"mailroom/domain/throttle"
 )
 
@@ -158,6 +159,11 @@ type config struct {
 	// DBBusyTimeout is how long a database connection waits for a lock
 	// another process holds. Default sqlite.DefaultBusyTimeout (5s).
 	DBBusyTimeout time.Duration
+	// AuthCacheTTL is how long a verified (username, password) pair is
+	// remembered, as a keyed hash, so that a repeat login costs no
+	// password hash; 0 turns the cache off. Default
+	// account.DefaultCredentialCacheTTL (5m).
+	AuthCacheTTL time.Duration
 	// PprofAddr is the loopback address net/http/pprof is served on; empty
 	// means not at all. Default empty.
 	PprofAddr string
@@ -221,5 +227,6 @@ func defaultConfig(getenv func(string) string) *config {
 		InboxSendQueueBytes: inboxserver.DefaultSendQueueBytes,
 		Argon2:              argon2.DefaultParams(),
 		DBBusyTimeout:       sqlite.DefaultBusyTimeout,
+		AuthCacheTTL:        account.DefaultCredentialCacheTTL,
 	}
 }

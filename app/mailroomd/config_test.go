@@ -71,6 +71,7 @@ func TestDefaults(t *testing.T) {
 		Argon2:              argon2.Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
 		HashConcurrency:     0,
 		DBBusyTimeout:       5 * time.Second,
+		AuthCacheTTL:        5 * time.Minute,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
@@ -134,6 +135,7 @@ func TestFlagEnvPrecedence(t *testing.T) {
 		{"argon2", "m=65536,t=3,p=4", "p=2, t=1, m=47104", func(c config) string { return argon2Value{&c.Argon2}.String() }, "m=19456,t=2,p=1"},
 		{"hash-concurrency", "4", "1", func(c config) string { return strconv.Itoa(c.HashConcurrency) }, "0"},
 		{"db-busy-timeout", "30s", "250ms", func(c config) string { return formatDuration(c.DBBusyTimeout) }, "5s"},
+		{"auth-cache-ttl", "1m", "0", func(c config) string { return formatDuration(c.AuthCacheTTL) }, "5m"},
 		{"pprof-addr", "127.0.0.1:6060", "[::1]:6061", func(c config) string { return c.PprofAddr }, ""},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
@@ -290,6 +292,7 @@ func TestBadValuesExit2(t *testing.T) {
 		{"env argon2", env{"MAILROOM_ARGON2": "m=1,t=1,p=1"}, nil, []string{"MAILROOM_ARGON2", "--argon2"}},
 		{"env inbox-max-line", env{"MAILROOM_INBOX_MAX_LINE": "huge"}, nil, []string{"MAILROOM_INBOX_MAX_LINE", "--inbox-max-line"}},
 		{"env db-busy-timeout", env{"MAILROOM_DB_BUSY_TIMEOUT": "-1s"}, nil, []string{"MAILROOM_DB_BUSY_TIMEOUT", "--db-busy-timeout"}},
+		{"auth-cache-ttl negative", nil, []string{"--auth-cache-ttl", "-1m"}, []string{"--auth-cache-ttl"}},
 		{"pprof-addr on every interface", nil, []string{"--pprof-addr", "0.0.0.0:6060"}, []string{"--pprof-addr", "loopback"}},
 		{"pprof-addr not an IP", nil, []string{"--pprof-addr", "localhost:6060"}, []string{"--pprof-addr", "loopback"}},
 		{"env pprof-addr", env{"MAILROOM_PPROF_ADDR": ":6060"}, nil, []string{"MAILROOM_PPROF_ADDR", "--pprof-addr", "loopback"}},

@@ -273,3 +273,16 @@ func TestVersionPrintsPaths(t *testing.T) {
 		t.Errorf("version created the data directory")
 	}
 }
+
+func TestAccountConfig(t *testing.T) {
+	cfg, _ := parseConfig(t, nil, "--registration", "closed", "--reg-rate", "off", "--auth-fail-rate", "7/1m", "--domain", "example.org")
+	ac := accountConfig(cfg)
+	if ac.Domain != "example.org" || !ac.RegistrationClosed || ac.RegRate.N >= 0 || ac.AuthFailRate.N != 7 || ac.CredentialCacheTTL != 5*time.Minute {
+		t.Errorf("accountConfig = %+v", ac)
+	}
+	// 0 is off, not the service's default.
+	cfg, _ = parseConfig(t, nil, "--auth-cache-ttl", "0")
+	if ttl := accountConfig(cfg).CredentialCacheTTL; ttl >= 0 {
+		t.Errorf("--auth-cache-ttl 0 gives CredentialCacheTTL %v, want negative (off)", ttl)
+	}
+}

@@ -34,7 +34,7 @@ func newFlags(getenv func(string) string) *flags {
 	fs.StringVar(&cfg.KeyFile, "key", "", "PEM private key `file` for --cert")
 	fs.Var(enumValue{p: &cfg.LogFormat, allowed: []string{"console", "json"}}, "log-format", "log `format`: console or json")
 	fs.Var(levelValue{&cfg.LogLevel}, "log-level", "log `level`: debug, info, warn or error")
-	fs.Var(graceValue{&cfg.Grace}, "grace", "shutdown grace period for in-flight transactions (`duration`)")
+	fs.Var(offDurationValue{&cfg.Grace}, "grace", "shutdown grace period for in-flight transactions (`duration`)")
 	fs.Var(sizeValue{&cfg.MinFree, 0, maxSize}, "min-free", "disk space to keep free in the data directory; MAIL gets 452 4.3.1 below it, 0 turns the check off (`size`)")
 	fs.Var(intValue{&cfg.MaxRecipients, 1, mail.MaxRecipients}, "max-recipients", "recipients per message, then 452 4.5.3 (`count`)")
 	fs.Var(intValue{&cfg.MaxConns, 1, maxConns}, "max-conns", "open connections per server (`count`)")
@@ -57,6 +57,7 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(argon2Value{&cfg.Argon2}, "argon2", "argon2id cost of new password hashes: memory KiB, passes, threads (`m=KiB,t=N,p=N`)")
 	fs.Var(intValue{&cfg.HashConcurrency, 0, maxHashConcurrency}, "hash-concurrency", "password hashes run at once; 0 means one per CPU (`count`)")
 	fs.Var(durationValue{&cfg.DBBusyTimeout}, "db-busy-timeout", "wait for a database lock held by another process (`duration`)")
+	fs.Var(offDurationValue{&cfg.AuthCacheTTL}, "auth-cache-ttl", "how long a verified login is remembered so a repeat costs no password hash; 0 turns the cache off (`duration`)")
 	fs.Var(loopbackAddrValue{&cfg.PprofAddr}, "pprof-addr", "loopback `address` to serve net/http/pprof on; empty: off")
 	return &flags{fs: fs, cfg: cfg}
 }

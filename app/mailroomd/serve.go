@@ -123,7 +123,7 @@ func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node
 		return nil, err
 	}
 	n := &node{log: log, db: newStoreWiring(store, log), fingerprint: certs.Fingerprint(cert)}
-	acc := account.NewService(store, newHasher(cfg), account.Config{Domain: cfg.Domain}, nil)
+	acc := account.NewService(store, newHasher(cfg), accountConfig(cfg), nil)
 	// Before listening: the first unknown-user login must cost what any
 	// failed login costs.
 	if err := acc.Warm(ctx); err != nil {

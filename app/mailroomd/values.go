@@ -219,16 +219,18 @@ func (v levelValue) Set(s string) error {
 	return nil
 }
 
-type graceValue struct{ p *time.Duration }
+// offDurationValue is a duration of zero or more, for settings where 0
+// has a plain meaning: no grace, no cache.
+type offDurationValue struct{ p *time.Duration }
 
-func (v graceValue) String() string {
+func (v offDurationValue) String() string {
 	if v.p == nil {
 		return ""
 	}
-	return v.p.String()
+	return formatDuration(*v.p)
 }
 
-func (v graceValue) Set(s string) error {
+func (v offDurationValue) Set(s string) error {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil || d < 0 {
 		return fmt.Errorf("want a duration such as 30s, not %q", s)
