@@ -32,11 +32,13 @@ func Preview(raw []byte) string {
 // PreviewText is the one preview rule, for the store (through Preview) and
 // for a client that holds a decoded body: BodyText on one line, without
 // quoted lines (">", and <blockquote> in HTML), the line introducing them
-// ("… wrote:") and the signature ("-- "), whitespace collapsed, at most
+// ("… wrote:"), the signature ("-- ") and link targets, whitespace
+// collapsed, at most
 // PreviewRunes runes ("…" ends a cut preview). A list shows as many of
 // them as fit its width.
 func PreviewText(text, html string) string {
-	body, _ := BodyText(text, html)
+	// Link targets are left out: a list line has no room for URLs.
+	body, _ := bodyText(text, html, false)
 	return oneLine(body)
 }
 
@@ -46,13 +48,17 @@ func PreviewText(text, html string) string {
 // fromHTML reports the second case: that text's lines are the HTML's blocks,
 // not a sender's hard wrapping.
 func BodyText(text, html string) (body string, fromHTML bool) {
+	return bodyText(text, html, true)
+}
+
+func bodyText(text, html string, links bool) (body string, fromHTML bool) {
 	if strings.TrimSpace(text) != "" {
 		return strings.ReplaceAll(text, "\r\n", "\n"), false
 	}
 	if strings.TrimSpace(html) == "" {
 		return "", false
 	}
-	return HTMLToText(html), true
+	return htmlToText(html, links), true
 }
 
 // oneLine drops quoted lines, the line introducing them ("… wrote:") and the

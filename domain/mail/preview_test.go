@@ -212,6 +212,22 @@ func TestPreviewBounded(t *testing.T) {
 	if got := mail.Preview([]byte(sb.String())); got != "" {
 		t.Errorf("text after 200 parts: Preview = %q, want nothing", got)
 	}
+
+	// 10,000 parts cost no more than 100.
+	sb.Reset()
+	sb.WriteString("Content-Type: multipart/mixed; boundary=x\r\n\r\n")
+	for range 10000 {
+		sb.WriteString("--x\r\nContent-Type: text/plain\r\n\r\n \r\n")
+	}
+	if got := mail.Preview([]byte(sb.String() + "--x--\r\n")); got != "" {
+		t.Errorf("10,000 blank parts: Preview = %q, want nothing", got)
+	}
+
+	// A huge HTML part, deeply nested, is read only in part.
+	deep := "Content-Type: text/html\r\n\r\n<p>first</p>" + strings.Repeat("<ul><li><div><table><tr><td>x", 1<<16)
+	if got := mail.Preview([]byte(deep)); !strings.HasPrefix(got, "first • x") || utf8.RuneCountInString(got) > mail.PreviewRunes {
+		t.Errorf("deep HTML: Preview = %q", got)
+	}
 }
 
 func TestDeliverComputesPreview(t *testing.T) {

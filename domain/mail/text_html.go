@@ -24,8 +24,11 @@ const (
 // are dropped, entities are decoded and runs of whitespace collapse to one
 // space. It is a tag scanner, not an HTML parser: lenient with broken
 // markup, linear in its input, and it never panics.
-func HTMLToText(s string) string {
-	c := htmlConv{w: newTextWriter()}
+func HTMLToText(s string) string { return htmlToText(s, true) }
+
+// htmlToText is HTMLToText, without link targets when links is false.
+func htmlToText(s string, links bool) string {
+	c := htmlConv{w: newTextWriter(), links: links}
 	c.run(s)
 	return c.w.finish()
 }
@@ -37,6 +40,7 @@ type htmlConv struct {
 	tables []bool      // per open <table>: its current row has text
 	pre    int         // open <pre> elements
 	href   string      // the target of the open <a>, if any
+	links  bool        // show link targets
 }
 
 type listLevel struct {
@@ -104,6 +108,7 @@ func (c *htmlConv) tag(t tag) {
 		c.w.breakLines(2)
 		if t.name == "pre" {
 			c.pre = max(0, c.pre+step(t.closing))
+			c.w.preStart = !t.closing
 		}
 	case "blockquote":
 		c.w.breakLines(2)
@@ -134,7 +139,9 @@ func (c *htmlConv) tag(t tag) {
 			c.w.separate(" | ")
 		}
 	case "a":
-		c.anchor(t)
+		if c.links {
+			c.anchor(t)
+		}
 	case "div", "section", "article", "header", "footer", "nav", "main", "aside", "center",
 		"dt", "dd", "form", "details", "summary", "caption", "thead", "tbody", "tfoot", "figcaption":
 		c.w.breakLines(1)
@@ -150,9 +157,6 @@ func step(closing bool) int {
 
 func (c *htmlConv) list(t tag) {
 	c.w.breakLines(1)
-	if len(c.lists) == 0 {
-		c.w.breakLines(2) // a top-level list is a paragraph
-	}
 	if t.closing {
 		if len(c.lists) > 0 {
 			c.lists = c.lists[:len(c.lists)-1]
@@ -163,6 +167,9 @@ func (c *htmlConv) list(t tag) {
 			n = v
 		}
 		c.lists = append(c.lists, listLevel{ordered: t.name == "ol", next: n})
+	}
+	if len(c.lists) == 0 || (len(c.lists) == 1 && !t.closing) {
+		c.w.breakLines(2) // a top-level list is a paragraph
 	}
 	c.w.indent = strings.Repeat("  ", min(len(c.lists), maxListIndent))
 }
@@ -194,7 +201,11 @@ func (c *htmlConv) anchor(t tag) {
 		// A link without text (an image) is left out: a bare tracking
 		// URL tells a reader nothing.
 		if text != "" && !sameTarget(text, href) {
+			// The space after the link's text stays pending for
+			// the text after the target.
+			space := c.w.space
 			c.w.words(" (" + strings.TrimPrefix(href, "mailto:") + ")")
+			c.w.space = space
 		}
 	}
 	if t.closing {
