@@ -1,7 +1,8 @@
-// Package migrations owns Mailroom's SQLite schema as golang-migrate files
+// Package migrations owns Mailroom's SQLite schema (in this directory) and
+// its PostgreSQL schema (in postgres/) as golang-migrate files
 // (NNNN_name.up.sql / NNNN_name.down.sql, every up with its down), embedded
-// so that the daemon and adapters/sqlite carry them. Nothing else creates or
-// alters the schema.
+// so that the daemon and the store adapters carry them. Nothing else creates
+// or alters the schema.
 package migrations
 
 import "embed"
@@ -10,3 +11,8 @@ import "embed"
 //
 //go:embed *.sql
 var FS embed.FS
+
+// Postgres holds every PostgreSQL migration file, under postgres/.
+//
+//go:embed postgres/*.sql
+var Postgres embed.FS

@@ -1,0 +1,186 @@
+// Package postgres owns Mailroom's storage in a PostgreSQL database that
+// several mailroomd hosts share: accounts, messages stored once, per-owner
+// mailbox entries (adapters for account.Store and mail.Store), the migration
+// runner over the embedded schema (migrations/postgres), and a change feed
+// that streams committed entries to subscribers on every host through
+// LISTEN/NOTIFY.
+//
+// Every write is one SQL statement, so it is its own transaction: Deliver
+// stores the message, every entry and the NOTIFY in one statement, and
+// returns once PostgreSQL has reported the commit (synchronous_commit is set
+// on for every session). The password in the connection URL never appears
+// in an error this package returns.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"mailroom/ports"
+)
+
+var (
+	_ ports.AccountStore = (*Store)(nil)
+	_ ports.MailStore    = (*Store)(nil)
+)
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("postgres: store closed")
+
+// DefaultMaxConns is the pool size when Config.MaxConns is 0. Deliveries
+// wait for their commit's WAL flush; PostgreSQL flushes the commits that
+// arrive together at once, so more sessions in flight mean more deliveries
+// per flush. 16 serves 32 concurrent submissions on a 2-core host.
+const DefaultMaxConns = 16
+
+// Config configures a Store.
+type Config struct {
+	// URL names the database: postgres://user:password@host:port/dbname
+	// (postgresql:// too, with libpq's query parameters such as sslmode).
+	// Required. The password is kept out of every error and log line.
+	URL string
+	// MaxConns bounds the connection pool. Default DefaultMaxConns (16).
+	// The change feed's listener holds one more connection of its own.
+	MaxConns int32
+}
+
+// Store is the PostgreSQL-backed account and mail store.
+type Store struct {
+	pool   *pgxpool.Pool
+	listen *pgx.ConnConfig // for the feed's dedicated listener connections
+	red    redactor
+
+	mu      sync.Mutex
+	closed  bool
+	feeds   []*Feed
+	closing chan struct{}
+}
+
+// Open connects to cfg.URL, runs every migration up (hosts starting at once
+// take turns on an advisory lock, so the schema is migrated once), and
+// returns a Store over a connection pool.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	red := newRedactor(cfg.URL)
+	if cfg.URL == "" {
+		return nil, errors.New("postgres: Config.URL is empty")
+	}
+	pc, err := parseConfig(cfg.URL)
+	if err != nil {
+		return nil, red.wrap("postgres: parse URL", err)
+	}
+	red = red.with(pc.ConnConfig.Password)
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pc.MaxConns = cfg.MaxConns
+
+	if err := migrateUp(ctx, pc.ConnConfig.Copy()); err != nil {
+		return nil, red.wrap("postgres: migrate up", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, red.wrap("postgres: open pool", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, red.wrap("postgres: open pool", err)
+	}
+	return &Store{pool: pool, listen: listenerConfig(pc.ConnConfig), red: red, closing: make(chan struct{})}, nil
+}
+
+// parseConfig parses url and sets what every session of ours needs.
+func parseConfig(url string) (*pgxpool.Config, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	rp := pc.ConnConfig.RuntimeParams
+	// A delivery is acknowledged (250) once its commit returns, so the commit
+	// must be durable then. "on" is the server default, but a server, role or
+	// database default of "off" or "local" must not weaken it.
+	rp["synchronous_commit"] = "on"
+	if rp["application_name"] == "" {
+		rp["application_name"] = "mailroomd"
+	}
+	return pc, nil
+}
+
+// Close stops every Feed and closes the pool. Calls made afterwards give
+// ErrClosed. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.closing)
+	feeds := s.feeds
+	s.feeds = nil
+	s.mu.Unlock()
+	for _, f := range feeds {
+		f.Close()
+	}
+	s.pool.Close() // waits for the connections in use to be released
+	return nil
+}
+
+// Pool gives the connection pool, for tests and tools only (the SQLite to
+// PostgreSQL copy, benchmarks).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// check gives ErrClosed after Close, rather than letting a call reach the
+// closed pool, whose error would not say why.
+func (s *Store) check() error {
+	select {
+	case <-s.closing:
+		return ErrClosed
+	default:
+		return nil
+	}
+}
+
+// retryable reports whether err is a deadlock or serialisation failure:
+// PostgreSQL rolled the statement back and running it again can succeed.
+// Two DeleteAccount calls can deadlock on messages both accounts hold.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// write runs fn, one statement and so one transaction, again when it failed
+// only because of a deadlock or a serialisation failure.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	var err error
+	for attempt := range 4 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return errors.Join(ctx.Err(), err)
+			case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+			}
+		}
+		if err = fn(ctx); !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// pgCode gives err's SQLSTATE and constraint name, if it is a server error.
+func pgCode(err error) (code, constraint string) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code, pe.ConstraintName
+	}
+	return "", ""
+}

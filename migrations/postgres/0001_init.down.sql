@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS folder_counts;
+DROP TABLE IF EXISTS entries;
+DROP TABLE IF EXISTS messages;
+DROP TABLE IF EXISTS accounts;
+DROP FUNCTION IF EXISTS entries_count_insert();
+DROP FUNCTION IF EXISTS entries_count_delete();
+DROP FUNCTION IF EXISTS entries_count_seen();
+DROP FUNCTION IF EXISTS entries_immutable();
+DROP FUNCTION IF EXISTS entries_gc_message();
