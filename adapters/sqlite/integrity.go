@@ -84,29 +84,3 @@ func isIOFailure(err error) bool {
 	}
 	return false
 }
-
-// recoverSpace runs on the writer goroutine after a write failed on I/O.
-// A COMMIT that fails with SQLITE_FULL or SQLITE_IOERR may leave its
-// transaction open (SQLite's result-code docs say to ROLLBACK then), and
-// database/sql has forgotten it, so every later BEGIN would fail: end it.
-// Then checkpoint and truncate the WAL, which a run of failed writes has
-// grown, so that space freed on the disk is enough to write again. The
-// checkpoint does not wait for readers (busy_timeout 0 for the duration): a
-// reader that blocks it makes the writer try again before its next batch.
-func (s *Store) recoverSpace(ctx context.Context) {
-	s.recoveries.Add(1)
-	conn, err := s.wdb.Conn(ctx)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	conn.ExecContext(ctx, `ROLLBACK`) // usually "no transaction is active": fine
-	ms := s.cfg.BusyTimeout.Milliseconds()
-	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
-		return
-	}
-	defer conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, ms))
-	var busy, logPages, done int
-	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done)
-	s.mustRecover = err != nil || busy != 0
-}

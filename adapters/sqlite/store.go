@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ var ErrClosed = errors.New("sqlite: store closed")
 const (
 	DefaultBusyTimeout = 5 * time.Second
 	DefaultMaxBatch    = 64
+	DefaultMaxWAL      = 4 << 20
 	// walSizeLimit is the journal_size_limit: the size a WAL that grew
 	// beyond it is cut back to when it restarts after a checkpoint.
 	walSizeLimit = 8 << 20
@@ -59,6 +61,13 @@ type Config struct {
 	// is refused at start rather than when a damaged entry is read. Default
 	// false: the check runs.
 	SkipQuickCheck bool
+	// MaxWAL is the WAL file size past which the writer checkpoints and
+	// truncates the WAL before its next batch, and refuses the batch if
+	// that fails (disk full). It bounds how much the WAL holds that the
+	// database file lacks, which is about how much space must be freed
+	// after a disk full before writes resume. Default 4 MiB (SQLite's own
+	// automatic checkpoint runs at about that size too).
+	MaxWAL int64
 }
 
 // Store is the SQLite-backed account and mail store.
@@ -75,6 +84,8 @@ type Store struct {
 	wst writeStmts // prepared on wdb; used only by the writer goroutine
 	rst readStmts  // prepared on rdb
 
+	file os.FileInfo // the database file as opened, for checkFile
+
 	// mustRecover is set when a write failed on I/O (disk full, say): the
 	// writer then ends any transaction SQLite left open and checkpoints and
 	// truncates the WAL, now and before each batch until that succeeds.
@@ -85,8 +96,8 @@ type Store struct {
 	feeds   []*Feed
 
 	// Writer statistics, for tests and benchmarks: requests taken,
-	// transactions begun for them, and WAL truncations after failures.
-	taken, batches, recoveries atomic.Int64
+	// transactions begun for them, and checkpoints run by the writer.
+	taken, batches, checkpoints atomic.Int64
 }
 
 // Open opens the database at cfg.Path, creating the file if needed, checks
@@ -106,6 +117,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
+	if cfg.MaxWAL <= 0 {
+		cfg.MaxWAL = DefaultMaxWAL
+	}
 	if !cfg.SkipQuickCheck {
 		if err := quickCheck(ctx, cfg.Path, cfg.BusyTimeout); err != nil {
 			return nil, err
@@ -122,6 +136,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.openPools(ctx); err != nil {
 		return nil, damaged(fmt.Errorf("sqlite: open %s: %w", cfg.Path, err))
 	}
+	fi, err := os.Stat(cfg.Path)
+	if err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	s.file = fi
 	go s.writer()
 	return s, nil
 }
@@ -204,6 +224,10 @@ func (s *Store) Close() error {
 	for _, f := range feeds {
 		f.Close()
 	}
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
 	return errors.Join(s.wst.close(), s.rst.close(), s.rdb.Close(), s.wdb.Close())
 }
 

@@ -100,17 +100,20 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 	}
 	s.taken.Add(int64(len(taken)))
 	s.batches.Add(1)
-	if s.mustRecover {
-		// The last write failed on I/O: try to give the WAL's space back
-		// first, as space may have returned since (disk full, issue 9).
-		s.recoverSpace(ctx)
+	err := s.beforeBatch(ctx)
+	if err == nil {
+		err = s.commitBatch(ctx, taken)
 	}
-	err := s.commitBatch(ctx, taken)
+	if err == nil {
+		// A file removed during the commit: what was just committed lives
+		// only until the process ends, so it must not be acknowledged.
+		err = s.checkFile()
+	}
 	for _, r := range taken {
 		if err != nil {
 			r.err = err
 		}
-		if err != nil || isIOFailure(r.err) {
+		if isIOFailure(r.err) {
 			s.mustRecover = true
 		}
 	}
@@ -118,7 +121,7 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 		close(r.done)
 	}
 	if s.mustRecover {
-		s.recoverSpace(ctx)
+		s.checkpoint(ctx) // at once: the space may be back before the next write
 	}
 }
 
