@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,4 +208,18 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// The cache keys the whole password: one that differs from a cached one
+// only after byte 72 (where bcrypt would stop reading) is no hit.
+func TestCredentialCacheKeysTheWholePassword(t *testing.T) {
+	e := newCacheEnv(t, account.Config{})
+	long := strings.Repeat("p", 72)
+	if err := e.s.SetPassword(context.Background(), "alice", long+"-tail-one"); err != nil {
+		t.Fatal(err)
+	}
+	e.login(t, "alice", long+"-tail-one", nil)
+	if n := e.login(t, "alice", long+"-tail-two", account.ErrBadCredentials); n != 1 {
+		t.Errorf("a password differing after byte 72 verified %d times, want 1", n)
+	}
 }
