@@ -32,6 +32,9 @@ var (
 	ErrThrottled = errors.New("account: too many attempts from this client")
 	// ErrRegistrationClosed: the server does not let clients register.
 	ErrRegistrationClosed = errors.New("account: registration closed")
+	// ErrAuthzRefused: a login asked to act as another account (an RFC
+	// 4616 authorization identity that is not its own name).
+	ErrAuthzRefused = errors.New("account: may not act as another account")
 )
 
 // Password length bounds. The minimum counts characters, the maximum bytes;

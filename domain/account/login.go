@@ -27,6 +27,16 @@ import (
 // Authenticate's errors. Only ErrBadCredentials spends the budget: our own
 // failures (store, hasher) do not count against the client.
 func (s *Service) Login(ctx context.Context, client, username, password string) (Account, error) {
+	return s.LoginAs(ctx, client, "", username, password)
+}
+
+// LoginAs is Login with an RFC 4616 authorization identity (SASL PLAIN's
+// authzid, IMAP AUTHENTICATE). Mailroom has no proxy users: authzid must
+// be empty or name the login's own account (SameAccountName), or the
+// attempt fails with ErrAuthzRefused, without a password check, and
+// spends one token of the budget like a wrong password (it is a refused
+// attempt all the same). Other errors are Login's.
+func (s *Service) LoginAs(ctx context.Context, client, authzid, username, password string) (Account, error) {
 	ticket, err := s.logins.Acquire(ctx, client)
 	if errors.Is(err, throttle.ErrExhausted) {
 		return Account{}, fmt.Errorf("%w: failed-login budget %s spent", ErrThrottled, s.cfg.AuthFailRate)
@@ -44,6 +54,10 @@ func (s *Service) Login(ctx context.Context, client, username, password string) 
 			ticket.Release()
 		}
 	}()
+	if authzid != "" && !s.SameAccountName(authzid, username) {
+		failed = true
+		return Account{}, ErrAuthzRefused
+	}
 	acc, err := s.Authenticate(ctx, username, password)
 	failed = errors.Is(err, ErrBadCredentials)
 	return acc, err

@@ -393,3 +393,34 @@ func FuzzParseUsername(f *testing.F) {
 		}
 	})
 }
+
+func TestLoginAs(t *testing.T) {
+	ctx := context.Background()
+	s, h := guardService(t, 2, 1)
+	for _, tc := range []struct {
+		authzid string
+		want    error
+	}{
+		{"", nil},
+		{"u00", nil},
+		{"U00@LOCALHOST", nil},
+		{"u01", account.ErrAuthzRefused},
+	} {
+		before := h.count()
+		_, err := s.LoginAs(ctx, "k", tc.authzid, "u00", "secret-00")
+		if !errors.Is(err, tc.want) {
+			t.Errorf("LoginAs(authzid %q) = %v, want %v", tc.authzid, err, tc.want)
+		}
+		if tc.want != nil && h.count() != before {
+			t.Errorf("a refused authzid reached the hasher")
+		}
+	}
+	// The refused authzid spent one of two tokens: one more failure spends
+	// the budget.
+	if _, err := s.LoginAs(ctx, "k", "u01", "u00", "secret-00"); !errors.Is(err, account.ErrAuthzRefused) {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, "k", "u00", "secret-00"); !errors.Is(err, account.ErrThrottled) {
+		t.Errorf("Login after two refused authzids = %v, want ErrThrottled", err)
+	}
+}
