@@ -51,9 +51,10 @@ type credEntry struct {
 	expires time.Time
 }
 
-// newCredCache gives nil (off) when ttl is negative or random fails.
+// newCredCache gives nil (off) when ttl is negative, random is nil or
+// random fails.
 func newCredCache(ttl time.Duration, size int, random io.Reader, now func() time.Time) *credCache {
-	if ttl <= 0 || size <= 0 {
+	if ttl <= 0 || size <= 0 || random == nil {
 		return nil
 	}
 	key := make([]byte, 32)

@@ -26,6 +26,9 @@ type cacheEnv struct {
 func newCacheEnv(t *testing.T, cfg account.Config) *cacheEnv {
 	t.Helper()
 	e := &cacheEnv{st: newMemStore(), h: &fakeHasher{}, clock: &fakeClock{t: testNow}}
+	if cfg.Random == nil {
+		cfg.Random = strings.NewReader(strings.Repeat("k", 32)) // a fixed key is fine in a test
+	}
 	e.s = account.NewService(e.st, e.h, cfg, e.clock.now)
 	for _, n := range []string{"alice", "bob", "carol"} {
 		mustRegister(t, e.s, e.h, n, n+"-secret")

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -67,8 +66,9 @@ type Config struct {
 	// CredentialCacheSize bounds the cache's entries; the oldest go first.
 	// Default DefaultCredentialCacheSize (10,000).
 	CredentialCacheSize int
-	// Random is the source of the cache's per-process key. Default
-	// crypto/rand.Reader. If reading it fails the cache is off.
+	// Random is the source of the cache's per-process key (the daemon
+	// passes crypto/rand.Reader: the domain takes randomness in, it does not
+	// reach for it). Nil, or a source that fails, turns the cache off.
 	Random io.Reader
 }
 
@@ -107,9 +107,6 @@ func NewService(store Store, hasher Hasher, cfg Config, now func() time.Time) *S
 	}
 	if cfg.CredentialCacheSize <= 0 {
 		cfg.CredentialCacheSize = DefaultCredentialCacheSize
-	}
-	if cfg.Random == nil {
-		cfg.Random = rand.Reader
 	}
 	return &Service{
 		store:  store,
