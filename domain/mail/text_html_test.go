@@ -67,6 +67,10 @@ func TestHTMLToText(t *testing.T) {
 		{"unfinished tag dropped", "text<a href=\"x", "text"},
 		{"unfinished comment dropped", "text<!-- never", "text"},
 		{"unclosed script drops the rest", "a<script>b", "a"},
+		{"the UI's old case, now with bullets", `<html><head><title>T</title><style>p{color:red}</style></head><body>
+<p>Hello&nbsp;<b>Bob</b> &amp; co,</p><script>alert(1)</script>
+<div>line two<br>line   three</div><!-- hidden --><ul><li>one</li><li>two</li></ul></body></html>`,
+			"Hello Bob & co,\n\nline two\nline three\n\n• one\n• two"},
 		{"utf-8", "<p>Grüße, 東京, مرحبا 👋</p>", "Grüße, 東京, مرحبا 👋"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
