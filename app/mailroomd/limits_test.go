@@ -185,14 +185,13 @@ func TestConnAndIdleFlags(t *testing.T) {
 
 	ic := dialInbox(t, d.addrs["inbox"], d.fingerprint)
 	mustOK(t, "ping", ic.do(`{"op":"ping"}`))
-	// One over the cap is closed at once, before the handshake (without
-	// the cap, a silent client would wait out the 10s handshake deadline).
-	over, err := net.Dial("tcp", d.addrs["inbox"])
-	if err != nil {
-		t.Fatal(err)
+	// One over the cap reads an untagged busy error right after the
+	// handshake, and is closed.
+	over := dialInbox(t, d.addrs["inbox"], d.fingerprint)
+	if r := over.read(); r["ok"] != false || r["tag"] != nil || r["error"].(map[string]any)["code"] != "busy" {
+		t.Errorf("second inbox connection from one IP: %v, want an untagged busy error", r)
 	}
-	defer over.Close()
-	expectClosedRaw(t, over, 0)
+	expectClosedRaw(t, over.c, 0)
 	expectClosedRaw(t, ic.c, time.Second)
 	if code := d.stop(); code != 0 {
 		t.Errorf("exit %d", code)

@@ -17,6 +17,7 @@ import (
 
 	"mailroom/adapters/certs"
 	"mailroom/adapters/inboxserver"
+	"mailroom/adapters/listener"
 	"mailroom/adapters/sqlite"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -242,9 +243,13 @@ func (n *node) shutdown(grace time.Duration) bool {
 			defer swg.Done()
 			start := time.Now()
 			if err := r.srv.Shutdown(sctx); err != nil {
-				// The error says how many connections were cut where
-				// the server counts them.
-				n.log.Error("grace period over: connections cut", zap.String("adapter", r.name), zap.Error(err))
+				fields := []zap.Field{zap.String("adapter", r.name), zap.Error(err)}
+				// A server on the listener core counts what it cut.
+				var cut *listener.CutError
+				if errors.As(err, &cut) {
+					fields = append(fields, zap.Int("cut", cut.Conns))
+				}
+				n.log.Error("grace period over: connections cut", fields...)
 				mu.Lock()
 				clean = false
 				mu.Unlock()
@@ -257,9 +262,15 @@ func (n *node) shutdown(grace time.Duration) bool {
 	n.wg.Wait()
 	close(n.served)
 	for st := range n.served {
-		if st.err != nil && !errors.Is(st.err, inboxserver.ErrServerClosed) && !errors.Is(st.err, http.ErrServerClosed) {
+		if st.err != nil && !closedOnPurpose(st.err) {
 			n.log.Warn("serve", zap.String("adapter", st.name), zap.Error(st.err))
 		}
 	}
 	return clean
+}
+
+// closedOnPurpose reports whether a Serve error only says that Shutdown
+// was called.
+func closedOnPurpose(err error) bool {
+	return errors.Is(err, listener.ErrServerClosed) || errors.Is(err, inboxserver.ErrServerClosed) || errors.Is(err, http.ErrServerClosed)
 }

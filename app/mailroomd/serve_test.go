@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
+
 	"mailroom/adapters/certs"
 	"mailroom/adapters/inboxwire"
+	"mailroom/adapters/listener"
 	"mailroom/adapters/sqlite"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -508,5 +511,93 @@ func TestServeGraceRunsOut(t *testing.T) {
 	}
 	if total, _, err := store.Count(ctx, alice.ID, mail.Inbox); err != nil || total != 0 {
 		t.Errorf("inbox count %d, %v; want 0", total, err)
+	}
+}
+
+// fakeServer is a server whose Shutdown gives err.
+type fakeServer struct {
+	err     error
+	stopped chan struct{}
+}
+
+func newFakeServer(err error) *fakeServer { return &fakeServer{err: err, stopped: make(chan struct{})} }
+
+func (f *fakeServer) Serve(ln net.Listener) error {
+	<-f.stopped
+	return listener.ErrServerClosed
+}
+
+func (f *fakeServer) Shutdown(context.Context) error {
+	close(f.stopped)
+	return f.err
+}
+
+func TestShutdownReportsCutConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		errs      map[string]error
+		wantClean bool
+		wantCut   map[string]int // adapter → cut field; -1: logged without a count
+	}{
+		{"all stopped in time", map[string]error{"smtp": nil, "inbox": nil}, true, nil},
+		{"listener core counts what it cut", map[string]error{
+			"smtp":  &listener.CutError{Conns: 2, Err: context.DeadlineExceeded},
+			"inbox": nil,
+		}, false, map[string]int{"smtp": 2}},
+		{"any other error counts too", map[string]error{
+			"smtp":  nil,
+			"inbox": context.DeadlineExceeded,
+		}, false, map[string]int{"inbox": -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := newLineWriter()
+			n := &node{log: newLogger(config{LogFormat: "json", LogLevel: zapcore.DebugLevel}, logs)}
+			for name, err := range tc.errs {
+				ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+				if err2 != nil {
+					t.Fatal(err2)
+				}
+				defer ln.Close()
+				n.servers = append(n.servers, running{name: name, srv: newFakeServer(err), ln: ln})
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			n.run(ctx, config{}, "serve")
+			if clean := n.shutdown(time.Second); clean != tc.wantClean {
+				t.Errorf("shutdown clean = %v, want %v; log:\n%s", clean, tc.wantClean, logs)
+			}
+			got := map[string]int{}
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				var l struct {
+					Msg     string `json:"msg"`
+					Level   string `json:"level"`
+					Adapter string `json:"adapter"`
+					Cut     *int   `json:"cut"`
+				}
+				if err := json.Unmarshal([]byte(line), &l); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				if strings.HasPrefix(l.Msg, "grace period over") {
+					got[l.Adapter] = -1
+					if l.Cut != nil {
+						got[l.Adapter] = *l.Cut
+					}
+					if l.Level != "error" {
+						t.Errorf("logged at %s, want error", l.Level)
+					}
+				}
+				if l.Msg == "serve" {
+					t.Errorf("ErrServerClosed after Shutdown logged as a failure: %s", line)
+				}
+			}
+			if len(got) != len(tc.wantCut) {
+				t.Fatalf("cut logged for %v, want %v", got, tc.wantCut)
+			}
+			for a, w := range tc.wantCut {
+				if got[a] != w {
+					t.Errorf("%s: cut %d, want %d", a, got[a], w)
+				}
+			}
+		})
 	}
 }
