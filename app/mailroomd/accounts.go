@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+
 	"mailroom/domain/account"
 )
 
@@ -18,5 +20,6 @@ func accountConfig(cfg config) account.Config {
 		RegRate:            offRate(cfg.RegRate),
 		AuthFailRate:       offRate(cfg.AuthFailRate),
 		CredentialCacheTTL: ttl,
+		Random:             rand.Reader, // the cache's per-process key
 	}
 }
