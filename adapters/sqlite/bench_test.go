@@ -27,6 +27,7 @@ func BenchmarkDeliver(b *testing.B) {
 			b.SetBytes(int64(len(msg.Raw)))
 			b.SetParallelism(4) // 4×GOMAXPROCS concurrent deliveries, as from many SMTP sessions
 			b.ResetTimer()
+			cpu := startCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
 				for pb.Next() {
@@ -43,6 +44,7 @@ func BenchmarkDeliver(b *testing.B) {
 				}
 			})
 			b.StopTimer()
+			cpu.report(b)
 			if n := s.batches.Load() - batches0; n > 0 {
 				b.ReportMetric(float64(s.taken.Load()-taken0)/float64(n), "delivers/commit")
 			}
@@ -121,30 +123,36 @@ func BenchmarkList(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
+			cpu := startCPU()
 			for b.Loop() {
 				metas, err := s.List(ctx, owner.ID, mail.Inbox, c.before, mail.DefaultLimit)
 				if err != nil || len(metas) != mail.DefaultLimit {
 					b.Fatalf("List = %d, %v", len(metas), err)
 				}
 			}
+			cpu.report(b)
 		})
 	}
 	b.Run("count", func(b *testing.B) {
+		cpu := startCPU()
 		for b.Loop() {
 			total, _, err := s.Count(ctx, owner.ID, mail.Inbox)
 			if err != nil || total != n {
 				b.Fatalf("Count = %d, %v", total, err)
 			}
 		}
+		cpu.report(b)
 	})
 	b.Run("fetch", func(b *testing.B) {
 		i := 0
+		cpu := startCPU()
 		for b.Loop() {
 			if _, err := s.Fetch(ctx, owner.ID, ids[i%n]); err != nil {
 				b.Fatal(err)
 			}
 			i += 7919
 		}
+		cpu.report(b)
 	})
 }
 
@@ -188,6 +196,7 @@ func BenchmarkDeliverRecipients(b *testing.B) {
 			b.SetBytes(int64(len(msg.Raw)))
 			b.SetParallelism(4)
 			b.ResetTimer()
+			cpu := startCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
 				entries := make([]mail.NewEntry, n+1)
@@ -203,6 +212,8 @@ func BenchmarkDeliverRecipients(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			cpu.report(b)
 		})
 	}
 }

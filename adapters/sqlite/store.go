@@ -6,7 +6,11 @@
 //
 // Every write goes through one writer goroutine that owns one connection and
 // commits queued writes together (group commit), so concurrent deliveries
-// never meet SQLITE_BUSY from each other. Reads use a separate pool.
+// never meet SQLITE_BUSY from each other. Reads use a separate pool. Hot
+// statements are prepared once (stmts.go). The writer also guards the file:
+// it checkpoints a WAL grown past Config.MaxWAL, recovers after a disk full
+// without a restart, and refuses writes to a file removed while open
+// (space.go); Open refuses a damaged file (integrity.go).
 package sqlite
 
 import (
