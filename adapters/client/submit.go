@@ -113,7 +113,7 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 	return nil
 }
 
-// smtpError maps a go-smtp error: a server refusal through replyTable,
+// smtpError maps a go-smtp error: a server refusal through replyError,
 // anything else as a network failure (or the caller's cancellation).
 func smtpError(ctx context.Context, op string, err error) error {
 	var se *smtp.SMTPError

@@ -10,79 +10,37 @@ import (
 	"strconv"
 	"strings"
 
+	"mailroom/adapters/smtpreply"
 	"mailroom/domain/account"
-	"mailroom/domain/mail"
 	"mailroom/ports"
 )
 
-// SMTP operations, the rows of replyTable.
+// SMTP operations, as smtpreply ties a reply's meaning to them.
 const (
-	opAny     = ""
-	opPing    = "PING"
-	opReg     = "REG"
-	opGetUser = "GETUSER"
-	opAuth    = "AUTH"
-	opMail    = "MAIL"
-	opRcpt    = "RCPT"
-	opData    = "DATA"
+	opAny     = smtpreply.VerbAny
+	opPing    = smtpreply.VerbPing
+	opReg     = smtpreply.VerbReg
+	opGetUser = smtpreply.VerbGetUser
+	opAuth    = smtpreply.VerbAuth
+	opMail    = smtpreply.VerbMail
+	opRcpt    = smtpreply.VerbRcpt
+	opData    = smtpreply.VerbData
 )
 
-// replyTable maps SMTP replies to sentinels, first match wins. A code below
-// 10 is a reply class (4 matches every 4xx); an empty enhanced code matches
-// any. It is the client's half of the smtpserver's reply table.
-var replyTable = []struct {
-	op       string
-	code     int
-	enhanced string
-	err      error
-}{
-	{opReg, 550, "5.7.1", account.ErrUsernameTaken},
-	{opReg, 553, "5.1.3", account.ErrBadUsername},
-	{opReg, 501, "5.7.0", account.ErrWeakPassword},
-	{opReg, 554, "5.7.0", ports.ErrRegistrationClosed},
-	{opReg, 4, "", ports.ErrRateLimited},
-	{opGetUser, 550, "5.1.1", account.ErrNoSuchUser},
-	{opAuth, 535, "", account.ErrBadCredentials},
-	{opRcpt, 550, "5.1.1", mail.ErrNoSuchRecipient},
-	{opRcpt, 452, "4.5.3", mail.ErrTooManyRecipients},
-	{opAny, 552, "5.3.4", mail.ErrTooLarge},
-	{opAny, 4, "4.7.0", ports.ErrRateLimited}, // 421/454 4.7.0: per-IP budgets
-}
-
-// replyError turns a refusal into an error wrapping its sentinel, or a plain
-// error carrying the reply when no row matches.
+// replyError turns a refusal into an error wrapping its sentinel (the reply
+// table is smtpreply.Meanings, shared with the server), or a plain error
+// carrying the reply when no row matches.
 func replyError(op string, code int, msg string) error {
-	enh, _, _ := strings.Cut(msg, " ")
-	if !isEnhanced(enh) {
-		enh = ""
-	}
-	for _, r := range replyTable {
-		if r.op != opAny && r.op != op {
-			continue
-		}
-		if r.code >= 10 && r.code != code || r.code < 10 && r.code != code/100 {
-			continue
-		}
-		if r.enhanced != "" && r.enhanced != enh {
-			continue
-		}
-		return fmt.Errorf("%w (server: %d %s)", r.err, code, msg)
+	if err := smtpreply.Recognise(op, code, msg); err != nil {
+		return fmt.Errorf("%w (server: %d %s)", err, code, msg)
 	}
 	return fmt.Errorf("client: %s refused: %d %s", op, code, msg)
 }
 
 // isEnhanced reports whether s looks like an RFC 3463 code (class.subject.detail).
 func isEnhanced(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
-		return false
-	}
-	for _, p := range parts {
-		if _, err := strconv.Atoi(p); err != nil || p == "" {
-			return false
-		}
-	}
-	return true
+	_, ok := smtpreply.ParseEnhanced(s)
+	return ok
 }
 
 // verbConn is an SMTP dialogue over textproto, for the verbs go-smtp's
@@ -112,12 +70,12 @@ func (c *Client) dialVerbs(ctx context.Context, ep ports.Endpoint) (*verbConn, e
 	} else {
 		code, msg, err = v.tp.ReadResponse(0)
 	}
-	if err == nil && code != 220 {
+	if err == nil && code != smtpreply.CodeReady {
 		err = replyError(opAny, code, msg)
 	}
 	if err == nil {
 		code, msg, err = v.cmd(opAny, "EHLO %s", c.cfg.HelloName)
-		if err == nil && code != 250 {
+		if err == nil && code != smtpreply.CodeOK {
 			err = replyError(opAny, code, msg)
 		}
 		v.ehlo = msg
@@ -165,7 +123,7 @@ func (v *verbConn) auth(user, pass string) error {
 	if err != nil {
 		return err
 	}
-	if code != 235 {
+	if code != smtpreply.CodeAuthOK {
 		return replyError(opAuth, code, msg)
 	}
 	return nil
@@ -180,7 +138,7 @@ func (v *verbConn) getUser(name string) (ports.UserInfo, error) {
 	if err != nil {
 		return ports.UserInfo{}, err
 	}
-	if code != 250 {
+	if code != smtpreply.CodeOK {
 		return ports.UserInfo{}, replyError(opGetUser, code, msg)
 	}
 	return parseUserReply(msg)

@@ -14,7 +14,8 @@ import (
 	"mailroom/ports"
 )
 
-// TestReplyTable covers every row of replyTable, plus what no row matches.
+// TestReplyTable covers every row of smtpreply.Meanings as replyError
+// applies them, plus what no row matches.
 func TestReplyTable(t *testing.T) {
 	tests := []struct {
 		op   string

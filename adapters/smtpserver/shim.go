@@ -12,6 +12,13 @@ package smtpserver
 // line into the EHLO reply, and watches them to know what the next client
 // bytes are.
 //
+// The shim's files, one concern each: shim.go (this file) is the
+// connection: reading lines and content under deadlines, writing replies,
+// closing. verbs.go is Mailroom's own verbs, one table entry each.
+// rewrite.go is what the shim changes in go-smtp's traffic, its replies
+// above all. gosmtp_mirror.go holds what is copied from go-smtp's
+// internals, and only that, pinned to the go-smtp version it mirrors.
+//
 // Reply order under pipelining. The shim hands go-smtp one line per Read
 // call and nothing more. go-smtp reads through a bufio.Reader, which calls
 // Read only when it holds no complete line, that is after go-smtp has taken
@@ -45,12 +52,8 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
-	"math"
 	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,26 +62,6 @@ import (
 
 	"mailroom/domain/account"
 )
-
-// ehloLine is inserted before the last line of a successful EHLO reply.
-const ehloLine = "250-XMAILROOM PING REG GETUSER\r\n"
-
-// go-smtp ends every accepted DATA or BDAT LAST with "OK: queued". Mailroom
-// has no queue: the 250 comes after the message is committed to every
-// mailbox, so the shim says so.
-const (
-	dataOKFrom = "250 2.0.0 OK: queued\r\n"
-	dataOKTo   = "250 2.0.0 OK: stored\r\n"
-)
-
-// helpReply answers HELP (RFC 5321 §4.1.1.8). RFC 2034 puts the enhanced
-// code on every line of a multi-line reply.
-const helpReply = "214-2.0.0 Mailroom submission server. Commands:\r\n" +
-	"214-2.0.0 EHLO HELO AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT\r\n" +
-	"214-2.0.0 PING\r\n" +
-	"214-2.0.0 REG <username> <password>\r\n" +
-	"214-2.0.0 GETUSER [<username>] (also GET USER [<username>])\r\n" +
-	"214 2.0.0 End of HELP\r\n"
 
 // readBufSize is the shim's read buffer when MaxLineLength is smaller.
 const readBufSize = 8 << 10
@@ -320,47 +303,6 @@ func (c *shimConn) dataDeadline() time.Time {
 	return d
 }
 
-// The states of go-smtp v0.25.1's dataReader (data.go), mirrored exactly.
-const (
-	dsBeginLine = iota
-	dsDot
-	dsDotCR
-	dsCR
-	dsData
-	dsEOF
-)
-
-// dataStep is go-smtp's dataReader transition function: only
-// CRLF "." CRLF reaches dsEOF.
-func dataStep(state int, b byte) int {
-	switch state {
-	case dsBeginLine:
-		switch b {
-		case '.':
-			return dsDot
-		case '\r':
-			return dsCR
-		}
-	case dsDot:
-		if b == '\r' {
-			return dsDotCR
-		}
-	case dsDotCR:
-		if b == '\n' {
-			return dsEOF
-		}
-	case dsCR:
-		if b == '\n' {
-			return dsBeginLine
-		}
-	case dsData:
-		if b == '\r' {
-			return dsCR
-		}
-	}
-	return dsData
-}
-
 func (c *shimConn) readData(p []byte) (int, error) {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
@@ -403,227 +345,6 @@ func (c *shimConn) readChunk(p []byte) (int, error) {
 	return int(n), nil
 }
 
-// command answers line when it is one of Mailroom's verbs or not a command
-// go-smtp knows, and reports whether it did. Otherwise it notes what the
-// line means for the bytes that follow, and go-smtp gets it.
-func (c *shimConn) command(line []byte) bool {
-	text := string(trimEOL(line))
-	// RFC 5321 §2.3.8: CR only in CRLF. go-smtp would echo a bare CR (say
-	// in the EHLO name) into its reply; NUL has no place in a command.
-	if strings.ContainsAny(text, "\r\x00") {
-		c.protocolError(replyBadChars)
-		return true
-	}
-	verb, args, _ := strings.Cut(text, " ")
-	switch strings.ToUpper(verb) {
-	case "PING":
-		c.writeReply(replyPong)
-		return true
-	case "REG":
-		c.register(args)
-		return true
-	case "GETUSER":
-		c.getUser(args)
-		return true
-	case "GET":
-		if w, rest, _ := strings.Cut(strings.TrimLeft(args, " "), " "); strings.EqualFold(w, "USER") {
-			c.getUser(rest)
-			return true
-		}
-	case "HELP":
-		c.writeRaw([]byte(helpReply))
-		return true
-	}
-	v, ok := goSMTPVerb(text)
-	if !ok {
-		// Answered here, so go-smtp's own error count (a hard-coded 3)
-		// never sees it; MaxProtocolErrors applies instead.
-		c.protocolError(replyUnknownCommand)
-		return true
-	}
-	switch v {
-	case "EHLO":
-		c.ehlo = true
-	case "BDAT":
-		if size, ok := bdatSize(text); ok && size > 0 {
-			c.mode = modeChunk
-			c.chunkLeft = size
-			c.dataEnd = time.Now().Add(c.srv.cfg.DataTimeout)
-		}
-	}
-	return false
-}
-
-// goSMTPVerbs are the verbs go-smtp's (*Conn).handle knows (HELP is ours).
-var goSMTPVerbs = map[string]bool{
-	"HELO": true, "EHLO": true, "LHLO": true, "MAIL": true, "RCPT": true,
-	"DATA": true, "BDAT": true, "RSET": true, "NOOP": true, "QUIT": true,
-	"VRFY": true, "AUTH": true, "STARTTLS": true, "SEND": true, "SOML": true,
-	"SAML": true, "EXPN": true, "TURN": true,
-}
-
-// goSMTPVerb mirrors go-smtp's parseCmd (parse.go): it reports the verb
-// go-smtp would dispatch for line, and false when go-smtp would call it a
-// syntax error or an unknown command.
-func goSMTPVerb(line string) (string, bool) {
-	if strings.HasPrefix(strings.ToUpper(line), "STARTTLS") {
-		return "STARTTLS", true
-	}
-	var v string
-	switch {
-	case len(line) < 4 || len(line) == 5:
-		return "", false
-	case len(line) == 4:
-		v = line
-	case line[4] != ' ':
-		return "", false
-	default:
-		v = line[:4]
-	}
-	v = strings.ToUpper(v)
-	return v, goSMTPVerbs[v]
-}
-
-// bdatSize mirrors go-smtp's handleBdat argument checks: ok means go-smtp
-// will read exactly size bytes of chunk after the command line.
-func bdatSize(line string) (size int64, ok bool) {
-	if len(line) < 5 {
-		return 0, false
-	}
-	args := strings.Fields(strings.TrimSpace(line[5:]))
-	if len(args) == 0 || len(args) > 2 {
-		return 0, false
-	}
-	if len(args) == 2 && !strings.EqualFold(args[1], "LAST") {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(args[0], 10, 32)
-	if err != nil {
-		return 0, false
-	}
-	return int64(n), true
-}
-
-// bareRcpt rewrites "RCPT TO:<name>" (a bare local name, which go-smtp's
-// path parser refuses as a syntax error) to "RCPT TO:<name@domain>", so that
-// a bare name reaches Mailboxes.ResolveRecipient like a full address. ok is
-// false, and line is untouched, for anything else.
-func bareRcpt(line []byte, domain string) (out []byte, ok bool) {
-	const verb = "RCPT TO:"
-	if len(line) < len(verb) || !strings.EqualFold(string(line[:len(verb)]), verb) {
-		return line, false
-	}
-	rest := string(trimEOL(line[len(verb):]))
-	path := strings.TrimLeft(rest, " ")
-	lead := rest[:len(rest)-len(path)]
-	params := ""
-	if i := strings.IndexByte(path, ' '); i >= 0 {
-		path, params = path[:i], path[i:]
-	}
-	bracketed := strings.HasPrefix(path, "<") && strings.HasSuffix(path, ">") && len(path) >= 2
-	name := path
-	if bracketed {
-		name = path[1 : len(path)-1]
-	}
-	if name == "" || strings.ContainsAny(name, "@<>\"\\:,;()[] \t") {
-		return line, false
-	}
-	return []byte(verb + lead + "<" + name + "@" + domain + ">" + params + "\r\n"), true
-}
-
-// clampSize rewrites a MAIL FROM SIZE= value of more digits than go-smtp
-// parses (it takes 32 bits and calls a larger number a syntax error) to
-// the largest it does, so that an oversized declaration gets go-smtp's
-// 552 5.3.4 like any other (RFC 1870 §6.1).
-func clampSize(line []byte) (out []byte, ok bool) {
-	const verb = "MAIL FROM:"
-	if len(line) < len(verb) || !strings.EqualFold(string(line[:len(verb)]), verb) {
-		return line, false
-	}
-	fields := strings.Split(string(trimEOL(line)), " ")
-	for i, f := range fields {
-		k, v, found := strings.Cut(f, "=")
-		if !found || !strings.EqualFold(k, "SIZE") || v == "" || strings.Trim(v, "0123456789") != "" {
-			continue
-		}
-		if _, err := strconv.ParseUint(v, 10, 32); err != nil {
-			fields[i] = k + "=" + strconv.FormatUint(math.MaxUint32, 10)
-			ok = true
-		}
-	}
-	if !ok {
-		return line, false
-	}
-	return []byte(strings.Join(fields, " ") + "\r\n"), true
-}
-
-// register answers REG <username> <password>. The password is everything
-// after the one space that follows the username, verbatim, so passphrases
-// with spaces can be registered (the policy allows them, and AUTH carries
-// them fine).
-func (c *shimConn) register(args string) {
-	name, password, ok := strings.Cut(strings.TrimLeft(args, " "), " ")
-	if !ok || name == "" || password == "" {
-		c.protocolError(replyRegUsage)
-		return
-	}
-	log := c.srv.log.With(zap.String("remote", c.ip))
-	if c.srv.cfg.RegistrationClosed {
-		c.writeReply(replyRegClosed)
-		return
-	}
-	// Every attempt spends budget (a taken name too): REG must not become
-	// a free oracle for which names exist.
-	if !c.srv.regLimit.Allow(c.key) {
-		log.Info("register throttled")
-		c.writeReply(replyThrottled)
-		return
-	}
-	acc, err := c.srv.accounts.Register(c.srv.ctx, name, password)
-	if err != nil {
-		r, known := replyFor(err)
-		if known {
-			log.Info("register refused", zap.String("reply", r.String()))
-		} else {
-			log.Error("register", zap.Error(err))
-		}
-		c.writeReply(r)
-		return
-	}
-	addr := c.srv.accounts.AddressOf(acc).String()
-	log.Info("registered", zap.String("address", addr), zap.Int64("id", int64(acc.ID)))
-	c.writeReply(reply{codeOK, enhAddrOther, "Account " + addr + " created"})
-}
-
-// getUser answers GETUSER [<username>] and GET USER [<username>].
-func (c *shimConn) getUser(args string) {
-	acc := c.state.account()
-	if acc == nil {
-		c.writeReply(replyAuthRequired)
-		return
-	}
-	f := strings.Fields(args)
-	switch len(f) {
-	case 0:
-	case 1:
-		a, err := c.srv.accounts.Lookup(c.srv.ctx, f[0])
-		if err != nil {
-			r, known := replyFor(err)
-			if !known {
-				c.srv.log.Error("getuser", zap.String("remote", c.ip), zap.Error(err))
-			}
-			c.writeReply(r)
-			return
-		}
-		acc = &a
-	default:
-		c.protocolError(replyGetUserUsage)
-		return
-	}
-	addr := c.srv.accounts.AddressOf(*acc).String()
-	c.writeReply(reply{codeOK, enhDestValid, fmt.Sprintf("%d %s", acc.ID, addr)})
-}
-
 // protocolError answers a syntax or sequence error and counts it.
 func (c *shimConn) protocolError(r reply) {
 	c.writeReply(r)
@@ -659,86 +380,6 @@ func (c *shimConn) writeRaw(b []byte) {
 	if _, err := c.tc.Write(b); err != nil {
 		c.closing = true
 	}
-}
-
-// Write passes go-smtp's replies to the client, line by line, and tracks
-// them: EHLO gets the XMAILROOM line, 334 and 354 announce non-command
-// input, 421 ends the session, 5.5.x-class codes count as protocol errors.
-func (c *shimConn) Write(p []byte) (int, error) {
-	c.wbuf = append(c.wbuf, p...)
-	out := c.out[:0]
-	start := 0
-	for {
-		i := bytes.IndexByte(c.wbuf[start:], '\n')
-		if i < 0 {
-			break
-		}
-		out = c.track(out, c.wbuf[start:start+i+1])
-		start += i + 1
-	}
-	c.wbuf = append(c.wbuf[:0], c.wbuf[start:]...)
-	c.out = out[:0]
-	if len(out) > 0 {
-		if _, err := c.tc.Write(out); err != nil {
-			// go-smtp ignores write errors; its bufio.Writer keeps this one.
-			// Nothing more can be said to the client: end at the next Read.
-			c.closing = true
-			return 0, err
-		}
-	}
-	return len(p), nil
-}
-
-func (c *shimConn) track(out, line []byte) []byte {
-	code, final := replyCode(line)
-	if c.ehlo {
-		if code == codeOK {
-			if len(line) > 4 && string(line[4:]) == c.srv.ehloSizeFrom {
-				line = append(line[:4:4], c.srv.ehloSizeTo...)
-			}
-			if final {
-				out = append(out, ehloLine...)
-			}
-		}
-		if final || code != codeOK {
-			c.ehlo = false
-		}
-	}
-	if string(line) == dataOKFrom {
-		line = append(line[:0:0], dataOKTo...)
-	}
-	out = append(out, line...)
-	if !final {
-		return out
-	}
-	switch {
-	case code == 334: // RFC 4954 §4: server challenge
-		c.mode = modeSASL
-	case code == 354: // RFC 5321 §4.2.2: start mail input
-		c.mode = modeData
-		c.dataState = dsBeginLine
-		c.dataEnd = time.Now().Add(c.srv.cfg.DataTimeout)
-	case code == codeClosing:
-		c.closing = true
-	case code >= 500 && code <= 504:
-		c.countProtocolError(&out)
-	}
-	return out
-}
-
-// replyCode parses a reply line's code and whether it is the last line of
-// its reply ("250 " rather than "250-").
-func replyCode(line []byte) (code int, final bool) {
-	if len(line) < 3 {
-		return 0, false
-	}
-	for _, b := range line[:3] {
-		if b < '0' || b > '9' {
-			return 0, false
-		}
-		code = code*10 + int(b-'0')
-	}
-	return code, len(line) == 3 || line[3] != '-'
 }
 
 func trimEOL(b []byte) []byte { return bytes.TrimRight(b, "\r\n") }

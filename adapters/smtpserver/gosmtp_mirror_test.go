@@ -1,0 +1,182 @@
+package smtpserver
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestGoSMTPMirrorVersion fails when go.mod moves go-smtp off the version
+// gosmtp_mirror.go mirrors (or replaces it): the copied parsing may no
+// longer match go-smtp's, which would let message content be read as
+// commands.
+func TestGoSMTPMirrorVersion(t *testing.T) {
+	const mod = "github.com/emersion/go-smtp"
+	gomod := findGoMod(t)
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	required, replaced := goModVersion(string(data), mod)
+	if replaced {
+		t.Errorf("%s replaces %s: gosmtp_mirror.go mirrors the upstream %s; re-check the mirrored code against the replacement", gomod, mod, mirroredGoSMTP)
+	}
+	if required != mirroredGoSMTP {
+		t.Errorf("%s requires %s %q, but gosmtp_mirror.go mirrors %s.\n"+
+			"Re-check every piece of gosmtp_mirror.go against that version's source "+
+			"(data.go's dataReader, parse.go's parseCmd, conn.go's handle, handleBdat, handleMail "+
+			"and its \"OK: queued\"), and server.go's SIZE capability; then set mirroredGoSMTP.",
+			gomod, mod, required, mirroredGoSMTP)
+	}
+}
+
+// findGoMod walks up from the package directory to the module's go.mod.
+func findGoMod(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p := filepath.Join(dir, "go.mod")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the package directory")
+		}
+		dir = parent
+	}
+}
+
+// goModVersion reads the version go.mod requires of module path, and
+// whether a replace directive names it. It knows the one-line and the
+// block forms, which is all go mod tidy writes.
+func goModVersion(gomod, path string) (version string, replaced bool) {
+	block := ""
+	for _, line := range strings.Split(gomod, "\n") {
+		line, _, _ = strings.Cut(line, "//")
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0:
+			continue
+		case block != "" && f[0] == ")":
+			block = ""
+			continue
+		case block == "" && len(f) == 2 && f[1] == "(":
+			block = f[0]
+			continue
+		}
+		directive := block
+		if directive == "" {
+			directive, f = f[0], f[1:]
+		}
+		if len(f) == 0 || f[0] != path {
+			continue
+		}
+		switch directive {
+		case "require":
+			if len(f) >= 2 {
+				version = f[1]
+			}
+		case "replace":
+			replaced = true
+		}
+	}
+	return version, replaced
+}
+
+func TestGoModVersion(t *testing.T) {
+	const mod = "github.com/emersion/go-smtp"
+	for _, tc := range []struct {
+		name, gomod, want string
+		replaced          bool
+	}{
+		{"block", "module m\n\nrequire (\n\tgithub.com/emersion/go-smtp v0.25.1\n\tgo.uber.org/zap v1.28.0\n)\n", "v0.25.1", false},
+		{"one line", "module m\nrequire github.com/emersion/go-smtp v0.26.0 // indirect\n", "v0.26.0", false},
+		{"moved", "require (\n\tgithub.com/emersion/go-smtp v0.24.0\n)\n", "v0.24.0", false},
+		{"prefix of another module", "require github.com/emersion/go-smtp-extra v0.25.1\n", "", false},
+		{"absent", "module m\n", "", false},
+		{"replaced", "require github.com/emersion/go-smtp v0.25.1\nreplace github.com/emersion/go-smtp => ../go-smtp\n", "v0.25.1", true},
+		{"replaced in a block", "require github.com/emersion/go-smtp v0.25.1\nreplace (\n\tgithub.com/emersion/go-smtp v0.25.1 => example.org/fork v0.1.0\n)\n", "v0.25.1", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, replaced := goModVersion(tc.gomod, mod)
+			if got != tc.want || replaced != tc.replaced {
+				t.Errorf("goModVersion = %q, %v; want %q, %v", got, replaced, tc.want, tc.replaced)
+			}
+		})
+	}
+}
+
+// The mirrored parsers, spot-checked against what go-smtp v0.25.1 does with
+// each line (read off its source).
+func TestGoSMTPVerb(t *testing.T) {
+	for _, tc := range []struct {
+		line, want string
+		ok         bool
+	}{
+		{"NOOP", "NOOP", true},
+		{"noop", "NOOP", true},
+		{"MAIL FROM:<a@b>", "MAIL", true},
+		{"starttlsjunk", "STARTTLS", true},
+		{"QUITX", "", false},      // five characters: "mangled"
+		{"RCPTTO:<a>", "", false}, // no space after the verb
+		{"FOO", "", false},
+		{"", "", false},
+		{"HELP", "HELP", false}, // go-smtp answers HELP 502; the shim answers it first
+		{"XYZW arg", "XYZW", false},
+	} {
+		v, ok := goSMTPVerb(tc.line)
+		if ok != tc.ok || ok && v != tc.want {
+			t.Errorf("goSMTPVerb(%q) = %q, %v; want %q, %v", tc.line, v, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestBDATSize(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		size int64
+		ok   bool
+	}{
+		{"BDAT 5", 5, true},
+		{"BDAT 0 LAST", 0, true},
+		{"bdat  7  last", 7, true},
+		{"BDAT 4294967295", 4294967295, true},
+		{"BDAT 4294967296", 0, false}, // over go-smtp's 32 bits
+		{"BDAT -1", 0, false},
+		{"BDAT 5 NOTLAST", 0, false},
+		{"BDAT 5 LAST x", 0, false},
+		{"BDAT", 0, false},
+		{"BDAT x", 0, false},
+	} {
+		size, ok := bdatSize(tc.line)
+		if size != tc.size || ok != tc.ok {
+			t.Errorf("bdatSize(%q) = %d, %v; want %d, %v", tc.line, size, ok, tc.size, tc.ok)
+		}
+	}
+}
+
+func TestClampSize(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"MAIL FROM:<a@b> SIZE=99999999999\r\n", "MAIL FROM:<a@b> SIZE=4294967295\r\n"},
+		{"mail from:<a@b> size=4294967296 BODY=8BITMIME\r\n", "mail from:<a@b> size=4294967295 BODY=8BITMIME\r\n"},
+		{"MAIL FROM:<a@b> SIZE=4294967295\r\n", ""}, // go-smtp parses it
+		{"MAIL FROM:<a@b> SIZE=1x\r\n", ""},         // not a number: go-smtp's 501
+		{"RCPT TO:<a@b> SIZE=99999999999\r\n", ""},
+	} {
+		out, ok := clampSize([]byte(tc.in))
+		if tc.want == "" {
+			if ok || string(out) != tc.in {
+				t.Errorf("clampSize(%q) = %q, %v; want it untouched", tc.in, out, ok)
+			}
+			continue
+		}
+		if !ok || string(out) != tc.want {
+			t.Errorf("clampSize(%q) = %q, %v; want %q", tc.in, out, ok, tc.want)
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package smtpserver
+
+// What the shim changes in the traffic between the client and go-smtp.
+// Going in, a bare local name in RCPT TO gets the domain (clampSize, in
+// gosmtp_mirror.go, also rewrites MAIL FROM's SIZE). Coming out, go-smtp's
+// replies are passed through line by line and tracked: the EHLO reply gets
+// the exact SIZE and the XMAILROOM line, "OK: queued" becomes "OK: stored",
+// and the codes tell the shim what the client's next bytes are.
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"mailroom/adapters/smtpreply"
+)
+
+// go-smtp ends every accepted DATA or BDAT LAST with "OK: queued".
+// Mailroom has no queue: the 250 comes after the message is committed to
+// every mailbox, so the shim says so.
+var dataOKTo = smtpreply.DataOK.String() + "\r\n"
+
+// bareRcpt rewrites "RCPT TO:<name>" (a bare local name, which go-smtp's
+// path parser refuses as a syntax error) to "RCPT TO:<name@domain>", so that
+// a bare name reaches Mailboxes.ResolveRecipient like a full address. ok is
+// false, and line is untouched, for anything else.
+func bareRcpt(line []byte, domain string) (out []byte, ok bool) {
+	const verb = "RCPT TO:"
+	if len(line) < len(verb) || !strings.EqualFold(string(line[:len(verb)]), verb) {
+		return line, false
+	}
+	rest := string(trimEOL(line[len(verb):]))
+	path := strings.TrimLeft(rest, " ")
+	lead := rest[:len(rest)-len(path)]
+	params := ""
+	if i := strings.IndexByte(path, ' '); i >= 0 {
+		path, params = path[:i], path[i:]
+	}
+	bracketed := strings.HasPrefix(path, "<") && strings.HasSuffix(path, ">") && len(path) >= 2
+	name := path
+	if bracketed {
+		name = path[1 : len(path)-1]
+	}
+	if name == "" || strings.ContainsAny(name, "@<>\"\\:,;()[] \t") {
+		return line, false
+	}
+	return []byte(verb + lead + "<" + name + "@" + domain + ">" + params + "\r\n"), true
+}
+
+// Write passes go-smtp's replies to the client, line by line, and tracks
+// them: EHLO gets the XMAILROOM line, 334 and 354 announce non-command
+// input, 421 ends the session, 5.5.x-class codes count as protocol errors.
+func (c *shimConn) Write(p []byte) (int, error) {
+	c.wbuf = append(c.wbuf, p...)
+	out := c.out[:0]
+	start := 0
+	for {
+		i := bytes.IndexByte(c.wbuf[start:], '\n')
+		if i < 0 {
+			break
+		}
+		out = c.track(out, c.wbuf[start:start+i+1])
+		start += i + 1
+	}
+	c.wbuf = append(c.wbuf[:0], c.wbuf[start:]...)
+	c.out = out[:0]
+	if len(out) > 0 {
+		if _, err := c.tc.Write(out); err != nil {
+			// go-smtp ignores write errors; its bufio.Writer keeps this one.
+			// Nothing more can be said to the client: end at the next Read.
+			c.closing = true
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// track appends line, rewritten where it must be, to out, and notes what
+// the reply means for the client's next bytes.
+func (c *shimConn) track(out, line []byte) []byte {
+	code, final := replyCode(line)
+	if c.ehlo {
+		if code == smtpreply.CodeOK {
+			if len(line) > 4 && string(line[4:]) == c.srv.ehloSizeFrom {
+				line = append(line[:4:4], c.srv.ehloSizeTo...)
+			}
+			if final {
+				out = append(out, xmailroomLine...)
+			}
+		}
+		if final || code != smtpreply.CodeOK {
+			c.ehlo = false
+		}
+	}
+	if string(line) == goSMTPDataOK {
+		line = append(line[:0:0], dataOKTo...)
+	}
+	out = append(out, line...)
+	if !final {
+		return out
+	}
+	switch {
+	case code == smtpreply.CodeChallenge:
+		c.mode = modeSASL
+	case code == smtpreply.CodeStartInput:
+		c.mode = modeData
+		c.dataState = dsBeginLine
+		c.dataEnd = time.Now().Add(c.srv.cfg.DataTimeout)
+	case code == smtpreply.CodeClosing:
+		c.closing = true
+	case code >= 500 && code <= 504:
+		c.countProtocolError(&out)
+	}
+	return out
+}
+
+// replyCode parses a reply line's code and whether it is the last line of
+// its reply ("250 " rather than "250-").
+func replyCode(line []byte) (code int, final bool) {
+	if len(line) < 3 {
+		return 0, false
+	}
+	for _, b := range line[:3] {
+		if b < '0' || b > '9' {
+			return 0, false
+		}
+		code = code*10 + int(b-'0')
+	}
+	return code, len(line) == 3 || line[3] != '-'
+}
