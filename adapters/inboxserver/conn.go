@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,15 +17,16 @@ import (
 	"go.uber.org/zap"
 
 	"mailroom/adapters/inboxwire"
+	"mailroom/adapters/listener"
 	"mailroom/domain/account"
-	"mailroom/domain/mail"
 )
 
-// conn is one client connection. Its reader goroutine (serve) owns the
-// session state; its writer goroutine (writeLoop) owns the socket's write
-// side; anyone may abort it.
+// conn is one client connection. Its reader goroutine (serve, run by the
+// listener core) owns the session state; its writer goroutine (writeLoop)
+// owns the socket's write side; anyone may abort it.
 type conn struct {
 	s   *Server
+	lc  *listener.Conn
 	nc  net.Conn
 	tc  *tls.Conn
 	ip  string
@@ -45,11 +46,12 @@ type conn struct {
 	writerDone chan struct{}
 	done       chan struct{} // closed by abort
 	abortOnce  sync.Once
-	ctx        context.Context // ends with abort
+	ctx        context.Context // ends with abort, and when Shutdown cuts
 	cancel     context.CancelFunc
 
 	// Session state, reader goroutine only.
-	loginBy  time.Time // log in by then or be closed
+	loginBy  time.Time       // log in by then or be closed
+	inHand   json.RawMessage // the tag of the request being handled
 	acc      account.Account
 	authed   bool
 	fails    int
@@ -57,11 +59,11 @@ type conn struct {
 	requests int
 }
 
-func newConn(s *Server, nc net.Conn, ip, key string) *conn {
-	ctx, cancel := context.WithCancel(s.ctx)
+func newConn(s *Server, lc *listener.Conn) *conn {
+	ctx, cancel := context.WithCancel(lc.Context())
 	return &conn{
-		s: s, nc: nc, tc: tls.Server(nc, s.tls), ip: ip, key: key,
-		log:        s.log.With(zap.String("ip", ip)),
+		s: s, lc: lc, nc: lc.Raw, tc: lc.TLS, ip: lc.IP, key: lc.Key,
+		log:        s.log.With(zap.String("ip", lc.IP)),
 		out:        make(chan []byte, s.cfg.SendQueue),
 		drained:    make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
@@ -80,45 +82,69 @@ func (c *conn) abort() {
 	})
 }
 
-// action is what the reader does after sending a response.
-type action int
-
-const (
-	actContinue action = iota
-	actWatch           // start watching, after the ok is queued
-	actQuit            // flush and close
-	actGiveUp          // flush and close: too many failed logins
-)
-
+// serve runs the session on a handshaken connection (the listener core did
+// the handshake under its deadline, and closes the socket when serve
+// returns).
 func (c *conn) serve() {
-	start := time.Now()
-	c.loginBy = start.Add(c.s.cfg.LoginTimeout)
-	defer c.s.forget(c)
-	defer c.abort()
+	c.loginBy = c.lc.Start.Add(c.s.cfg.LoginTimeout)
+	// Not c.abort in a defer: on a panic the deferred calls run before the
+	// core's recover, and the last words need the connection open. The
+	// core cancels the context when serve ends, however it ends.
+	context.AfterFunc(c.lc.Context(), c.abort)
+	defer c.unwatch() // also on a panic
 	if tcp, ok := c.nc.(*net.TCPConn); ok {
 		tcp.SetKeepAlive(true)
 		tcp.SetKeepAlivePeriod(tcpKeepAlive)
 	}
-	// The deadline goes on before the handshake, or a client that never
-	// speaks would pin this goroutine forever (go-smtp issue #161).
-	c.tc.SetDeadline(time.Now().Add(c.s.cfg.HandshakeTimeout))
-	if c.s.closing.Load() { // as in readLoop: Shutdown's deadline may have been overwritten
-		return
-	}
-	if err := c.tc.HandshakeContext(c.ctx); err != nil {
-		c.log.Debug("tls handshake failed", zap.Error(err))
-		return
-	}
-	c.tc.SetDeadline(time.Time{})
+	// Shutdown interrupts a reader between requests: the request in hand
+	// is answered, then the read fails and the session ends. readLoop
+	// checks ShuttingDown after setting its own deadline, so none is
+	// missed.
+	c.lc.OnShutdown(func() { c.nc.SetReadDeadline(time.Now()) })
+	c.lc.OnPanic(c.lastWords)
 	go c.writeLoop()
 
 	reason := c.readLoop()
-	if c.watching {
-		c.s.hub.remove(c, int64(c.acc.ID))
-	}
+	c.unwatch() // at once: the fan-out must stop pushing to a closed conn
+	c.abort()
 	c.log.Info("connection closed", zap.String("end", reason),
 		zap.Int("requests", c.requests), zap.Int64("peak_queued_bytes", c.peakQueued.Load()),
-		zap.Duration("duration", time.Since(start)))
+		zap.Duration("duration", time.Since(c.lc.Start)))
+}
+
+// unwatch takes a watching connection out of the fan-out; it may be
+// called twice.
+func (c *conn) unwatch() {
+	if c.watching {
+		c.s.hub.remove(c, int64(c.acc.ID))
+		c.watching = false
+	}
+}
+
+// lastWords answers the request in hand with internal after a panic (the
+// core has logged the stack), through the writer so that no line is cut
+// in two, and waits a little for it to go out.
+func (c *conn) lastWords() {
+	e, _ := wireError(errPanicked)
+	b, err := inboxwire.AppendLine(nil, inboxwire.Response{Tag: c.inHand, Error: &e})
+	if err != nil {
+		return
+	}
+	c.enqueue(len(b))
+	for _, line := range [][]byte{b, nil} { // nil: flush and stop
+		select {
+		case c.out <- line:
+		default:
+			return // the queue is full: the client is not reading anyway
+		}
+	}
+	t := time.NewTimer(lastWordsWait)
+	defer t.Stop()
+	select {
+	case <-c.writerDone:
+	case <-c.done:
+	case <-t.C:
+	}
 }
 
 // readLoop runs requests until the session ends and says why it ended.
@@ -143,9 +169,10 @@ func (c *conn) readLoop() string {
 		default:
 			c.tc.SetReadDeadline(deadline)
 		}
-		// Checked after the deadline is set: Shutdown sets closing, then a
-		// deadline in the past, so one of the two stops this read.
-		if c.s.closing.Load() {
+		// Checked after the deadline is set: Shutdown marks itself
+		// started, then sets a deadline in the past, so one of the two
+		// stops this read.
+		if c.lc.ShuttingDown() {
 			c.close()
 			return "shutdown"
 		}
@@ -184,7 +211,7 @@ func (c *conn) readFailed(err error) string {
 		c.finish()
 		c.linger()
 		return "line too large"
-	case c.s.closing.Load():
+	case c.lc.ShuttingDown():
 		c.close()
 		return "shutdown"
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
@@ -259,6 +286,9 @@ func (c *conn) waitForRoom() bool {
 // means the client is not reading: it is dropped so that nobody else
 // waits for it.
 func (c *conn) push(line []byte) {
+	if isClosed(c.done) {
+		return // dropped already; the reader will leave the hub
+	}
 	if q := c.enqueue(len(line)); q > int64(c.s.cfg.SendQueueBytes) {
 		c.dropWatcher("send queue over its byte budget", zap.Int64("queued_bytes", q-int64(len(line))))
 		return
@@ -312,6 +342,10 @@ func (c *conn) linger() {
 
 // writeLoop writes queued lines, coalescing what is ready into one flush.
 func (c *conn) writeLoop() {
+	// A panic here ends this connection alone. Deferred first, so it runs
+	// after writerDone is closed and lastWords need not wait for a writer
+	// that is gone.
+	defer c.lc.Recover()
 	defer close(c.writerDone)
 	bw := bufio.NewWriterSize(c.tc, 64<<10)
 	for {
@@ -356,185 +390,4 @@ func (c *conn) writeFailed(err error) {
 		c.log.Info("write failed", zap.Error(err))
 	}
 	c.abort()
-}
-
-// handle runs one request line.
-func (c *conn) handle(line []byte) (inboxwire.Response, action) {
-	req, err := inboxwire.DecodeRequest(line)
-	resp := inboxwire.Response{Tag: req.Tag}
-	if err != nil {
-		return c.fail(resp, err), actContinue
-	}
-	switch req.Op {
-	case inboxwire.OpPing:
-		resp.OK = true
-		return resp, actContinue
-	case inboxwire.OpQuit:
-		resp.OK = true
-		return resp, actQuit
-	case inboxwire.OpLogin:
-		return c.login(req, resp)
-	case inboxwire.OpList, inboxwire.OpCount, inboxwire.OpFetch, inboxwire.OpSeen,
-		inboxwire.OpDelete, inboxwire.OpWatch:
-	default:
-		return c.fail(resp, errUnknownOp), actContinue
-	}
-	if !c.authed {
-		return c.fail(resp, errAuthRequired), actContinue
-	}
-	owner := c.acc.ID
-	mb := c.s.mailboxes
-	switch req.Op {
-	case inboxwire.OpList:
-		folder, before, limit, err := listArgs(req)
-		if err != nil {
-			return c.fail(resp, err), actContinue
-		}
-		metas, err := mb.List(c.ctx, owner, folder, before, limit)
-		if err != nil {
-			return c.fail(resp, err), actContinue
-		}
-		resp.Messages = make([]inboxwire.Meta, len(metas))
-		for i, m := range metas {
-			resp.Messages[i] = inboxwire.MetaFrom(m)
-		}
-	case inboxwire.OpCount:
-		if req.Folder == nil {
-			return c.fail(resp, missing("folder")), actContinue
-		}
-		total, unseen, err := mb.Count(c.ctx, owner, mail.Folder(*req.Folder))
-		if err != nil {
-			return c.fail(resp, err), actContinue
-		}
-		resp.Total, resp.Unseen = &total, &unseen
-	case inboxwire.OpFetch:
-		if req.ID == nil {
-			return c.fail(resp, missing("id")), actContinue
-		}
-		msg, err := mb.Fetch(c.ctx, owner, mail.EntryID(*req.ID))
-		if err != nil {
-			return c.fail(resp, err), actContinue
-		}
-		raw := msg.Raw
-		if raw == nil {
-			raw = []byte{} // "" rather than null
-		}
-		resp.Message = &inboxwire.Message{Meta: inboxwire.MetaFrom(msg.Meta), Raw: raw}
-	case inboxwire.OpSeen:
-		if req.ID == nil {
-			return c.fail(resp, missing("id")), actContinue
-		}
-		if req.Seen == nil {
-			return c.fail(resp, missing("seen")), actContinue
-		}
-		if err := mb.SetSeen(c.ctx, owner, mail.EntryID(*req.ID), *req.Seen); err != nil {
-			return c.fail(resp, err), actContinue
-		}
-	case inboxwire.OpDelete:
-		if req.ID == nil {
-			return c.fail(resp, missing("id")), actContinue
-		}
-		if err := mb.Delete(c.ctx, owner, mail.EntryID(*req.ID)); err != nil {
-			return c.fail(resp, err), actContinue
-		}
-	case inboxwire.OpWatch:
-		resp.OK = true
-		if c.watching {
-			return resp, actContinue
-		}
-		return resp, actWatch
-	}
-	resp.OK = true
-	return resp, actContinue
-}
-
-func listArgs(req inboxwire.Request) (folder mail.Folder, before mail.EntryID, limit int, err error) {
-	if req.Folder == nil {
-		return "", 0, 0, missing("folder")
-	}
-	folder = mail.Folder(*req.Folder)
-	if req.Before != nil {
-		if *req.Before < 0 {
-			return "", 0, 0, mail.ErrBadLimit
-		}
-		before = mail.EntryID(*req.Before) // 0 means no bound
-	}
-	if req.Limit != nil {
-		// The domain reads 0 as "the default"; on the wire it is out of
-		// the documented range 1..500.
-		if *req.Limit < 1 {
-			return "", 0, 0, mail.ErrBadLimit
-		}
-		limit = *req.Limit
-	}
-	return folder, before, limit, nil
-}
-
-// login checks credentials under the per-IP budget and the per-connection
-// cap on failures.
-func (c *conn) login(req inboxwire.Request, resp inboxwire.Response) (inboxwire.Response, action) {
-	switch {
-	case c.authed:
-		return c.fail(resp, errLoggedIn), actContinue
-	case req.User == nil:
-		return c.fail(resp, missing("user")), actContinue
-	case req.Password == nil:
-		return c.fail(resp, missing("password")), actContinue
-	}
-	failed := func(err error) (inboxwire.Response, action) {
-		c.fails++
-		c.log.Info("login failed", c.logUser(*req.User), zap.Int("failures", c.fails), zap.Error(err))
-		if c.fails >= c.s.cfg.MaxLoginFailures {
-			return c.fail(resp, err), actGiveUp
-		}
-		return c.fail(resp, err), actContinue
-	}
-	// The token is taken before hashing, so a spent budget costs us
-	// nothing, and parallel attempts cannot all pass a check made before
-	// any of them has spent. Only a bad password keeps it spent.
-	ok, refund := c.s.loginFail.Reserve(c.key)
-	if !ok {
-		return failed(errRateLimited)
-	}
-	acc, err := c.s.accounts.Authenticate(c.ctx, *req.User, *req.Password)
-	if errors.Is(err, account.ErrBadCredentials) {
-		return failed(err)
-	}
-	refund()
-	if err != nil {
-		return c.fail(resp, err), actContinue
-	}
-	c.acc, c.authed = acc, true
-	c.log = c.log.With(zap.String("user", string(acc.Username)))
-	resp.OK = true
-	resp.Account = &inboxwire.Account{ID: int64(acc.ID), Address: c.s.accounts.AddressOf(acc).String()}
-	return resp, actContinue
-}
-
-// logUser is what the log may say about a login's user field: the
-// normalised username when the field is one (bare or in our domain), else
-// only its length. The field is client text as long as a request line
-// (1 MiB) and people type passwords into it: neither belongs in the log,
-// on every failed attempt. (A password shaped like a username is still
-// logged; telling the two apart would take a lookup per failure.)
-func (c *conn) logUser(name string) zap.Field {
-	local := name
-	if i := strings.LastIndexByte(name, '@'); i >= 0 && strings.EqualFold(name[i+1:], c.s.accounts.Domain()) {
-		local = name[:i]
-	}
-	if u, err := account.ParseUsername(local); err == nil {
-		return zap.String("user", string(u))
-	}
-	return zap.Int("user_malformed_len", len(name))
-}
-
-// fail fills resp with err's wire error, logging internal ones.
-func (c *conn) fail(resp inboxwire.Response, err error) inboxwire.Response {
-	e, internal := wireError(err)
-	if internal {
-		c.log.Error("request failed", zap.Error(err))
-	}
-	resp.OK = false
-	resp.Error = &e
-	return resp
 }

@@ -16,6 +16,11 @@ var (
 	errRateLimited  = errors.New("inboxserver: too many failed logins")
 	errUnknownOp    = fmt.Errorf("%w: unknown op", inboxwire.ErrBadRequest)
 	errLoggedIn     = fmt.Errorf("%w: already logged in", inboxwire.ErrBadRequest)
+	errBusy         = errors.New("inboxserver: too many connections")
+	errBusyIP       = errors.New("inboxserver: too many connections from one client")
+	// errPanicked is the answer to a request whose handling panicked: it
+	// is in no row, so it is internal.
+	errPanicked = errors.New("inboxserver: panic")
 )
 
 // missing is the bad_request for an absent field.
@@ -46,6 +51,9 @@ var errorTable = []struct {
 	// Another user's id is not_found too: ids reveal nothing.
 	{mail.ErrNotFound, inboxwire.CodeNotFound, "no such message"},
 	{errRateLimited, inboxwire.CodeRateLimited, "too many failed logins, try again later"},
+	// Sent untagged to a client over a connection cap, then closed.
+	{errBusy, inboxwire.CodeBusy, "too many connections, try again later"},
+	{errBusyIP, inboxwire.CodeBusy, "too many connections from your address, try again later"},
 }
 
 // wireError maps err to its wire error; internal reports whether it was

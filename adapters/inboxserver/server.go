@@ -8,33 +8,33 @@ package inboxserver
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"mailroom/adapters/inboxwire"
+	"mailroom/adapters/listener"
 	"mailroom/domain/throttle"
 	"mailroom/ports"
 )
 
-// ErrServerClosed is returned by Serve after Shutdown.
-var ErrServerClosed = errors.New("inboxserver: server closed")
+// ErrServerClosed is returned by Serve after Shutdown: the listener core's
+// sentinel, the same value every Mailroom server returns.
+var ErrServerClosed = listener.ErrServerClosed
 
 // Defaults.
 const (
-	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultHandshakeTimeout = listener.DefaultHandshakeTimeout
 	DefaultIdleTimeout      = 30 * time.Minute
 	DefaultLoginTimeout     = time.Minute
 	DefaultWriteTimeout     = time.Minute
 	DefaultSendQueue        = 256
 	DefaultSendQueueBytes   = 64 << 20
 	DefaultMaxLoginFailures = 3
-	DefaultMaxConns         = 1000
-	DefaultMaxConnsPerIP    = 50
+	DefaultMaxConns         = listener.DefaultMaxConns
+	DefaultMaxConnsPerIP    = listener.DefaultMaxConnsPerIP
 	// tcpKeepAlive probes idle connections, watchers above all: they have no
 	// read deadline, so a peer that vanished is found by TCP.
 	tcpKeepAlive = 30 * time.Second
@@ -44,6 +44,9 @@ const (
 	// before the client reads it.
 	lingerTime  = 2 * time.Second
 	lingerBytes = 8 << 20
+	// lastWordsWait bounds how long a panicking connection waits for its
+	// internal error to be written before the socket is closed.
+	lastWordsWait = 2 * time.Second
 )
 
 // DefaultLoginFailRate is the per-IP budget of failed logins.
@@ -51,8 +54,9 @@ var DefaultLoginFailRate = throttle.Rate{N: 20, Per: 10 * time.Minute}
 
 // Config configures a Server. Zero fields take their defaults.
 type Config struct {
-	// TLS is the server's TLS configuration. Required. A MinVersion below
-	// TLS 1.2 is raised to 1.2.
+	// TLS is the server's TLS configuration. Required. It is cloned, a
+	// MinVersion below TLS 1.2 is raised to 1.2, and TLS 1.2 offers only
+	// AEAD suites (see listener.Config.TLS).
 	TLS *tls.Config
 	// HandshakeTimeout bounds the TLS handshake; its deadline is set before
 	// the handshake starts. Default 10s.
@@ -92,8 +96,10 @@ type Config struct {
 	// MaxLoginFailures is how many failed logins one connection may make;
 	// the last failure's reply is followed by a close. Default 3.
 	MaxLoginFailures int
-	// MaxConns and MaxConnsPerIP cap open connections; one over the cap is
-	// closed at once, before the TLS handshake. Defaults 1000 and 50.
+	// MaxConns and MaxConnsPerIP cap open connections, handshakes
+	// included (per client IP: per /64 for IPv6). One over a cap is
+	// answered an untagged busy error after the TLS handshake and closed.
+	// Defaults 1000 and 50.
 	MaxConns, MaxConnsPerIP int
 }
 
@@ -140,15 +146,14 @@ func (c Config) withDefaults() Config {
 // Server is the inbox server. It is safe for concurrent use.
 type Server struct {
 	cfg       Config
-	tls       *tls.Config
 	accounts  ports.Accounts
 	mailboxes ports.Mailboxes
 	feed      ports.ChangeFeed
 	log       *zap.Logger
 	loginFail *throttle.Limiter
-
-	ctx    context.Context // cancelled when Shutdown gives up waiting
-	cancel context.CancelFunc
+	// ln is the connection plumbing: accept, caps, handshake, recover,
+	// shutdown.
+	ln *listener.Server
 
 	feedOnce   sync.Once
 	feedCtx    context.Context // the one subscription's lifetime
@@ -156,179 +161,82 @@ type Server struct {
 	feedDone   chan struct{}
 	hub        hub
 
-	closing atomic.Bool
-	mu      sync.Mutex
-	lns     map[net.Listener]struct{}
-	conns   map[*conn]struct{}
-	perIP   map[string]int
-	connWG  sync.WaitGroup
+	mu    sync.Mutex
+	conns map[*conn]struct{} // sessions past the handshake
 }
 
-// New wires a Server. Nil accounts, mailboxes, feed or cfg.TLS panic; a nil
-// log discards.
+// New wires a Server. Nil accounts, mailboxes, feed, log or cfg.TLS panic
+// (log is named "inbox" here).
 func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, feed ports.ChangeFeed, log *zap.Logger) *Server {
-	if cfg.TLS == nil || accounts == nil || mailboxes == nil || feed == nil {
+	if cfg.TLS == nil || accounts == nil || mailboxes == nil || feed == nil || log == nil {
 		panic("inboxserver: nil dependency")
 	}
-	if log == nil {
-		log = zap.NewNop()
-	}
 	cfg = cfg.withDefaults()
-	tc := cfg.TLS.Clone()
-	if tc.MinVersion < tls.VersionTLS12 {
-		tc.MinVersion = tls.VersionTLS12
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	feedCtx, feedCancel := context.WithCancel(ctx)
-	return &Server{
-		cfg: cfg, tls: tc,
+	feedCtx, feedCancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:      cfg,
 		accounts: accounts, mailboxes: mailboxes, feed: feed,
 		log:       log.Named("inbox"),
 		loginFail: throttle.New(cfg.LoginFailRate, nil),
-		ctx:       ctx, cancel: cancel,
-		feedCtx: feedCtx, feedCancel: feedCancel,
+		feedCtx:   feedCtx, feedCancel: feedCancel,
 		feedDone: make(chan struct{}),
 		hub:      hub{watchers: map[int64]map[*conn]struct{}{}},
-		lns:      map[net.Listener]struct{}{},
 		conns:    map[*conn]struct{}{},
-		perIP:    map[string]int{},
 	}
+	s.ln = listener.New(listener.Config{
+		TLS:              cfg.TLS,
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		MaxConns:         cfg.MaxConns,
+		MaxConnsPerIP:    cfg.MaxConnsPerIP,
+		Busy:             busyLine,
+	}, s.serveConn, s.log)
+	return s
+}
+
+// busyLine is the untagged error a client over a connection cap reads
+// before the server closes.
+func busyLine(limit listener.Limit) []byte {
+	err := errBusy
+	if limit == listener.LimitConnsPerIP {
+		err = errBusyIP
+	}
+	e, _ := wireError(err)
+	b, _ := inboxwire.AppendLine(nil, inboxwire.Response{Error: &e})
+	return b
 }
 
 // Serve accepts plain TCP connections on ln and speaks TLS on them. It
 // returns ErrServerClosed after Shutdown, or the listener's error. It may be
 // called for several listeners; all share one feed subscription.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closing.Load() {
-		s.mu.Unlock()
-		ln.Close()
-		return ErrServerClosed
+	if !s.ln.ShuttingDown() {
+		s.feedOnce.Do(func() { go s.runFeed() })
 	}
-	s.lns[ln] = struct{}{}
+	return s.ln.Serve(ln)
+}
+
+// serveConn is the listener core's handler: one session.
+func (s *Server) serveConn(lc *listener.Conn) {
+	c := newConn(s, lc)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.lns, ln)
+		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
-	s.feedOnce.Do(func() { go s.runFeed() })
-
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.closing.Load() {
-				return ErrServerClosed
-			}
-			// EMFILE and the like: net/http's Serve retries on the
-			// deprecated Temporary method too, as it is the only signal.
-			if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept", zap.Error(err), zap.Duration("retry_in", backoff))
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		c, ok := s.admit(nc)
-		if !ok {
-			continue
-		}
-		go c.serve()
-	}
-}
-
-// admit registers a new connection, or closes it when a cap is reached.
-func (s *Server) admit(nc net.Conn) (*conn, bool) {
-	ip := remoteIP(nc.RemoteAddr())
-	key := throttle.ClientKey(ip) // what per-IP caps and budgets count
-	s.mu.Lock()
-	switch {
-	case s.closing.Load():
-		s.mu.Unlock()
-		nc.Close()
-		return nil, false
-	case len(s.conns) >= s.cfg.MaxConns, s.perIP[key] >= s.cfg.MaxConnsPerIP:
-		n, nip := len(s.conns), s.perIP[key]
-		s.mu.Unlock()
-		nc.Close()
-		s.log.Warn("connection refused: too many connections",
-			zap.String("ip", ip), zap.Int("conns", n), zap.Int("conns_ip", nip))
-		return nil, false
-	}
-	c := newConn(s, nc, ip, key)
-	s.conns[c] = struct{}{}
-	s.perIP[key]++
-	s.connWG.Add(1)
-	s.mu.Unlock()
-	return c, true
-}
-
-func (s *Server) forget(c *conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	if s.perIP[c.key]--; s.perIP[c.key] <= 0 {
-		delete(s.perIP, c.key)
-	}
-	s.mu.Unlock()
-	s.connWG.Done()
+	c.serve()
 }
 
 // Shutdown stops accepting, lets each connection finish the request it is
 // handling and closes it, and stops the feed subscription. If ctx ends
-// first, the remaining connections are closed at once and ctx's error is
-// returned.
+// first, the remaining connections are cut and a *listener.CutError that
+// counts them and wraps ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing.Store(true)
-	for ln := range s.lns {
-		ln.Close()
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	// Interrupt each reader between requests: the request in hand is
-	// answered, then the read fails and the session ends. The reader
-	// checks s.closing after setting its own deadline, so none is missed.
-	for _, c := range conns {
-		c.nc.SetReadDeadline(time.Now())
-	}
-	done := make(chan struct{})
-	go func() {
-		s.connWG.Wait()
-		close(done)
-	}()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-		s.cancel()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.abort()
-		}
-		s.mu.Unlock()
-		<-done
-	}
+	err := s.ln.Shutdown(ctx)
 	s.feedCancel()
 	s.feedOnce.Do(func() { close(s.feedDone) }) // never started
 	<-s.feedDone
-	s.cancel()
 	return err
-}
-
-func remoteIP(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return host
 }

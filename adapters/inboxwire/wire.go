@@ -45,6 +45,7 @@ const (
 	CodeNotFound     = "not_found"
 	CodeTooLarge     = "too_large"
 	CodeRateLimited  = "rate_limited"
+	CodeBusy         = "busy" // over a connection cap: sent untagged, then close
 	CodeInternal     = "internal"
 )
 

@@ -188,7 +188,8 @@ func TestConnAndIdleFlags(t *testing.T) {
 	// One over the cap reads an untagged busy error right after the
 	// handshake, and is closed.
 	over := dialInbox(t, d.addrs["inbox"], d.fingerprint)
-	if r := over.read(); r["ok"] != false || r["tag"] != nil || r["error"].(map[string]any)["code"] != "busy" {
+	r := over.read()
+	if e, _ := r["error"].(map[string]any); r["ok"] != false || r["tag"] != nil || e["code"] != "busy" {
 		t.Errorf("second inbox connection from one IP: %v, want an untagged busy error", r)
 	}
 	expectClosedRaw(t, over.c, 0)
