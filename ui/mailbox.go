@@ -310,7 +310,7 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 												if unseen {
 													l = bold(l)
 												}
-												return l.Layout(gtx)
+												return directed(l)(gtx)
 											}),
 											layout.Rigid(layout.Spacer{Width: smallSpace}.Layout),
 											layout.Rigid(func(gtx C) D {
@@ -329,9 +329,9 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 										if unseen {
 											l = bold(l)
 										}
-										return l.Layout(gtx)
+										return directed(l)(gtx)
 									}),
-									layout.Rigid(oneLine(label(th, 14, th.Muted, preview)).Layout),
+									layout.Rigid(directed(oneLine(label(th, 14, th.Muted, preview)))),
 								)
 							}),
 						)

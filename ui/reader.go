@@ -219,7 +219,7 @@ func (r *readerPage) layoutContent(gtx C, a *App) D {
 		if strings.HasPrefix(line, ">") {
 			col = th.Muted
 		}
-		return inset.Layout(gtx, label(th, 16, col, line).Layout)
+		return inset.Layout(gtx, directed(label(th, 16, col, line)))
 	})
 }
 
@@ -230,7 +230,7 @@ func (r *readerPage) layoutHeader(gtx C, a *App, m mail.Meta) D {
 		subject = "(no subject)"
 	}
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
-		layout.Rigid(bold(label(th, 22, th.Fg, subject)).Layout),
+		layout.Rigid(directed(bold(label(th, 22, th.Fg, subject)))),
 		layout.Rigid(layout.Spacer{Height: 12}.Layout),
 		layout.Rigid(func(gtx C) D {
 			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"gioui.org/gpu/headless"
+	"gioui.org/op"
 
 	"mailroom/domain/mail"
 	"mailroom/ui/model"
@@ -28,6 +29,16 @@ import (
 func (h *harness) render(name string) *image.RGBA {
 	h.t.Helper()
 	h.settle()
+	return h.renderOps(func() *op.Ops {
+		h.frame()
+		return &h.ops
+	}, name)
+}
+
+// renderOps draws what draw records through the headless GPU; name, if
+// given, is the PNG's name in MAILROOM_RENDER_DIR.
+func (h *harness) renderOps(draw func() *op.Ops, name ...string) *image.RGBA {
+	h.t.Helper()
 	win, err := headless.NewWindow(h.size.X, h.size.Y)
 	if err != nil {
 		// CI installs Mesa and sets MAILROOM_REQUIRE_HEADLESS=1, so a
@@ -38,16 +49,15 @@ func (h *harness) render(name string) *image.RGBA {
 		h.t.Skipf("no headless GPU: %v", err)
 	}
 	defer win.Release()
-	h.frame()
-	if err := win.Frame(&h.ops); err != nil {
+	if err := win.Frame(draw()); err != nil {
 		h.t.Fatal(err)
 	}
 	img := image.NewRGBA(image.Rectangle{Max: h.size})
 	if err := win.Screenshot(img); err != nil {
 		h.t.Fatal(err)
 	}
-	if dir := os.Getenv("MAILROOM_RENDER_DIR"); dir != "" {
-		f, err := os.Create(filepath.Join(dir, name+".png"))
+	if dir := os.Getenv("MAILROOM_RENDER_DIR"); dir != "" && len(name) > 0 {
+		f, err := os.Create(filepath.Join(dir, name[0]+".png"))
 		if err == nil {
 			png.Encode(f, img)
 			f.Close()

@@ -49,18 +49,34 @@ type Theme struct {
 	SnackAction color.NRGBA
 }
 
-// newShaper gives a shaper with the Go fonts only, so that every machine
-// draws the same pixels.
+// newShaper gives a shaper with the Go fonts first, so that Latin, Greek
+// and Cyrillic look the same on every machine, and the system's fonts
+// behind them for every other script and for emoji (Gio's shaper scans the
+// usual font folders on Linux and /system/fonts on Android, and falls back
+// to them rune by rune).
 func newShaper() *text.Shaper {
-	return text.NewShaper(text.NoSystemFonts(), text.WithCollection(gofont.Collection()))
+	return text.NewShaper(text.WithCollection(gofont.Collection()))
 }
+
+// textFaces is the typeface list of all text: the Go fonts first (not Go
+// Mono, which the shaper may otherwise pick for bold), then a font per
+// script by its Noto name, as Debian's fonts-noto-* and Android's
+// /system/fonts call them, then colour emoji (before the symbol fonts,
+// which draw some emoji in outline) and the system's sans-serif.
+// The scripts are named because Gio's font map falls back by family, not
+// by script: without the names Devanagari or Thai would find no font.
+const textFaces = "Go, Noto Sans, Noto Sans Arabic, Noto Sans Hebrew, Noto Sans Devanagari, Noto Sans Bengali, " +
+	"Noto Sans Gurmukhi, Noto Sans Gujarati, Noto Sans Tamil, Noto Sans Telugu, Noto Sans Kannada, " +
+	"Noto Sans Malayalam, Noto Sans Sinhala, Noto Sans Thai, Noto Sans Lao, Noto Sans Khmer, Noto Sans Myanmar, " +
+	"Noto Sans Georgian, Noto Sans Armenian, Noto Sans Ethiopic, Noto Sans CJK SC, Noto Sans CJK JP, " +
+	"Noto Sans CJK KR, emoji, Noto Sans Symbols, Noto Sans Symbols 2, sans-serif"
 
 // NewTheme builds the light or dark theme on shaper.
 func NewTheme(shaper *text.Shaper, dark bool) *Theme {
 	m := material.NewTheme()
 	m.Shaper = shaper
 	m.FingerSize = touch
-	m.Face = "Go" // not Go Mono, which the shaper may otherwise pick for bold
+	m.Face = textFaces
 	m.TextSize = 16
 	t := &Theme{Theme: m, Dark: dark}
 	if dark {
@@ -230,6 +246,9 @@ func fieldMin(gtx C, th *Theme, title string, ed *widget.Editor, hint, msg strin
 				gtx.Constraints.Min.X = gtx.Constraints.Max.X
 				return layout.Inset{Top: 12, Bottom: 12, Left: 12, Right: 12}.Layout(gtx, func(gtx C) D {
 					gtx.Constraints.Min.Y = max(gtx.Sp(20), gtx.Dp(minH))
+					// Typed Arabic or Hebrew starts at the right, as it
+					// does in the reader.
+					gtx.Locale.Direction = direction(ed.Text())
 					e := material.Editor(th.Theme, ed, hint)
 					e.HintColor = th.Muted
 					return e.Layout(gtx)
