@@ -23,12 +23,12 @@ import (
 // mixedScripts is a message in the scripts the Go fonts lack, one
 // paragraph each, plus emoji.
 var mixedScripts = []string{
-	"مرحبا بكم في الاجتماع يوم الثلاثاء",     // Arabic
-	"下周二的会议改到三点，请准时参加。",                 // Chinese
-	"来週の会議は午後三時からです。よろしくお願いします。",        // Japanese (kana and kanji)
-	"שלום, הפגישה נדחתה ליום שלישי",           // Hebrew
-	"नमस्ते, बैठक मंगलवार को होगी",               // Hindi (Devanagari)
-	"Party 🎉 at 8 👍 see you 😀",             // emoji between Latin
+	"مرحبا بكم في الاجتماع يوم الثلاثاء", // Arabic
+	"下周二的会议改到三点，请准时参加。",                  // Chinese
+	"来週の会議は午後三時からです。よろしくお願いします。",         // Japanese (kana and kanji)
+	"שלום, הפגישה נדחתה ליום שלישי",      // Hebrew
+	"नमस्ते, बैठक मंगलवार को होगी",       // Hindi (Devanagari)
+	"Party 🎉 at 8 👍 see you 😀",           // emoji between Latin
 }
 
 // notoFonts are the Debian font files the test needs (fonts-noto-core,
