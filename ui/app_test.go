@@ -160,6 +160,19 @@ func (h *harness) login(user, pw string) {
 	}
 }
 
+// signedIn is alice signed in with 200 messages, in the theme asked.
+func signedIn(t *testing.T, size image.Point, dark bool) *harness {
+	fc := newFakeClient()
+	fc.addUser("alice", "correct horse")
+	fc.addUser("bob", "bob password")
+	seedInbox(fc, 200)
+	s := trusted(fc)
+	s.Dark = &dark
+	h := newHarness(t, fc, s, size)
+	h.login("alice", "correct horse")
+	return h
+}
+
 func phone() image.Point   { return image.Pt(400, 800) }
 func desktop() image.Point { return image.Pt(1280, 800) }
 

@@ -9,7 +9,6 @@ import (
 
 	"gioui.org/layout"
 	"gioui.org/widget"
-	"gioui.org/widget/material"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -413,7 +412,7 @@ func (c *composePage) Layout(gtx C, a *App) D {
 			})
 		}),
 		layout.Flexed(1, func(gtx C) D {
-			return material.List(th.Theme, &c.list).Layout(gtx, 1, func(gtx C, _ int) D {
+			return formList(th, &c.list).Layout(gtx, 1, func(gtx C, _ int) D {
 				return centred(gtx, pageMaxW, func(gtx C) D {
 					return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D { return c.layoutForm(gtx, a) })
 				})

@@ -219,7 +219,7 @@ func (p *loginPage) Layout(gtx C, a *App) D {
 			})
 		}),
 		layout.Flexed(1, func(gtx C) D {
-			return material.List(th.Theme, &p.list).Layout(gtx, 1, func(gtx C, _ int) D {
+			return formList(th, &p.list).Layout(gtx, 1, func(gtx C, _ int) D {
 				return centred(gtx, pageMaxW, func(gtx C) D {
 					return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D { return p.layoutForm(gtx, a) })
 				})

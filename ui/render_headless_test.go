@@ -99,18 +99,6 @@ func colours(img *image.RGBA) int {
 	return len(seen)
 }
 
-func signedIn(t *testing.T, size image.Point, dark bool) *harness {
-	fc := newFakeClient()
-	fc.addUser("alice", "correct horse")
-	fc.addUser("bob", "bob password")
-	seedInbox(fc, 200)
-	s := trusted(fc)
-	s.Dark = &dark
-	h := newHarness(t, fc, s, size)
-	h.login("alice", "correct horse")
-	return h
-}
-
 func TestRenderScreens(t *testing.T) {
 	for _, size := range []image.Point{phone(), desktop()} {
 		for _, dark := range []bool{false, true} {

@@ -90,7 +90,7 @@ func (p *settingsPage) Layout(gtx C, a *App) D {
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D { return topBar(gtx, th, back, "Settings") }),
 		layout.Flexed(1, func(gtx C) D {
-			return material.List(th.Theme, &p.list).Layout(gtx, 1, func(gtx C, _ int) D {
+			return formList(th, &p.list).Layout(gtx, 1, func(gtx C, _ int) D {
 				return centred(gtx, pageMaxW, func(gtx C) D {
 					return layout.Inset{Left: gutter, Right: gutter, Bottom: gutter}.Layout(gtx, func(gtx C) D {
 						return layout.Flex{Axis: layout.Vertical}.Layout(gtx,

@@ -7,7 +7,6 @@ import (
 	"gioui.org/font"
 	"gioui.org/layout"
 	"gioui.org/widget"
-	"gioui.org/widget/material"
 
 	"mailroom/ports"
 	"mailroom/ui/model"
@@ -129,7 +128,7 @@ func (p *setupPage) Layout(gtx C, a *App) D {
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
 		layout.Rigid(func(gtx C) D { return topBar(gtx, th, nil, "Mailroom") }),
 		layout.Flexed(1, func(gtx C) D {
-			return material.List(th.Theme, &p.list).Layout(gtx, 1, func(gtx C, _ int) D {
+			return formList(th, &p.list).Layout(gtx, 1, func(gtx C, _ int) D {
 				return centred(gtx, pageMaxW, func(gtx C) D {
 					return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D {
 						if p.probed != nil {
@@ -276,7 +275,7 @@ func (p *blockedPage) Layout(gtx C, a *App) D {
 	white := rgb(0xffffff)
 	return background(gtx, th.DangerBg, func(gtx C) D {
 		gtx.Constraints.Min = gtx.Constraints.Max
-		return material.List(th.Theme, &p.list).Layout(gtx, 1, func(gtx C, _ int) D {
+		return formList(th, &p.list).Layout(gtx, 1, func(gtx C, _ int) D {
 			return centred(gtx, pageMaxW, func(gtx C) D {
 				return layout.UniformInset(24).Layout(gtx, func(gtx C) D {
 					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,

@@ -7,6 +7,7 @@ import (
 	"gioui.org/font"
 	"gioui.org/font/gofont"
 	"gioui.org/layout"
+	"gioui.org/op"
 	"gioui.org/op/clip"
 	"gioui.org/op/paint"
 	"gioui.org/text"
@@ -268,15 +269,25 @@ func fieldMin(gtx C, th *Theme, title string, ed *widget.Editor, hint, msg strin
 	)
 }
 
-// centred limits w to maxW and centres it horizontally.
+// centred limits w to maxW and centres that column in the width it has.
+// The column is offset, not inset: an inset would take its left margin out
+// of the already limited width, leaving the form narrower the wider the
+// window (issue 14: 90 px at 1920). The dimensions are the whole width, so
+// that a list around it scrolls from anywhere.
 func centred(gtx C, maxW unit.Dp, w layout.Widget) D {
-	if m := gtx.Dp(maxW); gtx.Constraints.Max.X > m {
-		off := (gtx.Constraints.Max.X - m) / 2
-		gtx.Constraints.Max.X = m
-		gtx.Constraints.Min.X = min(gtx.Constraints.Min.X, m)
-		return layout.Inset{Left: unit.Dp(gtx.Metric.PxToDp(off))}.Layout(gtx, w)
+	full := gtx.Constraints.Max.X
+	m := gtx.Dp(maxW)
+	if full <= m {
+		return w(gtx)
 	}
-	return w(gtx)
+	off := (full - m) / 2
+	gtx.Constraints.Max.X = m
+	gtx.Constraints.Min.X = min(gtx.Constraints.Min.X, m)
+	t := op.Offset(image.Pt(off, 0)).Push(gtx.Ops)
+	d := w(gtx)
+	t.Pop()
+	d.Size.X = max(d.Size.X+off, min(full, gtx.Constraints.Min.X+2*off))
+	return d
 }
 
 // topBar is the bar at the top of a page: an optional back button, a title
@@ -371,4 +382,13 @@ func fileRow(gtx C, th *Theme, name string, size int64, action layout.Widget) D 
 			)
 		})
 	})
+}
+
+// formList is the scrolling list around a centred form. Its scrollbar
+// floats over the margin instead of taking width from the content, so that
+// the form is centred in the window, not in the window less the bar.
+func formList(th *Theme, l *widget.List) material.ListStyle {
+	s := material.List(th.Theme, l)
+	s.AnchorStrategy = material.Overlay
+	return s
 }
