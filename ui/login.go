@@ -149,6 +149,7 @@ func (p *loginPage) failed(a *App, attempt int, err error, user, pass string, re
 	}
 	// Unreachable: keep trying in the background. The wait is not a
 	// network call, so it does not count as one in flight.
+	p.err = "Server unreachable, retrying…"
 	p.busy = true
 	p.backoff = min(max(2*p.backoff, a.retryBase), maxRetry)
 	wait := p.backoff

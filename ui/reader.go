@@ -21,6 +21,9 @@ type readerPage struct {
 	lines   []string
 	loading bool
 	err     string
+	// offline: the fetch found the server unreachable; the watch's
+	// reconnect fetches again (refetch).
+	offline bool
 	// gen drops a fetch that finishes after another message was opened.
 	gen int
 
@@ -36,10 +39,16 @@ func (r *readerPage) init() { r.list.Axis = layout.Vertical }
 // show opens m and fetches its body.
 func (r *readerPage) show(a *App, m mail.Meta) {
 	r.shown, r.meta = true, m
-	r.body, r.lines, r.err, r.saveMsg = nil, nil, "", ""
-	r.loading = true
-	r.gen++
 	r.list.Position = layout.Position{}
+	r.fetch(a)
+}
+
+// fetch asks for the body of the open message.
+func (r *readerPage) fetch(a *App) {
+	m := r.meta
+	r.body, r.lines, r.err, r.saveMsg = nil, nil, "", ""
+	r.loading, r.offline = true, false
+	r.gen++
 	s, gen := a.sess, r.gen
 	if s == nil {
 		return
@@ -53,6 +62,10 @@ func (r *readerPage) show(a *App, m mail.Meta) {
 			r.loading = false
 			if err != nil {
 				r.err = a.failIn(s, err)
+				if model.Retryable(err) {
+					// Said here only; the banner says the connection is lost.
+					r.err, r.offline = "Can't reach the server. This message loads when the connection is back.", true
+				}
 				return
 			}
 			// The names are shown and used to save: make them safe once,
@@ -71,6 +84,20 @@ func (r *readerPage) show(a *App, m mail.Meta) {
 			}
 		}
 	})
+}
+
+// reconnected fetches again a message that could not be fetched offline,
+// and marks it seen as opening it would have.
+func (r *readerPage) reconnected(a *App) {
+	// Only a message opened offline: one the user marked unread on
+	// purpose stays unread.
+	if !r.shown || !r.offline {
+		return
+	}
+	r.fetch(a)
+	if !r.meta.Seen {
+		a.setSeen(r.meta, true)
+	}
 }
 
 func (r *readerPage) close() {

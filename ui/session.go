@@ -128,6 +128,7 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 		if ev.Connected {
 			a.refreshCounts() // mail may have changed while away
 			a.catchUp(s)
+			a.reader.reconnected(a)
 		}
 		return
 	}
@@ -308,7 +309,11 @@ func (a *App) setSeen(m mail.Meta, seen bool) {
 			if err != nil {
 				if msg := a.failIn(s, err); a.sess == s {
 					a.applySeen(s, m, !seen)
-					a.showToast(msg)
+					// Offline, the banner already says so, and the reader
+					// marks the message again on reconnect: no toast.
+					if !model.Retryable(err) {
+						a.showToast(msg)
+					}
 				}
 			}
 			a.refreshCounts()

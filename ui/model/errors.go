@@ -22,7 +22,7 @@ var errorTexts = []struct {
 }{
 	{ports.ErrFingerprintMismatch, "The server's certificate has changed since you trusted it. Connection blocked."},
 	{ports.ErrUntrusted, "The server's certificate is not trusted."},
-	{ports.ErrUnreachable, "Server unreachable, retrying…"},
+	{ports.ErrUnreachable, "Server unreachable."}, // only a caller that retries may say so
 	{ports.ErrRateLimited, "Too many attempts. Wait a moment and try again."},
 	{ports.ErrRegistrationClosed, "This server does not accept new accounts."},
 	{account.ErrUsernameTaken, "That name is taken."},

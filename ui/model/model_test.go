@@ -54,7 +54,7 @@ func TestErrorText(t *testing.T) {
 		{fmt.Errorf("register: %w", account.ErrWeakPassword), "Password needs 8+ characters."},
 		{account.ErrBadCredentials, "Wrong username or password."},
 		{fmt.Errorf("watch: %w", ErrSignedOut), "Your password was changed or your account was removed. Sign in again."},
-		{fmt.Errorf("dial: %w", ports.ErrUnreachable), "Server unreachable, retrying…"},
+		{fmt.Errorf("dial: %w", ports.ErrUnreachable), "Server unreachable."},
 		{ports.ErrFingerprintMismatch, "The server's certificate has changed since you trusted it. Connection blocked."},
 		{mail.ErrNoSuchRecipient, "Unknown recipient."},
 		{ports.ErrRegistrationClosed, "This server does not accept new accounts."},
