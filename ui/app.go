@@ -286,7 +286,7 @@ func (a *App) Layout(gtx C) D {
 
 	fill(gtx, a.th.Bg)
 	dims := layout.Stack{}.Layout(gtx,
-		layout.Expanded(a.layoutPage),
+		layout.Expanded(a.layoutCurrentPage),
 		layout.Stacked(func(gtx C) D { return D{Size: gtx.Constraints.Max} }),
 		layout.Expanded(a.layoutBottom),
 	)
@@ -295,6 +295,25 @@ func (a *App) Layout(gtx C) D {
 		a.focus = nil
 	}
 	return dims
+}
+
+// layoutCurrentPage draws the page on top of the stack. A page that
+// navigates while it handles its events (Trust opens login) is drawn
+// again as the new page in the same frame: the old one must not stay on
+// screen until the next event, and the new page's fields must exist for
+// the focus command that follows.
+func (a *App) layoutCurrentPage(gtx C) D {
+	for range 3 {
+		before, blocked := a.top(), a.blocked
+		m := op.Record(gtx.Ops)
+		d := a.layoutPage(gtx)
+		call := m.Stop()
+		if a.top() == before && a.blocked == blocked {
+			call.Add(gtx.Ops)
+			return d
+		}
+	}
+	return a.layoutPage(gtx)
 }
 
 func (a *App) layoutPage(gtx C) D {

@@ -244,7 +244,7 @@ func (p *loginPage) layoutForm(gtx C, a *App) D {
 		layout.Rigid(layout.Spacer{Height: 4}.Layout),
 		layout.Rigid(label(th, 15, th.Muted, "to "+a.settings.Host).Layout),
 		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
-		layout.Rigid(func(gtx C) D { return field(gtx, th, "Username", &p.user, "alice", um, ub) }),
+		layout.Rigid(func(gtx C) D { return field(gtx, th, "Username", &p.user, "e.g. alice", um, ub) }),
 		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
 		layout.Rigid(func(gtx C) D {
 			hint := ""

@@ -157,13 +157,13 @@ func (p *setupPage) layoutForm(gtx C, th *Theme) D {
 		layout.Rigid(layout.Spacer{Height: smallSpace}.Layout),
 		layout.Rigid(label(th, 15, th.Muted, "Enter the address of the Mailroom server you use. Your administrator can tell you.").Layout),
 		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
-		layout.Rigid(func(gtx C) D { return field(gtx, th, "Server", &p.host, "mail.example.org", hm, hb) }),
+		layout.Rigid(func(gtx C) D { return field(gtx, th, "Server", &p.host, "e.g. mail.example.org", hm, hb) }),
 		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
 		layout.Rigid(func(gtx C) D {
 			return layout.Flex{}.Layout(gtx,
-				layout.Flexed(1, func(gtx C) D { return field(gtx, th, "SMTP port", &p.smtp, "8025", sm, sb) }),
+				layout.Flexed(1, func(gtx C) D { return field(gtx, th, "SMTP port", &p.smtp, "e.g. 8025", sm, sb) }),
 				layout.Rigid(layout.Spacer{Width: gutter}.Layout),
-				layout.Flexed(1, func(gtx C) D { return field(gtx, th, "Inbox port", &p.inbox, "9999", im, ib) }),
+				layout.Flexed(1, func(gtx C) D { return field(gtx, th, "Inbox port", &p.inbox, "e.g. 9999", im, ib) }),
 			)
 		}),
 		layout.Rigid(func(gtx C) D {

@@ -6,6 +6,7 @@ import (
 
 	"gioui.org/font"
 	"gioui.org/font/gofont"
+	"gioui.org/io/event"
 	"gioui.org/layout"
 	"gioui.org/op"
 	"gioui.org/op/clip"
@@ -45,6 +46,8 @@ type Theme struct {
 	DangerBg color.NRGBA // the fingerprint warning
 	Warn     color.NRGBA // the reconnecting banner
 	OK       color.NRGBA
+	// Focus is the keyboard focus ring, 3:1 or more against Bg and Surface.
+	Focus color.NRGBA
 	// SnackAction is an action's colour on a snackbar, which is drawn in
 	// the inverse colours (Fg on Bg).
 	SnackAction color.NRGBA
@@ -92,6 +95,7 @@ func NewTheme(shaper *text.Shaper, dark bool) *Theme {
 		t.Warn = rgb(0x5c4a12)
 		t.OK = rgb(0x81c995)
 		t.SnackAction = rgb(0x1a56c4)
+		t.Focus = rgb(0x8ab4f8)
 	} else {
 		m.Palette = material.Palette{Bg: rgb(0xffffff), Fg: rgb(0x1f1f1f), ContrastBg: rgb(0x1a56c4), ContrastFg: rgb(0xffffff)}
 		t.Surface = rgb(0xf2f4f7)
@@ -104,6 +108,7 @@ func NewTheme(shaper *text.Shaper, dark bool) *Theme {
 		t.Warn = rgb(0xfef0c3)
 		t.OK = rgb(0x137333)
 		t.SnackAction = rgb(0x8ab4f8)
+		t.Focus = rgb(0x1a56c4)
 	}
 	return t
 }
@@ -191,7 +196,7 @@ func button(gtx C, th *Theme, c *widget.Clickable, txt string) D {
 	gtx.Constraints.Min.X = min(gtx.Dp(88), gtx.Constraints.Max.X)
 	b := material.Button(th.Theme, c, txt)
 	b.CornerRadius = 6
-	return b.Layout(gtx)
+	return focusRing(gtx, th, c, b.Layout(gtx))
 }
 
 // flatButton is a text button (secondary action) at least touch-sized.
@@ -201,7 +206,7 @@ func flatButton(gtx C, th *Theme, c *widget.Clickable, txt string, col color.NRG
 	b.Background = color.NRGBA{}
 	b.Color = col
 	b.CornerRadius = 6
-	return b.Layout(gtx)
+	return focusRing(gtx, th, c, b.Layout(gtx))
 }
 
 // dangerButton is a filled red button.
@@ -211,7 +216,7 @@ func dangerButton(gtx C, th *Theme, c *widget.Clickable, txt string) D {
 	b.Background = th.DangerBg
 	b.Color = rgb(0xffffff)
 	b.CornerRadius = 6
-	return b.Layout(gtx)
+	return focusRing(gtx, th, c, b.Layout(gtx))
 }
 
 // iconButton is a 48dp icon button on a transparent background.
@@ -221,7 +226,21 @@ func iconButton(gtx C, th *Theme, c *widget.Clickable, ic *widget.Icon, desc str
 	b.Color = col
 	b.Size = 24
 	b.Inset = layout.UniformInset(12)
-	return b.Layout(gtx)
+	return focusRing(gtx, th, c, b.Layout(gtx))
+}
+
+// focusRing draws the keyboard focus ring around a laid out widget when
+// tag has the focus: 2dp in Focus, just outside the widget, so that it
+// contrasts with the page whatever the widget's own colour.
+func focusRing(gtx C, th *Theme, tag event.Tag, d D) D {
+	if !gtx.Focused(tag) {
+		return d
+	}
+	gap, w := gtx.Dp(1), gtx.Dp(2)
+	r := image.Rectangle{Min: image.Pt(-gap, -gap), Max: d.Size.Add(image.Pt(gap, gap))}
+	path := clip.UniformRRect(r, gtx.Dp(8)).Path(gtx.Ops)
+	paint.FillShape(gtx.Ops, th.Focus, clip.Stroke{Path: path, Width: float32(w)}.Op())
+	return d
 }
 
 // field is a labelled single- or multi-line text input with an optional
@@ -236,14 +255,16 @@ func fieldMin(gtx C, th *Theme, title string, ed *widget.Editor, hint, msg strin
 		layout.Rigid(label(th, 13, th.Muted, title).Layout),
 		layout.Rigid(layout.Spacer{Height: 4}.Layout),
 		layout.Rigid(func(gtx C) D {
-			border := th.Divider
+			// The focused field's border is the focus ring: 2dp in Focus
+			// (in Danger when the field is wrong).
+			border, width := th.Divider, unit.Dp(1)
 			if gtx.Focused(ed) {
-				border = th.ContrastBg
+				border, width = th.Focus, 2
 			}
 			if bad {
 				border = th.Danger
 			}
-			return widget.Border{Color: border, Width: 1, CornerRadius: 6}.Layout(gtx, func(gtx C) D {
+			return widget.Border{Color: border, Width: width, CornerRadius: 6}.Layout(gtx, func(gtx C) D {
 				gtx.Constraints.Min.X = gtx.Constraints.Max.X
 				return layout.Inset{Top: 12, Bottom: 12, Left: 12, Right: 12}.Layout(gtx, func(gtx C) D {
 					gtx.Constraints.Min.Y = max(gtx.Sp(20), gtx.Dp(minH))
