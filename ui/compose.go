@@ -433,7 +433,9 @@ func (c *composePage) layoutForm(gtx C, a *App) D {
 		}
 	}
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
-		layout.Rigid(func(gtx C) D { return field(gtx, th, "To", &c.to, "e.g. bob, carol@"+domainOf(a.address()), toMsg, toBad) }),
+		layout.Rigid(func(gtx C) D {
+			return field(gtx, th, "To", &c.to, "e.g. bob, carol@"+domainOf(a.address()), toMsg, toBad)
+		}),
 		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
 		layout.Rigid(func(gtx C) D { return field(gtx, th, "Subject", &c.subject, "", "", false) }),
 		layout.Rigid(layout.Spacer{Height: gutter}.Layout),
