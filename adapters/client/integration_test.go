@@ -64,7 +64,8 @@ func newWorld(t *testing.T, opts ...func(*smtpserver.Config)) *world {
 	}
 	feed := store.Feed(sqlite.FeedConfig{PollInterval: 10 * time.Millisecond})
 	w := &world{t: t, log: zaptest.NewLogger(t), feed: feed, hash: &countingHasher{Hasher: argon2.New(cheapArgon2, 0)}}
-	w.acc = account.NewService(store, w.hash, account.Config{Domain: testDomain}, nil)
+	// The failed-login budget is the account service's, for every server.
+	w.acc = account.NewService(store, w.hash, account.Config{Domain: testDomain, AuthFailRate: unlimited}, nil)
 	w.mb = mail.NewService(store, w.acc, feed, mail.Config{}, nil)
 	certPEM, keyPEM, err := certs.SelfSigned(nil, time.Now())
 	if err != nil {
@@ -133,7 +134,7 @@ func (h *countingHasher) Verify(ctx context.Context, hash, password string) (boo
 
 func (w *world) serveInbox(ln net.Listener) {
 	w.inbox = inboxserver.New(inboxserver.Config{
-		TLS: certs.ServerConfig(w.cert), LoginFailRate: unlimited,
+		TLS: certs.ServerConfig(w.cert),
 	}, w.acc, w.mb, w.feed, w.log)
 	srv := w.inbox
 	w.serving.Add(1)

@@ -1,7 +1,6 @@
 package inboxserver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -33,15 +32,19 @@ type conn struct {
 	key string // throttle.ClientKey(ip): what per-IP limits count
 	log *zap.Logger
 
-	// out carries encoded lines to the writer. A nil line asks the writer
-	// to flush and stop. Responses wait for room; events never do. Room is
+	// out carries lines to the writer. The zero item asks the writer to
+	// flush and stop. Responses wait for room; events never do. Room is
 	// counted in lines (out's capacity) and in bytes (queued, against
 	// Config.SendQueueBytes): the reader takes no next request while the
-	// bytes are over budget, and drained tells it when the writer has
+	// bytes are over its pause, and drained tells it when the writer has
 	// written some.
-	out        chan []byte
+	out        chan outItem
 	queued     atomic.Int64 // bytes in out and not yet written
 	peakQueued atomic.Int64 // the most queued ever
+	// inflight is what this connection holds of the server's
+	// MaxInflightBytes (reserved, or queued and not yet written); what is
+	// left when the connection ends goes back then.
+	inflight   atomic.Int64
 	drained    chan struct{}
 	writerDone chan struct{}
 	done       chan struct{} // closed by abort
@@ -50,13 +53,17 @@ type conn struct {
 	cancel     context.CancelFunc
 
 	// Session state, reader goroutine only.
-	loginBy  time.Time       // log in by then or be closed
-	inHand   json.RawMessage // the tag of the request being handled
-	acc      account.Account
-	authed   bool
-	fails    int
-	watching bool
-	requests int
+	loginBy time.Time       // log in by then or be closed
+	inHand  json.RawMessage // the tag of the request being handled
+	// fetchHeld is what the fetch being answered holds of
+	// MaxInflightBytes, handed to its queue item by send.
+	fetchHeld int64
+	midLine   bool // a request line has started and not ended
+	acc       account.Account
+	authed    bool
+	fails     int
+	watching  bool
+	requests  int
 }
 
 func newConn(s *Server, lc *listener.Conn) *conn {
@@ -64,7 +71,7 @@ func newConn(s *Server, lc *listener.Conn) *conn {
 	return &conn{
 		s: s, lc: lc, nc: lc.Raw, tc: lc.TLS, ip: lc.IP, key: lc.Key,
 		log:        s.log.With(zap.String("ip", lc.IP)),
-		out:        make(chan []byte, s.cfg.SendQueue),
+		out:        make(chan outItem, s.cfg.SendQueue),
 		drained:    make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 		done:       make(chan struct{}),
@@ -103,6 +110,16 @@ func (c *conn) serve() {
 	c.lc.OnShutdown(func() { c.nc.SetReadDeadline(time.Now()) })
 	c.lc.OnPanic(c.lastWords)
 	go c.writeLoop()
+	// What the connection still holds of the response budget (items never
+	// written) goes back once the reader has ended (here) and the writer
+	// too (it gives back what it writes, and ends on abort, which follows
+	// however serve ends).
+	defer func() {
+		go func() {
+			<-c.writerDone
+			c.s.inflight.release(c.inflight.Swap(0))
+		}()
+	}()
 
 	reason := c.readLoop()
 	c.unwatch() // at once: the fan-out must stop pushing to a closed conn
@@ -131,9 +148,9 @@ func (c *conn) lastWords() {
 		return
 	}
 	c.enqueue(len(b))
-	for _, line := range [][]byte{b, nil} { // nil: flush and stop
+	for _, it := range []outItem{{line: b}, {}} { // zero: flush and stop
 		select {
-		case c.out <- line:
+		case c.out <- it:
 		default:
 			return // the queue is full: the client is not reading anyway
 		}
@@ -149,7 +166,8 @@ func (c *conn) lastWords() {
 
 // readLoop runs requests until the session ends and says why it ended.
 func (c *conn) readLoop() string {
-	lr := inboxwire.NewLineReader(c.tc, c.s.cfg.MaxLine)
+	lr := inboxwire.NewLineReaderSize(c.tc, c.s.cfg.MaxLineBeforeLogin, readBufSize)
+	lr.OnLineStart(c.lineStarted)
 	for {
 		// Backpressure: a client that asks faster than it reads waits
 		// here, unread requests pile up in its own socket, and the queue
@@ -158,17 +176,7 @@ func (c *conn) readLoop() string {
 		if !c.waitForRoom() {
 			return "dropped"
 		}
-		// A watcher waits for events, not requests, so it has no idle
-		// timeout: TCP keepalive and the write deadline find dead peers.
-		// Before login, the login deadline holds whatever is sent.
-		switch deadline := time.Now().Add(c.s.cfg.IdleTimeout); {
-		case c.watching:
-			c.tc.SetReadDeadline(time.Time{})
-		case !c.authed && c.loginBy.Before(deadline):
-			c.tc.SetReadDeadline(c.loginBy)
-		default:
-			c.tc.SetReadDeadline(deadline)
-		}
+		c.tc.SetReadDeadline(c.waitDeadline())
 		// Checked after the deadline is set: Shutdown marks itself
 		// started, then sets a deadline in the past, so one of the two
 		// stops this read.
@@ -180,13 +188,19 @@ func (c *conn) readLoop() string {
 		if err != nil {
 			return c.readFailed(err)
 		}
+		c.midLine = false
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue // blank lines are ignored (handy by hand)
 		}
 		c.requests++
 		resp, act := c.handle(line)
-		if !c.send(resp) {
+		sent := c.send(resp)
+		c.inHand = nil // it may be as long as the line
+		if !sent {
 			return "dropped"
+		}
+		if c.authed {
+			lr.SetMax(c.s.cfg.MaxLine)
 		}
 		switch act {
 		case actWatch:
@@ -199,6 +213,37 @@ func (c *conn) readLoop() string {
 			c.close()
 			return "too many failed logins"
 		}
+	}
+}
+
+// waitDeadline is the read deadline for the wait between requests. A
+// watcher waits for events, not requests, so it has none: TCP keepalive
+// and the write deadline find dead peers. Before login, the login deadline
+// holds whatever is sent.
+func (c *conn) waitDeadline() time.Time {
+	deadline := time.Now().Add(c.s.cfg.IdleTimeout)
+	switch {
+	case c.watching:
+		return time.Time{}
+	case !c.authed && c.loginBy.Before(deadline):
+		return c.loginBy
+	}
+	return deadline
+}
+
+// lineStarted runs, inside ReadLine, when a request line's first bytes
+// arrive: from then on the line has ReadTimeout to end, however long the
+// client may idle between lines (a watcher forever).
+func (c *conn) lineStarted() {
+	c.midLine = true
+	deadline := time.Now().Add(c.s.cfg.ReadTimeout)
+	if !c.authed && c.loginBy.Before(deadline) {
+		deadline = c.loginBy
+	}
+	c.tc.SetReadDeadline(deadline)
+	// This may have overwritten Shutdown's wake-up deadline.
+	if c.lc.ShuttingDown() {
+		c.tc.SetReadDeadline(time.Now())
 	}
 }
 
@@ -216,8 +261,11 @@ func (c *conn) readFailed(err error) string {
 		return "shutdown"
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
 		c.close()
-		if !c.authed && !time.Now().Before(c.loginBy) {
+		switch {
+		case !c.authed && !time.Now().Before(c.loginBy):
 			return "login timeout"
+		case c.midLine:
+			return "read timeout"
 		}
 		return "idle timeout"
 	case errors.Is(err, io.EOF):
@@ -229,93 +277,6 @@ func (c *conn) readFailed(err error) string {
 		return "dropped"
 	default:
 		return "read error: " + err.Error()
-	}
-}
-
-func isClosed(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// send queues a response, waiting for room; false means the connection
-// was aborted meanwhile.
-func (c *conn) send(resp inboxwire.Response) bool {
-	b, err := inboxwire.AppendLine(nil, resp)
-	if err != nil { // cannot happen with these types; never send half a reply
-		c.log.Error("encode response", zap.Error(err))
-		e, _ := wireError(err)
-		b, _ = inboxwire.AppendLine(nil, inboxwire.Response{Tag: resp.Tag, Error: &e})
-	}
-	c.enqueue(len(b))
-	select {
-	case c.out <- b:
-		return true
-	case <-c.done:
-		return false
-	}
-}
-
-// enqueue counts n more bytes queued and gives the new total.
-func (c *conn) enqueue(n int) int64 {
-	q := c.queued.Add(int64(n))
-	for p := c.peakQueued.Load(); q > p && !c.peakQueued.CompareAndSwap(p, q); p = c.peakQueued.Load() {
-	}
-	return q
-}
-
-// waitForRoom waits until fewer than SendQueueBytes are queued; false
-// means the connection was aborted meanwhile. The wait is bounded by the
-// writer: it writes whenever something is queued, and a write that makes
-// no progress for WriteTimeout aborts the connection.
-func (c *conn) waitForRoom() bool {
-	for c.queued.Load() >= int64(c.s.cfg.SendQueueBytes) {
-		select {
-		case <-c.drained:
-		case <-c.done:
-			return false
-		}
-	}
-	return true
-}
-
-// push queues an event without waiting. A full queue (in lines or bytes)
-// means the client is not reading: it is dropped so that nobody else
-// waits for it.
-func (c *conn) push(line []byte) {
-	if isClosed(c.done) {
-		return // dropped already; the reader will leave the hub
-	}
-	if q := c.enqueue(len(line)); q > int64(c.s.cfg.SendQueueBytes) {
-		c.dropWatcher("send queue over its byte budget", zap.Int64("queued_bytes", q-int64(len(line))))
-		return
-	}
-	select {
-	case c.out <- line:
-	default:
-		c.dropWatcher("send queue full", zap.Int("queue", cap(c.out)))
-	}
-}
-
-func (c *conn) dropWatcher(why string, f zap.Field) {
-	if !isClosed(c.done) {
-		c.log.Warn("watcher dropped: "+why, f)
-	}
-	c.abort()
-}
-
-// finish makes the writer flush what is queued and stop, and waits for it.
-func (c *conn) finish() {
-	select {
-	case c.out <- nil:
-	case <-c.done:
-	}
-	select {
-	case <-c.writerDone:
-	case <-c.done:
 	}
 }
 
@@ -338,56 +299,4 @@ func (c *conn) linger() {
 	}
 	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
 	io.CopyN(io.Discard, c.nc, lingerBytes)
-}
-
-// writeLoop writes queued lines, coalescing what is ready into one flush.
-func (c *conn) writeLoop() {
-	// A panic here ends this connection alone. Deferred first, so it runs
-	// after writerDone is closed and lastWords need not wait for a writer
-	// that is gone.
-	defer c.lc.Recover()
-	defer close(c.writerDone)
-	bw := bufio.NewWriterSize(c.tc, 64<<10)
-	for {
-		var line []byte
-		select {
-		case line = <-c.out:
-		case <-c.done:
-			return
-		}
-		c.tc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-		for more := true; more; {
-			if line == nil {
-				if err := bw.Flush(); err != nil {
-					c.writeFailed(err)
-				}
-				return
-			}
-			if _, err := bw.Write(line); err != nil {
-				c.writeFailed(err)
-				return
-			}
-			c.queued.Add(-int64(len(line)))
-			select {
-			case c.drained <- struct{}{}:
-			default: // a wake-up is pending already
-			}
-			select {
-			case line = <-c.out:
-			default:
-				more = false
-			}
-		}
-		if err := bw.Flush(); err != nil {
-			c.writeFailed(err)
-			return
-		}
-	}
-}
-
-func (c *conn) writeFailed(err error) {
-	if !isClosed(c.done) {
-		c.log.Info("write failed", zap.Error(err))
-	}
-	c.abort()
 }

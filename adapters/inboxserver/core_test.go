@@ -15,7 +15,6 @@ import (
 	"mailroom/adapters/inboxwire"
 	"mailroom/adapters/listener"
 	"mailroom/domain/account"
-	"mailroom/ports"
 )
 
 // The connection plumbing is the listener core's (tested there); these
@@ -25,12 +24,12 @@ import (
 // until its context ends, saying when it starts (inHand) and with what
 // error the context ended (blocked).
 type trapAccounts struct {
-	ports.Accounts
+	Accounts
 	inHand  chan struct{}
 	blocked chan error
 }
 
-func (a trapAccounts) Authenticate(ctx context.Context, user, password string) (account.Account, error) {
+func (a trapAccounts) Login(ctx context.Context, client, user, password string) (account.Account, error) {
 	switch user {
 	case "panic":
 		panic("trap")
@@ -40,14 +39,14 @@ func (a trapAccounts) Authenticate(ctx context.Context, user, password string) (
 		a.blocked <- ctx.Err()
 		return account.Account{}, ctx.Err()
 	}
-	return a.Accounts.Authenticate(ctx, user, password)
+	return a.Accounts.Login(ctx, client, user, password)
 }
 
 func TestPanicAnswersInternalAndOnlyThatConnectionEnds(t *testing.T) {
 	core, logs := observer.New(zap.ErrorLevel)
 	e := newEnv(t, envOpts{
 		log:      zap.New(core),
-		accounts: func(e *env) ports.Accounts { return trapAccounts{Accounts: e.acc} },
+		accounts: func(e *env) Accounts { return trapAccounts{Accounts: e.acc} },
 	})
 	other := e.login("bob")
 	c := e.dial()
@@ -76,7 +75,7 @@ func TestPanicAnswersInternalAndOnlyThatConnectionEnds(t *testing.T) {
 func TestShutdownCutsARequestAndCountsIt(t *testing.T) {
 	inHand, blocked := make(chan struct{}, 1), make(chan error, 1)
 	e := newEnv(t, envOpts{
-		accounts: func(e *env) ports.Accounts {
+		accounts: func(e *env) Accounts {
 			return trapAccounts{Accounts: e.acc, inHand: inHand, blocked: blocked}
 		},
 	})

@@ -13,7 +13,6 @@ import (
 // The server's own refusals. Each is in errorTable.
 var (
 	errAuthRequired = errors.New("inboxserver: login required")
-	errRateLimited  = errors.New("inboxserver: too many failed logins")
 	errUnknownOp    = fmt.Errorf("%w: unknown op", inboxwire.ErrBadRequest)
 	errLoggedIn     = fmt.Errorf("%w: already logged in", inboxwire.ErrBadRequest)
 	errBusy         = errors.New("inboxserver: too many connections")
@@ -50,7 +49,9 @@ var errorTable = []struct {
 	{account.ErrBadUsername, inboxwire.CodeAuthFailed, badCredentials},
 	// Another user's id is not_found too: ids reveal nothing.
 	{mail.ErrNotFound, inboxwire.CodeNotFound, "no such message"},
-	{errRateLimited, inboxwire.CodeRateLimited, "too many failed logins, try again later"},
+	// The account service's login guard: this client's failed-login
+	// budget is spent.
+	{account.ErrThrottled, inboxwire.CodeRateLimited, "too many failed logins, try again later"},
 	// Sent untagged to a client over a connection cap, then closed.
 	{errBusy, inboxwire.CodeBusy, "too many connections, try again later"},
 	{errBusyIP, inboxwire.CodeBusy, "too many connections from your address, try again later"},

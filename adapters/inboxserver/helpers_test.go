@@ -25,7 +25,6 @@ import (
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/domain/throttle"
-	"mailroom/ports"
 )
 
 var throttleOff = throttle.Rate{N: -1}
@@ -42,9 +41,10 @@ func testHasher() *argon2.Hasher {
 }
 
 var (
-	certOnce sync.Once
-	certTLS  tls.Certificate
-	certPool *x509.CertPool
+	certOnce    sync.Once
+	certTLS     tls.Certificate
+	certPool    *x509.CertPool
+	testCertPEM []byte // for load children (memory_test.go)
 )
 
 func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
@@ -58,6 +58,7 @@ func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 		if err != nil {
 			panic(err)
 		}
+		testCertPEM = certPEM
 		certPool = x509.NewCertPool()
 		certPool.AppendCertsFromPEM(certPEM)
 	})
@@ -81,10 +82,15 @@ type env struct {
 
 type envOpts struct {
 	cfg  func(*Config)
-	feed func(e *env) ports.ChangeFeed // nil: the store's feed
+	feed func(e *env) ChangeFeed // nil: the store's feed
 	// accounts wraps the account service the server gets; nil: as is.
-	accounts func(e *env) ports.Accounts
-	log      *zap.Logger
+	accounts func(e *env) Accounts
+	// account adjusts the account service's config; by default the
+	// failed-login budget is off.
+	account func(*account.Config)
+	// hasher wraps the (cheap) test hasher; nil: as is.
+	hasher func(account.Hasher) account.Hasher
+	log    *zap.Logger
 	// dbPath opens an existing database instead of a new one.
 	dbPath string
 	// poll is the feed's poll interval; default 10ms.
@@ -107,16 +113,24 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	e.store = st
 	e.feed = st.Feed(sqlite.FeedConfig{PollInterval: o.poll})
-	e.acc = account.NewService(st, testHasher(), account.Config{Domain: testDomain}, nil)
+	acfg := account.Config{Domain: testDomain, AuthFailRate: throttleOff}
+	if o.account != nil {
+		o.account(&acfg)
+	}
+	var hasher account.Hasher = testHasher()
+	if o.hasher != nil {
+		hasher = o.hasher(hasher)
+	}
+	e.acc = account.NewService(st, hasher, acfg, nil)
 	e.mb = mail.NewService(st, e.acc, e.feed, mail.Config{}, nil)
 
 	cert, pool := testCert(t)
 	e.pool = pool
-	cfg := Config{TLS: certs.ServerConfig(cert), LoginFailRate: throttleOff}
+	cfg := Config{TLS: certs.ServerConfig(cert)}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	var feed ports.ChangeFeed = e.feed
+	var feed ChangeFeed = e.feed
 	if o.feed != nil {
 		feed = o.feed(e)
 	}
@@ -128,7 +142,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 			log = zap.NewNop()
 		}
 	}
-	var accounts ports.Accounts = e.acc
+	var accounts Accounts = e.acc
 	if o.accounts != nil {
 		accounts = o.accounts(e)
 	}

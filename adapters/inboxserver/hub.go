@@ -2,18 +2,35 @@ package inboxserver
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"mailroom/adapters/inboxwire"
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
 
-// hub maps each account to its watching connections.
+// hub maps each account to its watching connections. It is the change
+// feed's Interest: while nobody watches, the feed reads nothing back, and
+// it reads the metadata of watched owners' entries only.
 type hub struct {
 	mu       sync.RWMutex
 	watchers map[int64]map[*conn]struct{}
+	n        atomic.Int64 // watchers, for Any without the lock
+}
+
+// Any reports whether anyone watches (the feed's Interest).
+func (h *hub) Any() bool { return h.n.Load() > 0 }
+
+// Wants reports whether owner's entries are watched (the feed's
+// Interest). The feed calls it under its own lock; the hub never calls
+// the feed, so the two locks are always taken in that order.
+func (h *hub) Wants(owner account.ID) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.watchers[int64(owner)]) > 0
 }
 
 func (h *hub) add(c *conn, owner int64) {
@@ -24,14 +41,20 @@ func (h *hub) add(c *conn, owner int64) {
 		set = map[*conn]struct{}{}
 		h.watchers[owner] = set
 	}
-	set[c] = struct{}{}
+	if _, ok := set[c]; !ok {
+		set[c] = struct{}{}
+		h.n.Add(1)
+	}
 }
 
 func (h *hub) remove(c *conn, owner int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if set := h.watchers[owner]; set != nil {
-		delete(set, c)
+		if _, ok := set[c]; ok {
+			delete(set, c)
+			h.n.Add(-1)
+		}
 		if len(set) == 0 {
 			delete(h.watchers, owner)
 		}
@@ -87,7 +110,7 @@ func (s *Server) runFeed() {
 	var backoff time.Duration
 	pending := false // a gap awaits its resync event
 	for {
-		ch := s.feed.Subscribe(s.feedCtx)
+		ch := s.feed.SubscribeInterest(s.feedCtx, &s.hub)
 		var timer <-chan time.Time
 		if pending {
 			timer = time.After(resyncAfter)

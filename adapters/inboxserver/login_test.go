@@ -15,26 +15,35 @@ import (
 	"mailroom/adapters/inboxwire"
 	"mailroom/domain/account"
 	"mailroom/domain/throttle"
-	"mailroom/ports"
 )
 
-// slowAccounts makes every Authenticate take a while, as a real argon2id
-// hash does, so that parallel logins overlap.
-type slowAccounts struct {
-	ports.Accounts
+// slowHasher makes every verification take a while, two at a time, as
+// real argon2id hashing behind its concurrency limit does, so that
+// parallel logins queue up and overlap.
+type slowHasher struct {
+	account.Hasher
 	delay time.Duration
+	slots chan struct{}
 }
 
-func (a slowAccounts) Authenticate(ctx context.Context, user, password string) (account.Account, error) {
-	time.Sleep(a.delay)
-	return a.Accounts.Authenticate(ctx, user, password)
+func slow(delay time.Duration) func(account.Hasher) account.Hasher {
+	return func(h account.Hasher) account.Hasher {
+		return slowHasher{Hasher: h, delay: delay, slots: make(chan struct{}, 2)}
+	}
+}
+
+func (h slowHasher) Verify(ctx context.Context, hash, password string) (bool, error) {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	time.Sleep(h.delay)
+	return h.Hasher.Verify(ctx, hash, password)
 }
 
 func TestParallelBadLoginsKeepToTheBudget(t *testing.T) {
 	const n, budget = 45, 5
 	e := newEnv(t, envOpts{
-		cfg:      func(c *Config) { c.LoginFailRate = throttle.Rate{N: budget, Per: time.Hour} },
-		accounts: func(e *env) ports.Accounts { return slowAccounts{e.acc, 100 * time.Millisecond} },
+		account: func(c *account.Config) { c.AuthFailRate = throttle.Rate{N: budget, Per: time.Hour} },
+		hasher:  slow(20 * time.Millisecond),
 	})
 	e.user("bob")
 	clients := make([]*client, n)
@@ -68,10 +77,10 @@ func TestParallelBadLoginsKeepToTheBudget(t *testing.T) {
 
 func TestGoodLoginsDoNotSpendTheBudget(t *testing.T) {
 	const budget = 2
-	e := newEnv(t, envOpts{cfg: func(c *Config) {
-		c.LoginFailRate = throttle.Rate{N: budget, Per: time.Hour}
-		c.MaxLoginFailures = 10
-	}})
+	e := newEnv(t, envOpts{
+		account: func(c *account.Config) { c.AuthFailRate = throttle.Rate{N: budget, Per: time.Hour} },
+		cfg:     func(c *Config) { c.MaxLoginFailures = 10 },
+	})
 	e.user("bob")
 	for range 2 * budget {
 		e.login("bob")
@@ -89,6 +98,51 @@ func TestGoodLoginsDoNotSpendTheBudget(t *testing.T) {
 	c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeRateLimited)
 }
 
+// Issue 9: 32 offices behind one NAT address log in at once with the
+// right password, through a hasher that takes two at a time. With the
+// budget at its default of 20 none may be refused: attempts in flight hold
+// tokens but only failures spend them. Failures still run into the budget.
+func TestConcurrentRightPasswordsAllSucceed(t *testing.T) {
+	const n = 32
+	e := newEnv(t, envOpts{
+		account: func(c *account.Config) { c.AuthFailRate = account.DefaultAuthFailRate },
+		hasher:  slow(20 * time.Millisecond),
+		cfg:     func(c *Config) { c.MaxLoginFailures = 100 },
+	})
+	e.user("bob")
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = e.dial()
+		clients[i].ok(`{"op":"ping"}`)
+	}
+	codes := make(chan string, n)
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			c.sendLine(fmt.Sprintf(`{"op":"login","user":"bob","password":%q}`, testPassword))
+			line, err := c.readLine(20 * time.Second)
+			if err != nil {
+				codes <- err.Error()
+				return
+			}
+			codes <- errCode(t, line)
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != "ok" {
+			t.Errorf("a right password got %s", code)
+		}
+	}
+	c := e.dial()
+	for range account.DefaultAuthFailRate.N {
+		c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeAuthFailed)
+	}
+	c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeRateLimited)
+	c.fails(`{"op":"login","user":"bob","password":"`+testPassword+`"}`, inboxwire.CodeRateLimited)
+}
+
 // errCode gives a response line's error code, or "ok".
 func errCode(t *testing.T, line []byte) string {
 	var r inboxwire.Response
@@ -103,12 +157,14 @@ func errCode(t *testing.T, line []byte) string {
 
 func TestFailedLoginLogsNoClientText(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
-	e := newEnv(t, envOpts{log: zap.New(core), cfg: func(c *Config) {
-		c.LoginFailRate = throttle.Rate{N: 1, Per: time.Hour}
-		c.MaxLoginFailures = 10
-	}})
+	e := newEnv(t, envOpts{
+		log:     zap.New(core),
+		account: func(c *account.Config) { c.AuthFailRate = throttle.Rate{N: 1, Per: time.Hour} },
+		cfg:     func(c *Config) { c.MaxLoginFailures = 10 },
+	})
 	e.user("bob")
-	huge := strings.Repeat("A", 1_000_000)
+	// As long as a line before login may be (8 KiB).
+	huge := strings.Repeat("A", 7_000)
 	secret := "my secret pass phrase!"
 	c := e.dial()
 	c.fails(fmt.Sprintf(`{"op":"login","user":"Bob@Example.Test","password":%q}`, secret), inboxwire.CodeAuthFailed)

@@ -4,7 +4,6 @@ package inboxserver
 
 import (
 	"errors"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -95,7 +94,7 @@ func (c *conn) mailboxOp(req inboxwire.Request, resp *inboxwire.Response) error 
 		if req.ID == nil {
 			return missing("id")
 		}
-		msg, err := mb.Fetch(c.ctx, owner, mail.EntryID(*req.ID))
+		msg, err := c.fetch(mail.EntryID(*req.ID))
 		if err != nil {
 			return err
 		}
@@ -121,6 +120,26 @@ func (c *conn) mailboxOp(req inboxwire.Request, resp *inboxwire.Response) error 
 	return nil
 }
 
+// fetch loads one of the user's messages under the server's
+// MaxInflightBytes: it reserves the largest message first, since the size
+// is known only once loaded, then keeps what the message takes
+// (c.fetchHeld, which send hands to the queue item).
+func (c *conn) fetch(id mail.EntryID) (mail.Message, error) {
+	reserve := min(c.s.mailboxes.MaxMessageBytes(), c.s.cfg.MaxInflightBytes)
+	if err := c.s.inflight.acquire(c.ctx, reserve); err != nil {
+		return mail.Message{}, err
+	}
+	c.inflight.Add(reserve)
+	msg, err := c.s.mailboxes.Fetch(c.ctx, c.acc.ID, id)
+	keep := int64(len(msg.Raw))
+	if err != nil {
+		keep = 0
+	}
+	c.giveBack(reserve - keep)
+	c.fetchHeld = keep
+	return msg, err
+}
+
 func listArgs(req inboxwire.Request) (folder mail.Folder, before mail.EntryID, limit int, err error) {
 	if req.Folder == nil {
 		return "", 0, 0, missing("folder")
@@ -143,8 +162,9 @@ func listArgs(req inboxwire.Request) (folder mail.Folder, before mail.EntryID, l
 	return folder, before, limit, nil
 }
 
-// login checks credentials under the per-IP budget and the per-connection
-// cap on failures.
+// login checks credentials through the account service's login guard
+// (one failed-login budget per client, shared by every server) and the
+// per-connection cap on failures.
 func (c *conn) login(req inboxwire.Request, resp inboxwire.Response) (inboxwire.Response, action) {
 	switch {
 	case c.authed:
@@ -154,27 +174,16 @@ func (c *conn) login(req inboxwire.Request, resp inboxwire.Response) (inboxwire.
 	case req.Password == nil:
 		return c.fail(resp, missing("password")), actContinue
 	}
-	failed := func(err error) (inboxwire.Response, action) {
+	acc, err := c.s.accounts.Login(c.ctx, c.key, *req.User, *req.Password)
+	switch {
+	case errors.Is(err, account.ErrBadCredentials), errors.Is(err, account.ErrThrottled):
 		c.fails++
 		c.log.Info("login failed", c.logUser(*req.User), zap.Int("failures", c.fails), zap.Error(err))
 		if c.fails >= c.s.cfg.MaxLoginFailures {
 			return c.fail(resp, err), actGiveUp
 		}
 		return c.fail(resp, err), actContinue
-	}
-	// The token is taken before hashing, so a spent budget costs us
-	// nothing, and parallel attempts cannot all pass a check made before
-	// any of them has spent. Only a bad password keeps it spent.
-	ok, refund := c.s.loginFail.Reserve(c.key)
-	if !ok {
-		return failed(errRateLimited)
-	}
-	acc, err := c.s.accounts.Authenticate(c.ctx, *req.User, *req.Password)
-	if errors.Is(err, account.ErrBadCredentials) {
-		return failed(err)
-	}
-	refund()
-	if err != nil {
+	case err != nil:
 		return c.fail(resp, err), actContinue
 	}
 	c.acc, c.authed = acc, true
@@ -187,15 +196,11 @@ func (c *conn) login(req inboxwire.Request, resp inboxwire.Response) (inboxwire.
 // logUser is what the log may say about a login's user field: the
 // normalised username when the field is one (bare or in our domain), else
 // only its length. The field is client text as long as a request line
-// (1 MiB) and people type passwords into it: neither belongs in the log,
-// on every failed attempt. (A password shaped like a username is still
-// logged; telling the two apart would take a lookup per failure.)
+// and people type passwords into it: neither belongs in the log, on every
+// failed attempt. (A password shaped like a username is still logged;
+// telling the two apart would take a lookup per failure.)
 func (c *conn) logUser(name string) zap.Field {
-	local := name
-	if i := strings.LastIndexByte(name, '@'); i >= 0 && strings.EqualFold(name[i+1:], c.s.accounts.Domain()) {
-		local = name[:i]
-	}
-	if u, err := account.ParseUsername(local); err == nil {
+	if u, err := c.s.accounts.ParseName(name); err == nil {
 		return zap.String("user", string(u))
 	}
 	return zap.Int("user_malformed_len", len(name))

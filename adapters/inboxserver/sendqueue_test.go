@@ -12,7 +12,6 @@ import (
 
 	"mailroom/adapters/inboxwire"
 	"mailroom/domain/mail"
-	"mailroom/ports"
 )
 
 // onlyConn gives the server's one open connection.
@@ -96,7 +95,7 @@ func TestWatcherOverTheSendQueueBytesDropped(t *testing.T) {
 	f := &chanFeed{new: make(chan struct{}, 10)}
 	e := newEnv(t, envOpts{
 		cfg:  func(c *Config) { c.SendQueueBytes = budget },
-		feed: func(*env) ports.ChangeFeed { return f },
+		feed: func(*env) ChangeFeed { return f },
 	})
 	bob := e.user("bob")
 	slow := e.slowReader()

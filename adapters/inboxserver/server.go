@@ -16,8 +16,6 @@ import (
 
 	"mailroom/adapters/inboxwire"
 	"mailroom/adapters/listener"
-	"mailroom/domain/throttle"
-	"mailroom/ports"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown: the listener core's
@@ -30,8 +28,10 @@ const (
 	DefaultIdleTimeout      = 30 * time.Minute
 	DefaultLoginTimeout     = time.Minute
 	DefaultWriteTimeout     = time.Minute
+	DefaultReadTimeout      = time.Minute
 	DefaultSendQueue        = 256
 	DefaultSendQueueBytes   = 64 << 20
+	DefaultMaxInflightBytes = 256 << 20
 	DefaultMaxLoginFailures = 3
 	DefaultMaxConns         = listener.DefaultMaxConns
 	DefaultMaxConnsPerIP    = listener.DefaultMaxConnsPerIP
@@ -47,10 +47,18 @@ const (
 	// lastWordsWait bounds how long a panicking connection waits for its
 	// internal error to be written before the socket is closed.
 	lastWordsWait = 2 * time.Second
+	// readBufSize is each connection's read buffer: enough for the usual
+	// request line in one go; longer lines are assembled in a buffer that
+	// is dropped after use (inboxwire.LineReader), so an idle connection
+	// holds only this.
+	readBufSize = 4 << 10
+	// readPauseBytes: while this many response bytes (or SendQueueBytes,
+	// if less) wait for the client, the next request is not read. Small,
+	// so that a client pipelining large fetches gets one at a time
+	// (backpressure, not queueing), and large enough to keep the network
+	// busy with small responses.
+	readPauseBytes = 1 << 20
 )
-
-// DefaultLoginFailRate is the per-IP budget of failed logins.
-var DefaultLoginFailRate = throttle.Rate{N: 20, Per: 10 * time.Minute}
 
 // Config configures a Server. Zero fields take their defaults.
 type Config struct {
@@ -74,25 +82,39 @@ type Config struct {
 	LoginTimeout time.Duration
 	// WriteTimeout bounds each write to the client. Default 1m.
 	WriteTimeout time.Duration
-	// MaxLine bounds a request line; a longer one gets too_large and the
-	// connection is closed. Default inboxwire.MaxLine (1 MiB).
+	// ReadTimeout bounds a request line from its first byte to its
+	// newline, on every connection, watchers included: a client may be
+	// silent between requests (for IdleTimeout, or forever while it
+	// watches) but must finish a line it has started. Default 1m.
+	ReadTimeout time.Duration
+	// MaxLine bounds a request line after login; a longer one gets
+	// too_large and the connection is closed. Default inboxwire.MaxLine
+	// (1 MiB).
 	MaxLine int
+	// MaxLineBeforeLogin bounds a request line before login, so that a
+	// client that has not logged in can make the server hold no more
+	// than this of a request. Default inboxwire.MaxLoginLine (8 KiB),
+	// and never more than MaxLine.
+	MaxLineBeforeLogin int
 	// SendQueue is how many response and event lines may wait for the
 	// client to read them. An event that finds the queue full drops the
 	// connection. Default 256.
 	SendQueue int
-	// SendQueueBytes bounds the bytes of those lines, since one fetch
-	// response can be tens of MiB. While as many bytes wait, the
-	// connection's next request is not read; a response is queued once
-	// fewer wait, however long it is (a fetch larger than the budget
-	// still goes out), so a connection holds at most about SendQueueBytes
-	// plus one response. An event that would take the queue over it
-	// drops the connection. Default 64 MiB.
+	// SendQueueBytes bounds the bytes of those lines: an event that would
+	// take the queue over it drops the connection. Responses are not
+	// dropped: while SendQueueBytes, or 1 MiB if less, wait, the
+	// connection's next request is not read (backpressure), and a
+	// response is queued once fewer wait, however long it is. So a
+	// client that pipelines fetches without reading makes the server
+	// hold one large response at a time. Default 64 MiB.
 	SendQueueBytes int
-	// LoginFailRate is the per-IP budget of failed logins; once spent,
-	// login answers rate_limited without checking the password. Default
-	// 20/10m. A negative N turns the budget off.
-	LoginFailRate throttle.Rate
+	// MaxInflightBytes bounds the message bytes that fetch responses hold
+	// in memory, all connections together, from loading the message until
+	// it is written: a fetch waits for room before it loads (reserving
+	// the largest message size, then keeping only what the message
+	// takes). A message larger than the budget is still sent, alone.
+	// Default 256 MiB.
+	MaxInflightBytes int64
 	// MaxLoginFailures is how many failed logins one connection may make;
 	// the last failure's reply is followed by a close. Default 3.
 	MaxLoginFailures int
@@ -116,20 +138,24 @@ func (c Config) withDefaults() Config {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
 	if c.MaxLine <= 0 {
 		c.MaxLine = inboxwire.MaxLine
+	}
+	if c.MaxLineBeforeLogin <= 0 {
+		c.MaxLineBeforeLogin = inboxwire.MaxLoginLine
+	}
+	c.MaxLineBeforeLogin = min(c.MaxLineBeforeLogin, c.MaxLine)
+	if c.MaxInflightBytes <= 0 {
+		c.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	if c.SendQueue <= 0 {
 		c.SendQueue = DefaultSendQueue
 	}
 	if c.SendQueueBytes <= 0 {
 		c.SendQueueBytes = DefaultSendQueueBytes
-	}
-	switch {
-	case c.LoginFailRate.N < 0:
-		c.LoginFailRate = throttle.Rate{} // unlimited
-	case c.LoginFailRate.N == 0:
-		c.LoginFailRate = DefaultLoginFailRate
 	}
 	if c.MaxLoginFailures <= 0 {
 		c.MaxLoginFailures = DefaultMaxLoginFailures
@@ -146,11 +172,11 @@ func (c Config) withDefaults() Config {
 // Server is the inbox server. It is safe for concurrent use.
 type Server struct {
 	cfg       Config
-	accounts  ports.Accounts
-	mailboxes ports.Mailboxes
-	feed      ports.ChangeFeed
+	accounts  Accounts
+	mailboxes Mailboxes
+	feed      ChangeFeed
 	log       *zap.Logger
-	loginFail *throttle.Limiter
+	inflight  *byteBudget // Config.MaxInflightBytes
 	// ln is the connection plumbing: accept, caps, handshake, recover,
 	// shutdown.
 	ln *listener.Server
@@ -167,7 +193,9 @@ type Server struct {
 
 // New wires a Server. Nil accounts, mailboxes, feed, log or cfg.TLS panic
 // (log is named "inbox" here).
-func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, feed ports.ChangeFeed, log *zap.Logger) *Server {
+// The failed-login budget is the account service's (one per client across
+// every server).
+func New(cfg Config, accounts Accounts, mailboxes Mailboxes, feed ChangeFeed, log *zap.Logger) *Server {
 	if cfg.TLS == nil || accounts == nil || mailboxes == nil || feed == nil || log == nil {
 		panic("inboxserver: nil dependency")
 	}
@@ -176,9 +204,9 @@ func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, feed po
 	s := &Server{
 		cfg:      cfg,
 		accounts: accounts, mailboxes: mailboxes, feed: feed,
-		log:       log.Named("inbox"),
-		loginFail: throttle.New(cfg.LoginFailRate, nil),
-		feedCtx:   feedCtx, feedCancel: feedCancel,
+		log:      log.Named("inbox"),
+		inflight: newByteBudget(cfg.MaxInflightBytes),
+		feedCtx:  feedCtx, feedCancel: feedCancel,
 		feedDone: make(chan struct{}),
 		hub:      hub{watchers: map[int64]map[*conn]struct{}{}},
 		conns:    map[*conn]struct{}{},

@@ -20,7 +20,6 @@ import (
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/domain/throttle"
-	"mailroom/ports"
 )
 
 func TestEveryOp(t *testing.T) {
@@ -308,7 +307,7 @@ func TestSlowWatcherDropped(t *testing.T) {
 	f := &chanFeed{new: make(chan struct{}, 10)}
 	e := newEnv(t, envOpts{
 		cfg:  func(c *Config) { c.SendQueue = 32; c.WriteTimeout = time.Minute },
-		feed: func(*env) ports.ChangeFeed { return f },
+		feed: func(*env) ChangeFeed { return f },
 	})
 	bob := e.user("bob")
 	// The slow watcher reads nothing, through a small receive buffer, so
@@ -430,10 +429,10 @@ func TestTooLargeLine(t *testing.T) {
 }
 
 func TestLoginThrottle(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *Config) {
-		c.LoginFailRate = throttle.Rate{N: 2, Per: time.Hour}
-		c.MaxLoginFailures = 10
-	}})
+	e := newEnv(t, envOpts{
+		account: func(c *account.Config) { c.AuthFailRate = throttle.Rate{N: 2, Per: time.Hour} },
+		cfg:     func(c *Config) { c.MaxLoginFailures = 10 },
+	})
 	e.user("bob")
 	c := e.dial()
 	c.fails(`{"op":"login","user":"bob","password":"wrong password"}`, inboxwire.CodeAuthFailed)
@@ -548,15 +547,16 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-// chanFeed is a ChangeFeed the test drives: each Subscribe hands out the
-// next channel.
+// chanFeed is a ChangeFeed the test drives: each SubscribeInterest hands
+// out the next channel (and ignores the interest: the hub still pushes
+// only to an entry's owner).
 type chanFeed struct {
 	mu   sync.Mutex
 	subs []chan mail.Meta
 	new  chan struct{}
 }
 
-func (f *chanFeed) Subscribe(ctx context.Context) <-chan mail.Meta {
+func (f *chanFeed) SubscribeInterest(ctx context.Context, _ Interest) <-chan mail.Meta {
 	ch := make(chan mail.Meta, 16)
 	f.mu.Lock()
 	f.subs = append(f.subs, ch)
@@ -567,7 +567,7 @@ func (f *chanFeed) Subscribe(ctx context.Context) <-chan mail.Meta {
 
 func TestResyncAfterFeedCloses(t *testing.T) {
 	f := &chanFeed{new: make(chan struct{}, 10)}
-	e := newEnv(t, envOpts{feed: func(*env) ports.ChangeFeed { return f }})
+	e := newEnv(t, envOpts{feed: func(*env) ChangeFeed { return f }})
 	bob := e.login("bob")
 	e.watch(bob)
 	<-f.new
@@ -595,7 +595,7 @@ func TestResyncAfterFeedCloses(t *testing.T) {
 
 func TestOneSubscriptionForManyWatchers(t *testing.T) {
 	f := &chanFeed{new: make(chan struct{}, 10)}
-	e := newEnv(t, envOpts{feed: func(*env) ports.ChangeFeed { return f }})
+	e := newEnv(t, envOpts{feed: func(*env) ChangeFeed { return f }})
 	for range 5 {
 		e.watch(e.login("bob"))
 	}
@@ -629,7 +629,8 @@ func TestErrorTable(t *testing.T) {
 		{mail.ErrNotFound, inboxwire.CodeNotFound},
 		{fmt.Errorf("sqlite: %w", mail.ErrNotFound), inboxwire.CodeNotFound},
 		{inboxwire.ErrTooLarge, inboxwire.CodeTooLarge},
-		{errRateLimited, inboxwire.CodeRateLimited},
+		{account.ErrThrottled, inboxwire.CodeRateLimited},
+		{fmt.Errorf("%w: budget spent", account.ErrThrottled), inboxwire.CodeRateLimited},
 		{errors.New("disk on fire"), inboxwire.CodeInternal},
 		{context.Canceled, inboxwire.CodeInternal},
 		{mail.ErrTooLarge, inboxwire.CodeInternal}, // not an inbox condition

@@ -23,6 +23,13 @@ import (
 const childEnv = "MAILROOM_INBOXSERVER_CHILD"
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(loadEnv); spec != "" {
+		if err := loadMain(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "load child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if spec := os.Getenv(childEnv); spec != "" {
 		if err := childMain(spec); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)

@@ -15,27 +15,89 @@ var ErrTooLarge = errors.New("inboxwire: line too large")
 // ErrBadRequest wraps every decoding failure of a well-framed line.
 var ErrBadRequest = errors.New("inboxwire: bad request")
 
+// keepBytes is the largest line buffer a LineReader keeps between lines. A
+// bigger one (a 1 MiB request, a fetch response) is dropped when the next
+// line is read, so that a connection that once sent or received a big line
+// does not hold its buffer while it idles.
+const keepBytes = 64 << 10
+
 // LineReader reads "\n"-terminated lines of at most max bytes.
 type LineReader struct {
-	br  *bufio.Reader
-	max int
-	buf []byte
+	br      *bufio.Reader
+	max     int
+	buf     []byte
+	started bool   // bytes of the next line have arrived
+	onStart func() // told when they do
 }
 
-// NewLineReader bounds lines to max bytes (MaxLine if max <= 0).
+// NewLineReader bounds lines to max bytes (MaxLine if max <= 0), reading
+// through a 64 KiB buffer.
 func NewLineReader(r io.Reader, max int) *LineReader {
+	return NewLineReaderSize(r, max, 64<<10)
+}
+
+// NewLineReaderSize is NewLineReader with a read buffer of size bytes
+// (bufio's minimum, 16, when smaller). A server holding many idle
+// connections wants a small one: a line longer than the buffer is
+// assembled in a separate buffer that is dropped after use (see keepBytes).
+func NewLineReaderSize(r io.Reader, max, size int) *LineReader {
+	l := &LineReader{}
+	l.SetMax(max)
+	l.br = bufio.NewReaderSize(startReader{l: l, r: r}, size)
+	return l
+}
+
+// SetMax changes the bound for the lines read from now on (MaxLine if
+// max <= 0): a server allows short lines before login and longer ones
+// after.
+func (l *LineReader) SetMax(max int) {
 	if max <= 0 {
 		max = MaxLine
 	}
-	return &LineReader{br: bufio.NewReaderSize(r, 64<<10), max: max}
+	l.max = max
+}
+
+// OnLineStart registers f to be called, from inside ReadLine, when the
+// first bytes of a line arrive (or are found buffered): a server starts the
+// line's read deadline there, so that a client may be silent as long as it
+// likes between lines but must finish a line it has begun.
+func (l *LineReader) OnLineStart(f func()) { l.onStart = f }
+
+func (l *LineReader) start() {
+	if !l.started {
+		l.started = true
+		if l.onStart != nil {
+			l.onStart()
+		}
+	}
+}
+
+// startReader tells its LineReader when bytes arrive.
+type startReader struct {
+	l *LineReader
+	r io.Reader
+}
+
+func (s startReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.l.start()
+	}
+	return n, err
 }
 
 // ReadLine gives the next line without its "\n" (and a trailing "\r").
 // The slice is valid until the next call. A line over the bound gives
-// ErrTooLarge after reading no more than max+bufsize bytes of it; the
-// stream is then unusable.
+// ErrTooLarge after reading no more than max plus the read buffer's size
+// of it; the stream is then unusable.
 func (l *LineReader) ReadLine() ([]byte, error) {
+	if cap(l.buf) > keepBytes {
+		l.buf = nil
+	}
 	l.buf = l.buf[:0]
+	if l.br.Buffered() > 0 {
+		l.start()
+	}
 	for {
 		frag, err := l.br.ReadSlice('\n')
 		if len(l.buf)+len(frag) > l.max+1 {
@@ -53,6 +115,7 @@ func (l *LineReader) ReadLine() ([]byte, error) {
 		}
 		return nil, err
 	}
+	l.started = false
 	line := bytes.TrimSuffix(l.buf[:len(l.buf)-1], []byte("\r"))
 	if len(line) > l.max {
 		return nil, ErrTooLarge
@@ -60,41 +123,68 @@ func (l *LineReader) ReadLine() ([]byte, error) {
 	return line, nil
 }
 
+// requestKeys are Request's JSON keys. They match exactly: encoding/json
+// alone would also take "OP" or "tAg" for them.
+var requestKeys = map[string]bool{
+	"tag": true, "op": true, "user": true, "password": true, "folder": true,
+	"before": true, "limit": true, "id": true, "seen": true,
+}
+
 // DecodeRequest parses one request line. Errors wrap ErrBadRequest and say
 // what was wrong. The tag is returned even when the rest is bad, so the
-// error response can echo it.
+// error response can echo it. Keys are case-sensitive: a key that is not
+// exactly one of Request's (say "OP") is an unknown field.
 func DecodeRequest(line []byte) (Request, error) {
 	var req Request
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return req, fmt.Errorf("%w: not a JSON object", ErrBadRequest)
 	}
+	// First the object's keys, exactly as sent (duplicates: the last
+	// wins, as for the struct below).
+	var fields map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var tagOnly struct {
-			Tag json.RawMessage `json:"tag"`
-		}
-		if json.Unmarshal(trimmed, &tagOnly) == nil && validTag(tagOnly.Tag) {
-			req.Tag = tagOnly.Tag
-		} else {
-			req.Tag = nil
-		}
+	if err := dec.Decode(&fields); err != nil {
 		return req, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if tag, ok := fields["tag"]; ok {
+		if !validTag(tag) {
+			return req, fmt.Errorf("%w: tag must be a string, number, boolean or null", ErrBadRequest)
+		}
+		req.Tag = tag
 	}
 	// dec.More would miss a stray "}" or "]" after the object, so look at
 	// the rest of the line directly.
-	if len(bytes.TrimSpace(trimmed[dec.InputOffset():])) > 0 {
+	end := dec.InputOffset()
+	if len(bytes.TrimSpace(trimmed[end:])) > 0 {
 		return req, fmt.Errorf("%w: trailing data after the object", ErrBadRequest)
 	}
-	if !validTag(req.Tag) {
-		req.Tag = nil
-		return req, fmt.Errorf("%w: tag must be a string, number, boolean or null", ErrBadRequest)
+	if unknown, ok := unknownKey(fields); ok {
+		return req, fmt.Errorf("%w: json: unknown field %q", ErrBadRequest, unknown)
 	}
+	// Every key is now exactly a field's, so the case-insensitive match of
+	// encoding/json can only pick that field.
+	tag := req.Tag
+	if err := json.Unmarshal(trimmed[:end], &req); err != nil {
+		req = Request{Tag: tag}
+		return req, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	req.Tag = tag
 	if req.Op == "" {
 		return req, fmt.Errorf("%w: missing op", ErrBadRequest)
 	}
 	return req, nil
+}
+
+// unknownKey gives the first key, in byte order, that is not Request's
+// (byte order, so that the error names the same key every time).
+func unknownKey(fields map[string]json.RawMessage) (key string, found bool) {
+	for k := range fields {
+		if !requestKeys[k] && (!found || k < key) {
+			key, found = k, true
+		}
+	}
+	return key, found
 }
 
 // validTag accepts an absent tag or a JSON scalar.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -193,4 +194,136 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecodeRequestKeysAreExact(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		tag  string // echoed tag, "" for none
+	}{
+		{`{"OP":"ping"}`, ""},
+		{`{"op":"ping","Op":"quit"}`, ""},
+		{`{"TAG":{"a":"b"},"op":"ping"}`, ""},
+		{`{"TAG":1,"op":"ping"}`, ""},
+		{`{"tag":2,"op":"fetch","ID":1}`, "2"},
+		{`{"tAg":[]}0`, ""}, // the fuzzer's crasher: it echoed an array tag
+		{`{"tag":3,"op":"ping","":1}`, "3"},
+	} {
+		req, err := DecodeRequest([]byte(tc.line))
+		if !errors.Is(err, ErrBadRequest) {
+			t.Errorf("%s: err %v, want bad request", tc.line, err)
+		}
+		if string(req.Tag) != tc.tag {
+			t.Errorf("%s: tag %s, want %q", tc.line, req.Tag, tc.tag)
+		}
+	}
+	_, err := DecodeRequest([]byte(`{"tag":1,"op":"ping","Zz":1,"Aa":2}`))
+	if err == nil || !strings.Contains(err.Error(), `unknown field "Aa"`) {
+		t.Errorf("unknown keys: %v, want the first in byte order named", err)
+	}
+}
+
+func TestFetchLineIsAppendLine(t *testing.T) {
+	meta := Meta{ID: 4, Folder: "inbox", From: "a@x", To: []string{"b@x"}, Subject: "s \"q\" <é>", Preview: "p", Date: "2026-03-01T12:30:00Z", Size: 9}
+	bin := make([]byte, 3*fetchChunk+2)
+	for i := range bin {
+		bin[i] = byte(i * 7)
+	}
+	for _, tc := range []struct {
+		tag json.RawMessage
+		raw []byte
+	}{
+		{nil, []byte("hi")},
+		{json.RawMessage(`"t"`), nil},
+		{json.RawMessage(`17`), []byte{}},
+		{json.RawMessage(`null`), bin[:fetchChunk]},
+		{json.RawMessage(`true`), bin},
+		{nil, bin[:fetchChunk+1]},
+	} {
+		want, err := AppendLine(nil, Response{Tag: tc.tag, OK: true, Message: &Message{Meta: meta, Raw: orEmpty(tc.raw)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := NewFetchLine(tc.tag, Message{Meta: meta, Raw: tc.raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		n, err := f.WriteTo(&got)
+		if err != nil || int(n) != got.Len() || f.Len() != got.Len() || f.RawLen() != len(tc.raw) {
+			t.Errorf("WriteTo %d, %v; Len %d; wrote %d", n, err, f.Len(), got.Len())
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("tag %s, %d raw bytes:\n got %.300s\nwant %.300s", tc.tag, len(tc.raw), got.Bytes(), want)
+		}
+	}
+}
+
+func orEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func TestLineReaderSetMaxAndRelease(t *testing.T) {
+	big := strings.Repeat("b", 200<<10)
+	in := strings.Repeat("s", 100) + "\n" + big + "\nsmall\n" + strings.Repeat("x", 300) + "\n"
+	lr := NewLineReaderSize(strings.NewReader(in), 8<<10, 64)
+	if line, err := lr.ReadLine(); err != nil || len(line) != 100 {
+		t.Fatalf("short line: %d, %v", len(line), err)
+	}
+	lr.SetMax(1 << 20)
+	if line, err := lr.ReadLine(); err != nil || string(line) != big {
+		t.Fatalf("big line: %d, %v", len(line), err)
+	}
+	if cap(lr.buf) <= keepBytes {
+		t.Fatalf("the test needs a big buffer, has %d", cap(lr.buf))
+	}
+	if line, err := lr.ReadLine(); err != nil || string(line) != "small" {
+		t.Fatalf("after the big line: %q, %v", line, err)
+	}
+	if cap(lr.buf) > keepBytes {
+		t.Errorf("a %d-byte buffer kept after a small line", cap(lr.buf))
+	}
+	lr.SetMax(200)
+	if _, err := lr.ReadLine(); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("300 bytes over a max of 200: %v", err)
+	}
+}
+
+func TestLineReaderOnLineStart(t *testing.T) {
+	// Lines arrive in pieces: "ab" "c\nd" "\n" "\n" then EOF.
+	r := &piecesReader{pieces: []string{"ab", "c\nd", "\n", "\n"}}
+	lr := NewLineReaderSize(r, 100, 16)
+	var starts []int // r.reads at each start
+	lr.OnLineStart(func() { starts = append(starts, r.reads) })
+	for _, want := range []string{"abc", "d", ""} {
+		if line, err := lr.ReadLine(); err != nil || string(line) != want {
+			t.Fatalf("got %q, %v; want %q", line, err, want)
+		}
+	}
+	// "abc" starts at the first read; "d" was buffered with it (no read
+	// of its own); "" starts at the fourth read.
+	if fmt.Sprint(starts) != "[1 2 4]" {
+		t.Errorf("starts at reads %v, want [1 2 4]", starts)
+	}
+	if _, err := lr.ReadLine(); err != io.EOF {
+		t.Errorf("end: %v", err)
+	}
+}
+
+type piecesReader struct {
+	pieces []string
+	reads  int
+}
+
+func (p *piecesReader) Read(b []byte) (int, error) {
+	if len(p.pieces) == 0 {
+		return 0, io.EOF
+	}
+	p.reads++
+	n := copy(b, p.pieces[0])
+	p.pieces = p.pieces[1:]
+	return n, nil
 }

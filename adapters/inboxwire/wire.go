@@ -16,6 +16,12 @@ import (
 // carry a whole message in base64 and can be longer: see ResponseLineLimit.
 const MaxLine = 1 << 20
 
+// MaxLoginLine bounds a request line before login: room for a login with
+// a 1024-byte password written as JSON escapes of 6 bytes each
+// (\u003c...) and a long user name, and no more, so that a connection
+// that has not logged in can make a server hold at most this much.
+const MaxLoginLine = 8 << 10
+
 // ResponseLineLimit is the longest response line a server whose messages are
 // at most maxMessage bytes can send: the base64 of the message plus room for
 // its metadata. Clients size their LineReader with it (25 MiB gives about

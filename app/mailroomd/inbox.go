@@ -15,7 +15,6 @@ import (
 func newInboxServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Service, db *storeWiring, log *zap.Logger) server {
 	return inboxserver.New(inboxserver.Config{
 		TLS:              tc,
-		LoginFailRate:    offRate(cfg.AuthFailRate),
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		IdleTimeout:      cfg.InboxIdleTimeout,
 		LoginTimeout:     cfg.InboxLoginTimeout,

@@ -1,0 +1,69 @@
+package inboxserver
+
+import (
+	"context"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+)
+
+// The inbox server's seams, declared where they are consumed: the few
+// methods it calls, nothing more (*account.Service, *mail.Service and
+// *sqlite.Feed satisfy them).
+
+// Accounts is what the inbox server asks of the account service.
+type Accounts interface {
+	// Login checks a login under the failed-login budget of client (a
+	// throttle.ClientKey), one budget shared with every other server.
+	// Errors: account.ErrThrottled (wrapped) when client's budget is
+	// spent, before any password check; account.ErrBadCredentials for a
+	// wrong password or an unknown or malformed user; ctx's error;
+	// anything else is the service's own failure.
+	Login(ctx context.Context, client, username, password string) (account.Account, error)
+	// ParseName turns a login's user field into an account name (bare,
+	// or in the configured domain). Errors: account.ErrBadUsername.
+	ParseName(name string) (account.Username, error)
+	// AddressOf gives an account's address.
+	AddressOf(a account.Account) account.Address
+}
+
+// Mailboxes is what the inbox server asks of the mail service. Every call
+// acts on owner's own entries: another owner's id is mail.ErrNotFound.
+type Mailboxes interface {
+	// List gives one page of a folder, newest first. Errors:
+	// mail.ErrBadFolder, mail.ErrBadLimit; else the store's.
+	List(ctx context.Context, owner account.ID, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error)
+	// Count gives a folder's totals. Errors: mail.ErrBadFolder; else the
+	// store's.
+	Count(ctx context.Context, owner account.ID, folder mail.Folder) (total, unseen int, err error)
+	// Fetch gives an entry with its raw bytes. Errors: mail.ErrNotFound;
+	// else the store's.
+	Fetch(ctx context.Context, owner account.ID, id mail.EntryID) (mail.Message, error)
+	// SetSeen flags an entry. Errors: mail.ErrNotFound; else the store's.
+	SetSeen(ctx context.Context, owner account.ID, id mail.EntryID, seen bool) error
+	// Delete removes an entry. Errors: mail.ErrNotFound; else the store's.
+	Delete(ctx context.Context, owner account.ID, id mail.EntryID) error
+	// MaxMessageBytes bounds a stored message: what a fetch reserves of
+	// Config.MaxInflightBytes before it knows the message's size.
+	MaxMessageBytes() int64
+}
+
+// Interest is what the change feed asks before it reads entries back: is
+// anyone watching, and is anyone watching this owner. The hub answers.
+// It is an alias of an interface literal, so that a store's feed can
+// declare the same parameter type without importing this package.
+type Interest = interface {
+	Any() bool
+	Wants(owner account.ID) bool
+}
+
+// ChangeFeed streams committed mailbox entries, of this process and of
+// others sharing the store, in id order.
+type ChangeFeed interface {
+	// SubscribeInterest delivers entries with ids above the newest at the
+	// time of the call whose owner in.Wants, asking in as entries are
+	// read, so that while nobody watches nothing is read back. The
+	// channel is closed when ctx ends or the subscriber falls too far
+	// behind (then the server tells its watchers to resync).
+	SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta
+}
