@@ -7,8 +7,8 @@
 #   .ci/postgres.sh restart "$MAILROOM_TEST_POSTGRES_DIR"   # pg_ctl restart, same port
 #   .ci/postgres.sh stop "$MAILROOM_TEST_POSTGRES_DIR"      # stops it and removes the directory
 #
-# The cluster listens on a free port on 127.0.0.1 only, with trust
-# authentication: it is for one CI run on one machine, never for data. initdb
+# The cluster listens on a free port on 127.0.0.1 only, and trusts the
+# postgres user: it is for one CI run on one machine, never for data. initdb
 # refuses to run as root, so everything runs as the postgres user. Only the
 # export lines go to stdout; everything else goes to stderr.
 set -euo pipefail
@@ -37,6 +37,14 @@ start() {
   chown postgres "$dir"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   as_postgres "$bin/initdb -D $dir/data -A trust -U postgres -E UTF8 >/dev/null"
+  # The postgres superuser gets in without a password; every other role must
+  # give its password (SCRAM), so that tests can check what a wrong password
+  # does.
+  cat >"$dir/data/pg_hba.conf" <<'HBA'
+local all all               trust
+host  all postgres 127.0.0.1/32 trust
+host  all all      127.0.0.1/32 scram-sha-256
+HBA
   echo "$port" >"$dir/port"
   as_postgres "$bin/pg_ctl -D $dir/data -l $dir/log -w -o \"-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200\" start"
   as_postgres "$bin/createdb -h 127.0.0.1 -p $port -U postgres mailroom"

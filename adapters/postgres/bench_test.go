@@ -1,0 +1,53 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+)
+
+// BenchmarkDeliver is adapters/sqlite's BenchmarkDeliver against
+// PostgreSQL: a 10 KiB message to one recipient plus the sender's sent
+// copy, from 4×GOMAXPROCS goroutines at once, over 16 accounts.
+func BenchmarkDeliver(b *testing.B) {
+	for _, conns := range []int32{4, DefaultMaxConns} {
+		b.Run(fmt.Sprint("maxconns=", conns), func(b *testing.B) {
+			s, err := Open(context.Background(), Config{URL: freshSchema(b), MaxConns: conns})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			var accs []account.Account
+			for i := range 16 {
+				accs = append(accs, mkAccount(b, s, fmt.Sprint("user", i)))
+			}
+			body := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 160) // 10 KiB
+			raw := append([]byte("Subject: benchmark\r\n\r\n"), body...)
+			msg := mail.NewMessage{Raw: raw, From: "alice@localhost", Subject: "benchmark", Preview: mail.Preview(raw), Received: t0}
+			var next atomic.Int64
+			b.SetBytes(int64(len(msg.Raw)))
+			b.SetParallelism(4) // as from many SMTP sessions
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					i := next.Add(1)
+					from, to := accs[i%16], accs[(i+1)%16]
+					_, err := s.Deliver(ctx, msg, []mail.NewEntry{
+						{Owner: to.ID, Folder: mail.Inbox, To: []string{"to@localhost"}},
+						{Owner: from.ID, Folder: mail.Sent, To: []string{"to@localhost"}},
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
