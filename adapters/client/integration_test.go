@@ -65,7 +65,7 @@ func newWorld(t *testing.T, opts ...func(*smtpserver.Config)) *world {
 	feed := store.Feed(sqlite.FeedConfig{PollInterval: 10 * time.Millisecond})
 	w := &world{t: t, log: zaptest.NewLogger(t), feed: feed, hash: &countingHasher{Hasher: argon2.New(cheapArgon2, 0)}}
 	// The failed-login budget is the account service's, for every server.
-	w.acc = account.NewService(store, w.hash, account.Config{Domain: testDomain, AuthFailRate: unlimited}, nil)
+	w.acc = account.NewService(store, w.hash, account.Config{Domain: testDomain, RegRate: unlimited, AuthFailRate: unlimited}, nil)
 	w.mb = mail.NewService(store, w.acc, feed, mail.Config{}, nil)
 	certPEM, keyPEM, err := certs.SelfSigned(nil, time.Now())
 	if err != nil {
@@ -77,7 +77,6 @@ func newWorld(t *testing.T, opts ...func(*smtpserver.Config)) *world {
 
 	scfg := smtpserver.Config{
 		Hostname: testDomain, TLS: certs.ServerConfig(w.cert),
-		RegRate: unlimited, AuthFailRate: unlimited,
 	}
 	for _, o := range opts {
 		o(&scfg)

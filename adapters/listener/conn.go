@@ -97,10 +97,18 @@ func (c *Conn) OnPanic(f func()) {
 // pump) defers Recover first thing.
 func (c *Conn) Recover() {
 	if v := recover(); v != nil {
-		c.srv.panicked(c, v)
-		c.cancel()
-		c.Raw.Close()
+		c.Panicked(v)
 	}
+}
+
+// Panicked is Recover for a goroutine that recovers by itself, because
+// the panic must become an error that it returns rather than unwind it (a
+// library's goroutine that calls back into the server, as go-smtp's does):
+// it logs v with the stack, says the OnPanic words and closes the socket.
+func (c *Conn) Panicked(v any) {
+	c.srv.panicked(c, v)
+	c.cancel()
+	c.Raw.Close()
 }
 
 // serveConn runs the handshake, then the handler, on the goroutine admit
@@ -112,8 +120,7 @@ func (s *Server) serveConn(nc net.Conn, ip, key string) {
 	// and sends nothing, or trickles its hello, must not hold a slot
 	// (go-smtp issue #161).
 	nc.SetDeadline(start.Add(s.cfg.HandshakeTimeout))
-	tc := tls.Server(nc, s.cfg.TLS)
-	err := tc.Handshake()
+	tc, err := s.handshake(nc)
 	if err == nil {
 		err = nc.SetDeadline(time.Time{})
 	}
@@ -123,7 +130,7 @@ func (s *Server) serveConn(nc net.Conn, ip, key string) {
 		s.releaseLocked(key)
 		s.mu.Unlock()
 		if err != nil {
-			s.log.Debug("tls handshake", zap.String("remote", ip), zap.Error(err))
+			s.logHandshake(ip, err)
 		}
 		nc.Close()
 		return
@@ -183,8 +190,8 @@ func (s *Server) reject(nc net.Conn, over Limit) {
 		s.wg.Done()
 	}()
 	nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	tc := tls.Server(nc, s.cfg.TLS)
-	if err := tc.Handshake(); err != nil {
+	tc, err := s.handshake(nc)
+	if err != nil {
 		return
 	}
 	if _, err := tc.Write(s.busy[over]); err != nil {

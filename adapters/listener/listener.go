@@ -107,6 +107,13 @@ type Config struct {
 	// closed without a word. Default nil: every refused client is closed
 	// without a word, before the handshake.
 	Busy func(limit Limit) []byte
+	// PlainText is written, in clear, to a client whose first byte is not
+	// the start of a TLS handshake record (a plaintext client on the
+	// implicit-TLS port: smtplib.SMTP, telnet, swaks without --tlsc), and
+	// the client is then closed: one line that says the port speaks TLS
+	// beats a silent close after HandshakeTimeout. Default nil: such a
+	// client is closed without a word, as soon as its first byte arrives.
+	PlainText []byte
 }
 
 // Handler serves one handshaken connection. The connection ends when the

@@ -96,3 +96,23 @@ func (s *loginServer) Next(response []byte) (challenge []byte, done bool, err er
 	}
 	return nil, true, sasl.ErrUnexpectedClientResponse
 }
+
+// saslLine checks a line that answers a 334 challenge before go-smtp
+// decodes it. A line that does not end in CRLF, or is not base64 (RFC 4954
+// §4 wants 501; go-smtp answers 454 4.7.0), is handed to go-smtp as "*",
+// the client's own cancel, and go-smtp's reply to that (501 5.0.0) is
+// replaced by ours (rewrite.go).
+func (c *shimConn) saslLine(line []byte) []byte {
+	text, crlf := bytes.CutSuffix(line, []byte("\r\n"))
+	var r reply
+	switch {
+	case !crlf:
+		r = replyBareLF
+	case string(text) == "*" || saslResponseOK(string(text)):
+		return line
+	default:
+		r = replyBadBase64
+	}
+	c.saslReplace = &r
+	return []byte("*\r\n")
+}

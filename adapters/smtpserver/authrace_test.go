@@ -2,57 +2,27 @@ package smtpserver
 
 import (
 	"context"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"mailroom/adapters/certs"
 	"mailroom/domain/account"
 	"mailroom/domain/throttle"
-	"mailroom/ports"
 )
 
-// serveFake runs a server over the given ports (fakes), for tests that
-// need to steer the domain. The harness's store fields stay nil.
-func serveFake(t *testing.T, cfg Config, acc ports.Accounts, mb ports.Mailboxes) *harness {
-	t.Helper()
-	if cfg.TLS == nil {
-		cfg.TLS = certs.ServerConfig(testCert)
-	}
-	srv := New(cfg, acc, mb, nopLog())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, srv: srv, addr: ln.Addr().String(), serveErr: make(chan error, 1)}
-	go func() { h.serveErr <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-h.serveErr; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return h
-}
-
-// gatedAccounts holds every Authenticate call until want calls have
-// arrived (or a second has passed): it makes the attempts of a burst
-// overlap, as they do against a real password hash.
-type gatedAccounts struct {
-	fakeAccounts
+// gatedHasher holds every Verify until want calls have arrived (or a
+// second has passed): it makes the attempts of a burst overlap, as they do
+// against a real password hash.
+type gatedHasher struct {
+	account.Hasher
 	want    int
 	mu      sync.Mutex
 	arrived int
 	all     chan struct{}
 }
 
-func (g *gatedAccounts) Authenticate(ctx context.Context, u, p string) (account.Account, error) {
+func (g *gatedHasher) Verify(ctx context.Context, hash, p string) (bool, error) {
 	g.mu.Lock()
 	if g.arrived++; g.arrived == g.want {
 		close(g.all)
@@ -62,13 +32,20 @@ func (g *gatedAccounts) Authenticate(ctx context.Context, u, p string) (account.
 	case <-g.all:
 	case <-time.After(time.Second):
 	}
-	return g.fakeAccounts.Authenticate(ctx, u, p)
+	return g.Hasher.Verify(ctx, hash, p)
 }
 
+// TestAuthFailBudgetUnderParallelAttempts: the account service's login
+// guard, through the real server, lets exactly the budget's worth of
+// parallel wrong guesses be checked.
 func TestAuthFailBudgetUnderParallelAttempts(t *testing.T) {
 	const attempts, budget = 20, 5
-	acc := &gatedAccounts{want: attempts, all: make(chan struct{})}
-	h := serveFake(t, Config{AuthFailRate: throttle.Rate{N: budget, Per: time.Hour}}, acc, fakeMailboxes{})
+	hasher := &gatedHasher{Hasher: testHasher(), want: budget, all: make(chan struct{})}
+	h := newHarnessSetup(t, Config{}, setup{
+		acc:    account.Config{AuthFailRate: throttle.Rate{N: budget, Per: time.Hour}},
+		hasher: hasher,
+	})
+	h.user("alice")
 	dialogs := make([]*dialog, attempts)
 	for i := range dialogs {
 		dialogs[i] = h.dial()
@@ -100,7 +77,8 @@ func TestAuthFailBudgetUnderParallelAttempts(t *testing.T) {
 }
 
 func TestAuthSuccessDoesNotSpendBudget(t *testing.T) {
-	h := serveFake(t, Config{AuthFailRate: throttle.Rate{N: 2, Per: time.Hour}}, fakeAccounts{}, fakeMailboxes{})
+	h := newHarnessSetup(t, Config{}, setup{acc: account.Config{AuthFailRate: throttle.Rate{N: 2, Per: time.Hour}}})
+	h.user("alice")
 	for i := 0; i < 5; i++ {
 		d := h.dial()
 		d.login("alice")

@@ -121,8 +121,8 @@ func TestLongLine(t *testing.T) {
 
 func TestShimBufferBound(t *testing.T) {
 	// The bound the memory test relies on, checked directly.
-	srv := New(Config{TLS: &tls.Config{}}, fakeAccounts{}, fakeMailboxes{}, nopLog())
-	sh := newShim(srv, nil, "192.0.2.1", "192.0.2.1", time.Now())
+	srv := New(Config{TLS: &tls.Config{}}, fakeAccounts{}, fakeMailboxes(nil), nopLog())
+	sh := newShim(srv, nil, testPeer())
 	if len(sh.buf) > max(DefaultMaxLineLength+2, readBufSize) || cap(sh.buf) != len(sh.buf) {
 		t.Errorf("shim buffer %d/%d", len(sh.buf), cap(sh.buf))
 	}
@@ -284,19 +284,22 @@ func TestShutdownDeadline(t *testing.T) {
 // TestErrorTable covers every row of errorReplies, and the fallback.
 func TestErrorTable(t *testing.T) {
 	want := map[error]string{
-		account.ErrBadUsername:     "553 5.1.3",
-		account.ErrUsernameTaken:   "550 5.7.1",
-		account.ErrWeakPassword:    "501 5.7.0",
-		account.ErrBadCredentials:  "535 5.7.8",
-		account.ErrNoSuchUser:      "550 5.1.1",
-		mail.ErrNoSuchRecipient:    "550 5.1.1",
-		mail.ErrTooManyRecipients:  "452 4.5.3",
-		mail.ErrNoRecipients:       "554 5.5.0",
-		mail.ErrTooLarge:           "552 5.3.4",
-		smtp.ErrDataTooLarge:       "552 5.3.4",
-		errors.New("disk on fire"): "451 4.3.0",
-		mail.ErrNotFound:           "451 4.3.0",
-		context.DeadlineExceeded:   "451 4.3.0",
+		account.ErrThrottled:          "454 4.7.0",
+		account.ErrRegistrationClosed: "554 5.7.0",
+		account.ErrAuthzRefused:       "535 5.7.8",
+		account.ErrBadUsername:        "553 5.1.3",
+		account.ErrUsernameTaken:      "550 5.7.1",
+		account.ErrWeakPassword:       "501 5.7.0",
+		account.ErrBadCredentials:     "535 5.7.8",
+		account.ErrNoSuchUser:         "550 5.1.1",
+		mail.ErrNoSuchRecipient:       "550 5.1.1",
+		mail.ErrTooManyRecipients:     "452 4.5.3",
+		mail.ErrNoRecipients:          "554 5.5.0",
+		mail.ErrTooLarge:              "552 5.3.4",
+		smtp.ErrDataTooLarge:          "552 5.3.4",
+		errors.New("disk on fire"):    "451 4.3.0",
+		mail.ErrNotFound:              "451 4.3.0",
+		context.DeadlineExceeded:      "451 4.3.0",
 	}
 	for _, row := range errorReplies {
 		if _, ok := want[row.err]; !ok {

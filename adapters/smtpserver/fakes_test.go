@@ -4,17 +4,18 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
-	"mailroom/ports"
 )
 
-// fakeAccounts and fakeMailboxes are in-memory ports for the fuzz target,
-// where a SQLite file per input would be too slow. alice and bob exist,
-// with password "password-<name>".
+// fakeAccounts is an in-memory account side for the fuzz target, where a
+// SQLite file per input would be too slow. alice and bob exist, with
+// password "password-<name>". It also serves the mail service as its
+// mail.Accounts.
 type fakeAccounts struct{}
 
 var fakeUsers = map[string]account.Account{
@@ -22,7 +23,18 @@ var fakeUsers = map[string]account.Account{
 	"bob":   {ID: 2, Username: "bob"},
 }
 
-func (fakeAccounts) Register(_ context.Context, u, p string) (account.Account, error) {
+func (fakeAccounts) ParseName(name string) (account.Username, error) {
+	lower := strings.ToLower(name)
+	if i := strings.LastIndexByte(lower, '@'); i >= 0 {
+		if lower[i+1:] != testDomain {
+			return "", account.ErrBadUsername
+		}
+		lower = lower[:i]
+	}
+	return account.ParseUsername(lower)
+}
+
+func (f fakeAccounts) SignUp(_ context.Context, _, u, p string) (account.Account, error) {
 	n, err := account.ParseUsername(u)
 	if err != nil {
 		return account.Account{}, err
@@ -36,7 +48,12 @@ func (fakeAccounts) Register(_ context.Context, u, p string) (account.Account, e
 	return account.Account{ID: 99, Username: n}, nil
 }
 
-func (f fakeAccounts) Authenticate(ctx context.Context, u, p string) (account.Account, error) {
+func (fakeAccounts) RegistrationOpen() bool { return true }
+
+func (f fakeAccounts) LoginAs(ctx context.Context, _, authzid, u, p string) (account.Account, error) {
+	if authzid != "" && !strings.EqualFold(strings.TrimSuffix(authzid, "@"+testDomain), strings.TrimSuffix(u, "@"+testDomain)) {
+		return account.Account{}, account.ErrAuthzRefused
+	}
 	a, err := f.Lookup(ctx, u)
 	if err != nil || p != "password-"+string(a.Username) {
 		return account.Account{}, account.ErrBadCredentials
@@ -44,19 +61,13 @@ func (f fakeAccounts) Authenticate(ctx context.Context, u, p string) (account.Ac
 	return a, nil
 }
 
-func (fakeAccounts) Lookup(_ context.Context, name string) (account.Account, error) {
-	name = strings.ToLower(strings.TrimSuffix(strings.ToLower(name), "@example.test"))
-	if a, ok := fakeUsers[name]; ok {
-		return a, nil
+func (f fakeAccounts) Lookup(_ context.Context, name string) (account.Account, error) {
+	n, err := f.ParseName(name)
+	if err != nil {
+		return account.Account{}, account.ErrNoSuchUser
 	}
-	return account.Account{}, account.ErrNoSuchUser
-}
-
-func (fakeAccounts) ByID(_ context.Context, id account.ID) (account.Account, error) {
-	for _, a := range fakeUsers {
-		if a.ID == id {
-			return a, nil
-		}
+	if a, ok := fakeUsers[string(n)]; ok {
+		return a, nil
 	}
 	return account.Account{}, account.ErrNoSuchUser
 }
@@ -67,51 +78,55 @@ func (fakeAccounts) AddressOf(a account.Account) account.Address {
 
 func (fakeAccounts) Domain() string { return testDomain }
 
-type fakeMailboxes struct {
-	mu        *sync.Mutex
-	delivered *[][]byte
+// fakeStore is an in-memory mail.Store that keeps what is delivered.
+type fakeStore struct {
+	mu        sync.Mutex
+	delivered [][]byte
 }
 
-func (fakeMailboxes) ResolveRecipient(ctx context.Context, rcpt string) (account.Account, error) {
-	a, err := fakeAccounts{}.Lookup(ctx, strings.Trim(rcpt, "<>"))
-	if err != nil {
-		return account.Account{}, mail.ErrNoSuchRecipient
-	}
-	return a, nil
+func (s *fakeStore) Deliver(_ context.Context, msg mail.NewMessage, entries []mail.NewEntry) ([]mail.Meta, error) {
+	s.mu.Lock()
+	s.delivered = append(s.delivered, append([]byte(nil), msg.Raw...))
+	s.mu.Unlock()
+	return make([]mail.Meta, len(entries)), nil
 }
 
-func (f fakeMailboxes) Deliver(_ context.Context, _ account.Account, rcpts []string, raw []byte) ([]mail.Meta, error) {
-	if len(rcpts) == 0 {
-		return nil, mail.ErrNoRecipients
-	}
-	if f.mu != nil {
-		f.mu.Lock()
-		*f.delivered = append(*f.delivered, append([]byte(nil), raw...))
-		f.mu.Unlock()
-	}
-	return make([]mail.Meta, len(rcpts)+1), nil
+func (s *fakeStore) messages() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.delivered
 }
 
-func (fakeMailboxes) List(context.Context, account.ID, mail.Folder, mail.EntryID, int) ([]mail.Meta, error) {
+func (*fakeStore) List(context.Context, account.ID, mail.Folder, mail.EntryID, int) ([]mail.Meta, error) {
 	return nil, nil
 }
 
-func (fakeMailboxes) Fetch(context.Context, account.ID, mail.EntryID) (mail.Message, error) {
+func (*fakeStore) Fetch(context.Context, account.ID, mail.EntryID) (mail.Message, error) {
 	return mail.Message{}, mail.ErrNotFound
 }
 
-func (fakeMailboxes) SetSeen(context.Context, account.ID, mail.EntryID, bool) error { return nil }
-func (fakeMailboxes) Delete(context.Context, account.ID, mail.EntryID) error        { return nil }
+func (*fakeStore) SetSeen(context.Context, account.ID, mail.EntryID, bool) error { return nil }
+func (*fakeStore) Delete(context.Context, account.ID, mail.EntryID) error        { return nil }
 
-func (fakeMailboxes) Count(context.Context, account.ID, mail.Folder) (int, int, error) {
+func (*fakeStore) Count(context.Context, account.ID, mail.Folder) (int, int, error) {
 	return 0, 0, nil
 }
 
-func (fakeMailboxes) MaxMessageBytes() int64 { return 25 << 20 }
+// fakeMailboxes is the real mail service over fakeAccounts and a
+// fakeStore: the envelope rules are the domain's own.
+func fakeMailboxes(store *fakeStore) *mail.Service {
+	if store == nil {
+		store = &fakeStore{}
+	}
+	return mail.NewService(store, fakeAccounts{}, nil, mail.Config{}, func() time.Time { return time.Unix(1e9, 0) })
+}
 
-var (
-	_ ports.Accounts  = fakeAccounts{}
-	_ ports.Mailboxes = fakeMailboxes{}
-)
+// testPeer is a connection's peer for a shim built without a listener.
+func testPeer() peer {
+	return peer{
+		ip: "192.0.2.1", key: "192.0.2.1", start: time.Now(), ctx: context.Background(),
+		shuttingDown: func() bool { return false },
+	}
+}
 
 func nopLog() *zap.Logger { return zap.NewNop() }

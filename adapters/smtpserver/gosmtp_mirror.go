@@ -13,6 +13,8 @@ package smtpserver
 // on it, then update mirroredGoSMTP.
 
 import (
+	"bytes"
+	"encoding/base64"
 	"math"
 	"strconv"
 	"strings"
@@ -64,6 +66,73 @@ func dataStep(state int, b byte) int {
 		}
 	}
 	return dsData
+}
+
+// decodeData is go-smtp's dataReader.Read (data.go) over a block: it
+// appends to out what dataReader would give for in, starting in state, and
+// reports the state after the bytes it used. It stops after the end marker
+// (dsEOF), and uses all of in otherwise. Like dataReader, it drops a dot
+// at a line's start, and also the CR of a ".\r" not followed by LF.
+// In the middle of a line (dsData) only CR changes the state, so a run up
+// to the next CR is copied at once: that is what makes it fast.
+func decodeData(state int, in, out []byte) (int, int, []byte) {
+	i := 0
+	for i < len(in) {
+		if state == dsData {
+			j := bytes.IndexByte(in[i:], '\r')
+			if j < 0 {
+				return state, len(in), append(out, in[i:]...)
+			}
+			out = append(out, in[i:i+j+1]...)
+			i += j + 1
+			state = dsCR
+			continue
+		}
+		b := in[i]
+		i++
+		switch state {
+		case dsBeginLine:
+			if b == '.' {
+				state = dsDot
+				continue
+			}
+		case dsDot:
+			if b == '\r' {
+				state = dsDotCR
+				continue
+			}
+		case dsDotCR:
+			if b == '\n' {
+				return dsEOF, i, out
+			}
+		}
+		state = dataStep(state, b)
+		out = append(out, b)
+	}
+	return state, i, out
+}
+
+// saslResponseOK mirrors go-smtp's decodeSASLResponse (conn.go): "=" is
+// an empty response, anything else must be standard base64.
+func saslResponseOK(s string) bool {
+	if s == "=" {
+		return true
+	}
+	_, err := base64.StdEncoding.DecodeString(s)
+	return err == nil
+}
+
+// authInitialResponse mirrors how go-smtp's handleAuth (conn.go) finds an
+// AUTH command's initial response: the second field of the arguments.
+func authInitialResponse(text string) (string, bool) {
+	if len(text) < 5 {
+		return "", false
+	}
+	parts := strings.Fields(text[5:])
+	if len(parts) < 2 {
+		return "", false
+	}
+	return parts[1], true
 }
 
 // goSMTPVerbs are the verbs go-smtp's (*Conn).handle (conn.go) knows

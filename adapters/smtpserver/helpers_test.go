@@ -54,18 +54,47 @@ var testCert = func() tls.Certificate {
 }()
 
 func newHarness(t testing.TB, cfg Config) *harness {
-	return newHarnessLog(t, cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	return newHarnessSetup(t, cfg, setup{})
 }
 
 func newHarnessLog(t testing.TB, cfg Config, log *zap.Logger) *harness {
+	return newHarnessSetup(t, cfg, setup{log: log})
+}
+
+// setup is what a harness wires besides the server's Config; zero fields
+// take the usual test values.
+type setup struct {
+	acc  account.Config // Domain defaults to testDomain
+	mail mail.Config
+	// accStore wraps the SQLite store as the account service sees it.
+	accStore func(account.Store) account.Store
+	hasher   account.Hasher
+	log      *zap.Logger
+}
+
+func newHarnessSetup(t testing.TB, cfg Config, su setup) *harness {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "m.db")})
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
-	acc := account.NewService(store, testHasher(), account.Config{Domain: testDomain}, nil)
-	mb := mail.NewService(store, acc, nil, mail.Config{}, nil)
+	if su.acc.Domain == "" {
+		su.acc.Domain = testDomain
+	}
+	var accStore account.Store = store
+	if su.accStore != nil {
+		accStore = su.accStore(store)
+	}
+	if su.hasher == nil {
+		su.hasher = testHasher()
+	}
+	log := su.log
+	if log == nil {
+		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	}
+	acc := account.NewService(accStore, su.hasher, su.acc, nil)
+	mb := mail.NewService(store, acc, nil, su.mail, nil)
 	if cfg.TLS == nil {
 		cfg.TLS = certs.ServerConfig(testCert)
 	}
@@ -82,8 +111,8 @@ func newHarnessLog(t testing.TB, cfg Config, log *zap.Logger) *harness {
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
-		if err := <-h.serveErr; err != nil {
-			t.Errorf("Serve: %v", err)
+		if err := <-h.serveErr; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve: %v, want ErrServerClosed", err)
 		}
 		store.Close()
 	})
@@ -264,4 +293,20 @@ func (d *dialog) sendMail(from string, rcpts []string, msg string) {
 	d.cmd("DATA", "354 ")
 	d.send(msg + ".\r\n")
 	d.expect("250 2.0.0 OK: stored") // committed, not queued
+}
+
+// mailConfig is a mail service config with a recipient cap.
+func mailConfig(maxRcpts int) mail.Config { return mail.Config{MaxRecipients: maxRcpts} }
+
+// crlf turns each bare LF of s into CRLF, as the server stores content (a
+// plain reference for the server's in-place version).
+func crlf(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' && (i == 0 || s[i-1] != '\r') {
+			b.WriteByte('\r')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -60,6 +60,21 @@ var (
 	replyBadSASLResponse  = reply(smtpreply.BadSASLResponse)
 	replyTooManyRcptsFull = reply(smtpreply.TooManyRcpts)
 	replyLowStorage       = reply(smtpreply.LowStorage)
+	replyTempAuthFailure  = reply(smtpreply.TempAuthFailure)
+)
+
+// Replies of this package's own wording, with codes from smtpreply.
+var (
+	// replyBareLF: RFC 5321 §2.3.8, commands end with CRLF.
+	replyBareLF = reply{smtpreply.CodeSyntax, smtpreply.EnhBadCommand, "Bare LF: command lines end with CRLF"}
+	// replyBadBase64: RFC 4954 §4, a response that cannot be decoded.
+	replyBadBase64 = reply{smtpreply.CodeParamSyntax, smtpreply.EnhBadCommand, "Invalid base64 data"}
+	// replyPanicked is the last words of a connection whose handler
+	// panicked: ours to fix, so transient (4.3.0).
+	replyPanicked = reply{codeClosing, smtpreply.EnhLocalErr, "Local error in processing, closing connection"}
+	// replyImplicitTLS is written in clear to a client that speaks plain
+	// text to the port: it must start with TLS (RFC 8314 §3.3).
+	replyImplicitTLS = reply{codeClosing, smtpreply.EnhTempSecurity, "This port speaks implicit TLS (RFC 8314): connect with TLS"}
 )
 
 // errorReplies is the one table from domain sentinels to SMTP replies (the
@@ -70,6 +85,9 @@ var errorReplies = []struct {
 	err   error
 	reply reply
 }{
+	{account.ErrThrottled, replyThrottled},
+	{account.ErrRegistrationClosed, replyRegClosed},
+	{account.ErrAuthzRefused, replyAuthzidRefused},
 	{account.ErrBadUsername, reply(smtpreply.BadUsername)},
 	{account.ErrUsernameTaken, reply(smtpreply.UsernameTaken)},
 	{account.ErrWeakPassword, reply(smtpreply.WeakPassword)},

@@ -22,7 +22,7 @@ var dataOKTo = smtpreply.DataOK.String() + "\r\n"
 
 // bareRcpt rewrites "RCPT TO:<name>" (a bare local name, which go-smtp's
 // path parser refuses as a syntax error) to "RCPT TO:<name@domain>", so that
-// a bare name reaches Mailboxes.ResolveRecipient like a full address. ok is
+// a bare name reaches the envelope (mail.Envelope.Add) like a full address. ok is
 // false, and line is untouched, for anything else.
 func bareRcpt(line []byte, domain string) (out []byte, ok bool) {
 	const verb = "RCPT TO:"
@@ -85,12 +85,18 @@ func (c *shimConn) track(out, line []byte) []byte {
 				line = append(line[:4:4], c.srv.ehloSizeTo...)
 			}
 			if final {
-				out = append(out, xmailroomLine...)
+				out = append(out, c.srv.xmailroom...)
 			}
 		}
 		if final || code != smtpreply.CodeOK {
 			c.ehlo = false
 		}
+	}
+	if c.saslReplace != nil && final {
+		// go-smtp's answer to the "*" the shim handed it for a bad SASL
+		// line (saslLine).
+		line = append(line[:0:0], c.saslReplace.String()+"\r\n"...)
+		c.saslReplace = nil
 	}
 	if string(line) == goSMTPDataOK {
 		line = append(line[:0:0], dataOKTo...)
@@ -106,6 +112,8 @@ func (c *shimConn) track(out, line []byte) []byte {
 		c.mode = modeData
 		c.dataState = dsBeginLine
 		c.dataEnd = time.Now().Add(c.srv.cfg.DataTimeout)
+		c.contentErr = nil
+		c.contentReady.Store(true)
 	case code == smtpreply.CodeClosing:
 		c.closing = true
 	case code >= 500 && code <= 504:

@@ -1,26 +1,26 @@
-// Package smtpserver owns Mailroom's SMTP submission listener: implicit TLS
-// with a handshake deadline, connection limits, the go-smtp backend and
-// session (AUTH PLAIN/LOGIN, MAIL/RCPT/DATA/BDAT into ports.Mailboxes), and
-// the line-level verb shim in front of go-smtp that adds Mailroom's own verbs
-// (PING, REG, GETUSER, GET USER, HELP) and the XMAILROOM EHLO line.
+// Package smtpserver owns Mailroom's SMTP submission server: the go-smtp
+// backend and session (AUTH PLAIN/LOGIN through the account service's
+// login guard, MAIL/RCPT/DATA/BDAT filling a mail.Envelope), and the
+// line-level verb shim in front of go-smtp that adds Mailroom's own verbs
+// (PING, REG, GETUSER, GET USER, HELP) and the XMAILROOM EHLO line, bounds
+// lines and deadlines, and reads message content in blocks. Accepting,
+// connection caps, the TLS handshake, recover and shutdown are the shared
+// listener core's (adapters/listener).
 package smtpserver
 
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
 	"go.uber.org/zap"
 
+	"mailroom/adapters/listener"
 	"mailroom/domain/mail"
-	"mailroom/domain/throttle"
-	"mailroom/ports"
 )
 
 // Config configures a Server. Zero fields take the default given in their
@@ -30,23 +30,22 @@ type Config struct {
 	// headers. Default "localhost".
 	Hostname string
 	// TLS is the listener's TLS configuration (implicit TLS: the handshake
-	// comes first). Required. MinVersion is raised to TLS 1.2 if lower.
+	// comes first). Required. It is cloned, a MinVersion below TLS 1.2 is
+	// raised, and TLS 1.2 offers only AEAD suites (listener.Config.TLS).
 	TLS *tls.Config
 	// MaxMessageBytes bounds a message (DATA or the sum of BDAT chunks) and
 	// is advertised as SIZE: a message of exactly this size is accepted,
 	// one byte more is 552 5.3.4. Default 25 MiB, lowered to the Mailboxes'
 	// MaxMessageBytes when that is smaller.
 	MaxMessageBytes int64
-	// MaxRecipients bounds RCPT TO per transaction (then 452 4.5.3). Default
-	// 100, which is also the most: a larger value is lowered to
-	// mail.MaxRecipients, the domain's own cap, so that a transaction the
-	// server accepted recipient by recipient is not refused after DATA.
-	MaxRecipients int
 	// HandshakeTimeout bounds the TLS handshake; the deadline is set on the
 	// TCP connection before the handshake starts. Default 10s.
 	HandshakeTimeout time.Duration
-	// ReadTimeout bounds the wait for each command line (and for each read
-	// inside message content). Default 5m (RFC 5321 §4.5.3.2).
+	// ReadTimeout bounds the idle time before a command, and the time from
+	// a command's first byte to its CRLF: a client that trickles a line a
+	// byte at a time does not reset it. It also bounds each wait for
+	// message content. Past it the client gets 421 4.4.2 and is closed.
+	// Default 5m (RFC 5321 §4.5.3.2).
 	ReadTimeout time.Duration
 	// WriteTimeout bounds each reply write. Default 1m.
 	WriteTimeout time.Duration
@@ -76,16 +75,6 @@ type Config struct {
 	// the connection is closed. It replaces go-smtp's fixed limit of 3,
 	// which the shim keeps from applying. Default 10.
 	MaxProtocolErrors int
-	// RegistrationClosed makes REG answer 554 5.7.0. Default false: open.
-	RegistrationClosed bool
-	// RegRate is each client IP's budget of REG commands (every attempt
-	// counts); past it REG gets 454 4.7.0. Default 30/10m. N < 0 means
-	// unlimited.
-	RegRate throttle.Rate
-	// AuthFailRate is each client IP's budget of failed AUTH attempts; when
-	// it is spent AUTH gets 454 4.7.0 before any password is checked.
-	// Default 20/10m. N < 0 means unlimited.
-	AuthFailRate throttle.Rate
 	// MaxConns bounds open connections (handshakes included); past it a
 	// new client gets 421 4.7.0. Default 1000.
 	MaxConns int
@@ -117,6 +106,10 @@ type Config struct {
 	// inflightWait is how long a message waits for room in
 	// MaxInflightBytes, at most DataTimeout. Default 10s; tests shorten it.
 	inflightWait time.Duration
+	// hook, when set, is called with each command line the shim reads
+	// (CRLF trimmed) and with "DATA" when message content begins: tests
+	// inject faults (a panic) through it. Default nil.
+	hook func(event string)
 	// OmitReceived stops the server prepending a Received: header to each
 	// stored message. Default false: the header is added, except to a
 	// message it would push over MaxMessageBytes (which is stored as sent),
@@ -126,10 +119,12 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultHostname          = "localhost"
-	DefaultMaxMessageBytes   = 25 << 20
-	DefaultMaxRecipients     = 100
-	DefaultHandshakeTimeout  = 10 * time.Second
+	DefaultHostname        = "localhost"
+	DefaultMaxMessageBytes = 25 << 20
+	// DefaultMaxRecipients is the mail service's cap (mail.MaxRecipients):
+	// the server takes its recipient cap from Mailboxes.MaxRecipients.
+	DefaultMaxRecipients     = mail.MaxRecipients
+	DefaultHandshakeTimeout  = listener.DefaultHandshakeTimeout
 	DefaultReadTimeout       = 5 * time.Minute
 	DefaultWriteTimeout      = time.Minute
 	DefaultDataTimeout       = 10 * time.Minute
@@ -138,27 +133,16 @@ const (
 	DefaultMaxLineLength     = 2000
 	DefaultMaxAuthFailures   = 3
 	DefaultMaxProtocolErrors = 10
-	DefaultMaxConns          = 1000
-	DefaultMaxConnsPerIP     = 50
+	DefaultMaxConns          = listener.DefaultMaxConns
+	DefaultMaxConnsPerIP     = listener.DefaultMaxConnsPerIP
 	DefaultMinFreeBytes      = 64 << 20
 	DefaultMaxInflightBytes  = 256 << 20
-)
-
-// Default per-IP budgets.
-var (
-	DefaultRegRate      = throttle.Rate{N: 30, Per: 10 * time.Minute}
-	DefaultAuthFailRate = throttle.Rate{N: 20, Per: 10 * time.Minute}
 )
 
 // defaultInflightWait is Config.inflightWait's default: long enough to
 // ride out a burst of messages, short enough that a client is answered well
 // before its own timeouts.
 const defaultInflightWait = 10 * time.Second
-
-// maxRejecting bounds the goroutines that complete a handshake only to say
-// 421 to a client over the connection limits; beyond it such clients are
-// dropped without a reply.
-const maxRejecting = 16
 
 func (c *Config) setDefaults(mailboxMax int64) {
 	if c.Hostname == "" {
@@ -170,8 +154,6 @@ func (c *Config) setDefaults(mailboxMax int64) {
 	if mailboxMax > 0 && mailboxMax < c.MaxMessageBytes {
 		c.MaxMessageBytes = mailboxMax
 	}
-	setDefault(&c.MaxRecipients, DefaultMaxRecipients)
-	c.MaxRecipients = min(c.MaxRecipients, mail.MaxRecipients)
 	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&c.ReadTimeout, DefaultReadTimeout)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
@@ -189,8 +171,6 @@ func (c *Config) setDefaults(mailboxMax int64) {
 	c.MaxInflightBytes = max(c.MaxInflightBytes, c.MaxMessageBytes+inflightChunk)
 	setDefault(&c.inflightWait, defaultInflightWait)
 	c.inflightWait = min(c.inflightWait, c.DataTimeout)
-	c.RegRate = rateOrDefault(c.RegRate, DefaultRegRate)
-	c.AuthFailRate = rateOrDefault(c.AuthFailRate, DefaultAuthFailRate)
 }
 
 func setDefault[T int | int64 | time.Duration](v *T, def T) {
@@ -199,85 +179,63 @@ func setDefault[T int | int64 | time.Duration](v *T, def T) {
 	}
 }
 
-func rateOrDefault(r, def throttle.Rate) throttle.Rate {
-	switch {
-	case r.N < 0:
-		return throttle.Rate{} // unlimited
-	case r.N == 0 || r.Per <= 0:
-		return def
-	}
-	return r
-}
+// ErrServerClosed is returned by Serve after Shutdown: the listener core's
+// sentinel, the same value every Mailroom server returns.
+var ErrServerClosed = listener.ErrServerClosed
 
 // Server is the SMTP submission server.
 type Server struct {
 	cfg       Config
-	accounts  ports.Accounts
-	mailboxes ports.Mailboxes
+	accounts  Accounts
+	mailboxes Mailboxes
 	log       *zap.Logger
 
-	smtp      *smtp.Server
-	smtpOnce  sync.Once
-	regLimit  *throttle.Limiter
-	authLimit *throttle.Limiter
-	inflight  *byteBudget
+	// ln is the connection plumbing: accept, caps, handshake, recover,
+	// shutdown. Its handler hands each connection, shimmed, to smtp.
+	ln       *listener.Server
+	smtp     *smtp.Server
+	smtpOnce sync.Once
+	inflight *byteBudget
 
 	// ehloSizeFrom is go-smtp's SIZE capability (it knows the limit plus
 	// one), which the shim rewrites to ehloSizeTo, the real limit.
 	ehloSizeFrom, ehloSizeTo string
+	// help and xmailroom are the HELP reply and the EHLO line, from the
+	// verb table as the registration policy leaves it.
+	help      []byte
+	xmailroom string
 
-	// ctx is the context of every domain call; it ends when Shutdown gives
-	// up waiting.
-	ctx    context.Context
-	cancel context.CancelFunc
-
-	shuttingDown atomic.Bool
-	done         chan struct{} // closed when Shutdown starts
-	handoff      chan *shimConn
-
-	mu          sync.Mutex
-	listeners   []net.Listener
-	handshaking map[net.Conn]struct{}
-	conns       map[*shimConn]struct{}
-	total       int
-	perIP       map[string]int
-	rejecting   int
-	idle        chan struct{} // closed when shutting down and total reaches 0
-	idleClosed  bool
-	wg          sync.WaitGroup // handshake and reject goroutines
+	handoff chan *shimConn
+	closed  chan struct{} // closed when Shutdown is done: go-smtp's Serve returns
+	close   sync.Once
 }
 
 // New wires a Server. cfg.TLS is required; accounts, mailboxes and log must
 // not be nil (log is used as given: the caller names it).
-func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, log *zap.Logger) *Server {
+func New(cfg Config, accounts Accounts, mailboxes Mailboxes, log *zap.Logger) *Server {
 	if cfg.TLS == nil || accounts == nil || mailboxes == nil || log == nil {
 		panic("smtpserver: nil dependency")
 	}
 	cfg.setDefaults(mailboxes.MaxMessageBytes())
-	tlsCfg := cfg.TLS.Clone()
-	if tlsCfg.MinVersion < tls.VersionTLS12 {
-		tlsCfg.MinVersion = tls.VersionTLS12
-	}
-	cfg.TLS = tlsCfg
-
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:         cfg,
-		accounts:    accounts,
-		mailboxes:   mailboxes,
-		log:         log,
-		regLimit:    throttle.New(cfg.RegRate, nil),
-		authLimit:   throttle.New(cfg.AuthFailRate, nil),
-		inflight:    newByteBudget(cfg.MaxInflightBytes),
-		ctx:         ctx,
-		cancel:      cancel,
-		done:        make(chan struct{}),
-		handoff:     make(chan *shimConn),
-		handshaking: map[net.Conn]struct{}{},
-		conns:       map[*shimConn]struct{}{},
-		perIP:       map[string]int{},
-		idle:        make(chan struct{}),
+		cfg:       cfg,
+		accounts:  accounts,
+		mailboxes: mailboxes,
+		log:       log,
+		inflight:  newByteBudget(cfg.MaxInflightBytes),
+		handoff:   make(chan *shimConn),
+		closed:    make(chan struct{}),
 	}
+	shown := shownVerbs(accounts.RegistrationOpen())
+	s.help, s.xmailroom = helpText(shown), ehloKeyword(shown)
+	s.ln = listener.New(listener.Config{
+		TLS:              cfg.TLS,
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		MaxConns:         cfg.MaxConns,
+		MaxConnsPerIP:    cfg.MaxConnsPerIP,
+		Busy:             busyReply,
+		PlainText:        []byte(replyImplicitTLS.String() + "\r\n"),
+	}, s.serveConn, log)
 
 	gs := smtp.NewServer(&backend{srv: s})
 	gs.Domain = cfg.Hostname
@@ -287,7 +245,9 @@ func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, log *za
 	// of headroom; the session applies the exact limit (552 5.3.4 above
 	// it, also for SIZE=), and the shim advertises the exact limit in EHLO.
 	gs.MaxMessageBytes = cfg.MaxMessageBytes + 1
-	gs.MaxRecipients = cfg.MaxRecipients
+	// The mail service's cap, so that go-smtp answers the RCPT past it
+	// 452 4.5.3 before the envelope would refuse it.
+	gs.MaxRecipients = mailboxes.MaxRecipients()
 	// The shim bounds command lines itself and never hands go-smtp a
 	// longer one. go-smtp's own limit would also apply inside DATA, where
 	// RFC 5322 lines may be long, and end the session there.
@@ -298,8 +258,9 @@ func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, log *za
 	gs.WriteTimeout = cfg.WriteTimeout
 	// go-smtp recognises TLS by asserting *tls.Conn, and it sees the shim
 	// instead, so it believes the connection is plain and would refuse AUTH.
-	// That is safe to override: Serve accepts nothing but implicit TLS, and
-	// the handshake has finished before go-smtp sees a connection.
+	// That is safe to override: the listener core speaks nothing but
+	// implicit TLS, and the handshake has finished before go-smtp sees a
+	// connection.
 	gs.AllowInsecureAuth = true
 	gs.ErrorLog = zapErrorLog{log}
 	s.smtp = gs
@@ -308,205 +269,54 @@ func New(cfg Config, accounts ports.Accounts, mailboxes ports.Mailboxes, log *za
 	return s
 }
 
-// Serve accepts connections on ln, a plain TCP listener: the server runs
-// the TLS handshake itself. It returns nil after Shutdown, or the first
-// non-temporary Accept error.
+// busyReply is what a client over a connection cap reads before the
+// server closes.
+func busyReply(limit listener.Limit) []byte {
+	r := replyBusy
+	if limit == listener.LimitConnsPerIP {
+		r = replyBusyIP
+	}
+	return []byte(r.String() + "\r\n")
+}
+
+// Serve accepts plain TCP connections on ln and speaks implicit TLS on
+// them. It returns ErrServerClosed after Shutdown, or the listener's
+// error. It may be called for several listeners.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.shuttingDown.Load() {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
+	if !s.ln.ShuttingDown() {
+		s.smtpOnce.Do(func() {
+			go s.smtp.Serve(handoffListener{s: s, addr: ln.Addr()})
+		})
 	}
-	s.listeners = append(s.listeners, ln)
-	s.mu.Unlock()
-
-	s.smtpOnce.Do(func() {
-		go s.smtp.Serve(handoffListener{s: s, addr: ln.Addr()})
-	})
-
-	var delay time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if s.shuttingDown.Load() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept", zap.Error(err), zap.Duration("retry_in", delay))
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		s.admit(conn)
-	}
+	return s.ln.Serve(ln)
 }
 
-func isTemporary(err error) bool {
-	t, ok := err.(interface{ Temporary() bool })
-	return ok && t.Temporary()
-}
-
-// admit applies the connection limits and starts the handshake.
-func (s *Server) admit(conn net.Conn) {
-	ip := hostOf(conn.RemoteAddr())
-	key := throttle.ClientKey(ip) // what per-IP caps and budgets count
-	s.mu.Lock()
-	if s.shuttingDown.Load() {
-		s.mu.Unlock()
-		conn.Close()
-		return
-	}
-	var refuse *reply
-	switch {
-	case s.total >= s.cfg.MaxConns:
-		refuse = &replyBusy
-	case s.perIP[key] >= s.cfg.MaxConnsPerIP:
-		refuse = &replyBusyIP
-	}
-	if refuse != nil {
-		if s.rejecting >= maxRejecting {
-			s.mu.Unlock()
-			conn.Close()
-			return
-		}
-		s.rejecting++
-		s.handshaking[conn] = struct{}{} // Shutdown closes it
-		s.wg.Add(1)
-		s.mu.Unlock()
-		s.log.Info("connection refused", zap.String("remote", ip), zap.String("reply", refuse.String()))
-		go s.reject(conn, *refuse)
-		return
-	}
-	s.total++
-	s.perIP[key]++
-	s.handshaking[conn] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go s.handshake(conn, ip, key)
-}
-
-// reject says 421 to a client over the limits. It is implicit TLS, so the
-// reply needs a handshake first; the reject goroutines are bounded.
-func (s *Server) reject(conn net.Conn, r reply) {
-	defer func() {
-		s.mu.Lock()
-		s.rejecting--
-		delete(s.handshaking, conn)
-		s.mu.Unlock()
-		s.wg.Done()
-	}()
-	conn.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	tc := tls.Server(conn, s.cfg.TLS)
-	if err := tc.Handshake(); err == nil {
-		tc.Write([]byte(r.String() + "\r\n"))
-	}
-	tc.Close()
-}
-
-func (s *Server) handshake(conn net.Conn, ip, key string) {
-	defer s.wg.Done()
-	start := time.Now()
-	// The deadline goes on before the handshake: a client that connects
-	// and sends nothing must not hold the connection (go-smtp issue #161).
-	conn.SetDeadline(start.Add(s.cfg.HandshakeTimeout))
-	tc := tls.Server(conn, s.cfg.TLS)
-	err := tc.Handshake()
-	s.mu.Lock()
-	delete(s.handshaking, conn)
-	s.mu.Unlock()
-	if err != nil {
-		s.log.Debug("tls handshake", zap.String("remote", ip), zap.Error(err))
-		conn.Close()
-		s.release(nil, key)
-		return
-	}
-	tc.SetDeadline(time.Time{})
-	sh := newShim(s, tc, ip, key, start)
-	s.mu.Lock()
-	if s.shuttingDown.Load() {
-		s.mu.Unlock()
-		sh.Close()
-		return
-	}
-	s.conns[sh] = struct{}{}
-	s.mu.Unlock()
+// serveConn is the listener core's handler: it shims the connection,
+// hands it to go-smtp, and returns when the shim is closed (go-smtp's
+// session has ended, or the core cut the connection).
+func (s *Server) serveConn(lc *listener.Conn) {
+	sh := newShim(s, lc.TLS, peerOf(lc))
+	lc.OnShutdown(sh.wake)
+	lc.OnPanic(sh.lastWords)
 	select {
 	case s.handoff <- sh:
-	case <-s.done:
+	case <-lc.ShutdownStarted():
 		sh.Close()
+		return
 	}
-}
-
-// release forgets a closed connection from client key.
-func (s *Server) release(sh *shimConn, key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sh != nil {
-		delete(s.conns, sh)
-	}
-	s.total--
-	if s.perIP[key]--; s.perIP[key] <= 0 {
-		delete(s.perIP, key)
-	}
-	s.checkIdleLocked()
-}
-
-func (s *Server) checkIdleLocked() {
-	if s.shuttingDown.Load() && s.total == 0 && !s.idleClosed {
-		s.idleClosed = true
-		close(s.idle)
-	}
+	<-sh.done
 }
 
 // Shutdown stops accepting, tells idle sessions 421 4.3.2 and closes them,
 // and lets sessions in a mail transaction finish it (each is closed with
-// 421 at its next command). When ctx ends first, it closes every remaining
-// connection and returns ctx's error.
+// 421 at its next command). When ctx ends first, the remaining
+// connections are cut and a *listener.CutError that counts them and wraps
+// ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.shuttingDown.CompareAndSwap(false, true) {
-		close(s.done)
-	}
-	for _, ln := range s.listeners {
-		ln.Close()
-	}
-	for c := range s.handshaking {
-		c.Close()
-	}
-	shims := make([]*shimConn, 0, len(s.conns))
-	for c := range s.conns {
-		shims = append(shims, c)
-	}
-	s.checkIdleLocked()
-	s.mu.Unlock()
-
-	for _, c := range shims {
-		c.wake()
-	}
-	var err error
-	select {
-	case <-s.idle:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	s.cancel()
+	err := s.ln.Shutdown(ctx)
+	// Every handler has returned, so no shim waits for go-smtp any more.
+	s.close.Do(func() { close(s.closed) })
 	s.smtp.Close()
-	// Close after unlocking: Close releases the slot, which takes s.mu.
-	s.mu.Lock()
-	shims = shims[:0]
-	for c := range s.conns {
-		shims = append(shims, c)
-	}
-	s.mu.Unlock()
-	for _, c := range shims {
-		c.Close()
-	}
-	s.wg.Wait()
 	return err
 }
 
@@ -521,24 +331,13 @@ func (l handoffListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.s.handoff:
 		return c, nil
-	case <-l.s.done:
+	case <-l.s.closed:
 		return nil, net.ErrClosed
 	}
 }
 
 func (l handoffListener) Close() error   { return nil }
 func (l handoffListener) Addr() net.Addr { return l.addr }
-
-func hostOf(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return host
-}
 
 // zapErrorLog routes go-smtp's internal error log (panics, accept errors)
 // to zap.

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"mailroom/domain/account"
+	"mailroom/domain/mail"
 )
 
 // backend gives go-smtp one session per connection.
@@ -39,7 +40,7 @@ type session struct {
 
 	mu      sync.Mutex
 	from    string
-	rcpts   []string
+	env     *mail.Envelope // from MAIL to the end of the transaction
 	started time.Time
 }
 
@@ -57,39 +58,34 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	return nil, smtp.ErrAuthUnknownMechanism
 }
 
-// authenticate checks one AUTH attempt. An unknown user and a wrong
-// password get the same reply, and account.Service gives them the same
-// cost. One token of the per-IP failure budget is reserved before any
-// hashing and refunded when the attempt does not fail: checking first and
-// spending after the hash let a burst of parallel attempts all pass the
-// check, overshooting the budget.
-func (s *session) authenticate(identity, username, password string) error {
+// authenticate checks one AUTH attempt through the account service's
+// login guard, which keeps the client's one failed-login budget across
+// every server. An unknown user and a wrong password get the same reply
+// and the same cost.
+func (s *session) authenticate(identity, username, password string) (err error) {
+	defer s.sh.guard(&err)
 	log := s.srv.log.With(zap.String("remote", s.sh.ip))
-	ok, refund := s.srv.authLimit.Reserve(s.sh.key)
-	if !ok {
+	acc, err := s.srv.accounts.LoginAs(s.sh.ctx(), s.sh.key, identity, username, password)
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrThrottled):
 		log.Info("auth throttled")
 		return replyThrottled.err()
-	}
-	if identity != "" && !s.sameLogin(identity, username) {
-		return s.authFailed(log, replyAuthzidRefused)
-	}
-	acc, err := s.srv.accounts.Authenticate(s.srv.ctx, username, password)
-	if errors.Is(err, account.ErrBadCredentials) {
-		return s.authFailed(log, replyAuthFailed)
-	}
-	// A success, or our own failure, is not the client's failed attempt.
-	refund()
-	if err != nil {
+	case errors.Is(err, account.ErrBadCredentials), errors.Is(err, account.ErrAuthzRefused):
+		r, _ := replyFor(err)
+		return s.authFailed(log, r)
+	default:
+		// Our own failure (or the connection's end) is not the client's.
 		log.Error("auth", zap.Error(err))
-		return reply{codeTempAuthFail, enhTempSecurity, "Temporary authentication failure"}.err()
+		return replyTempAuthFailure.err()
 	}
 	s.st.acct.Store(&acc)
 	log.Info("auth", zap.String("user", string(acc.Username)), zap.Int64("id", int64(acc.ID)))
 	return nil
 }
 
-// authFailed counts the failure against the session (its token of the
-// IP's budget is already spent); the last allowed failure is answered 421.
+// authFailed counts the failure against the session (the login guard has
+// spent the client's token); the last allowed failure is answered 421.
 func (s *session) authFailed(log *zap.Logger, r reply) error {
 	s.st.authFailures++
 	log.Info("auth failed", zap.Int("failures", s.st.authFailures))
@@ -99,20 +95,8 @@ func (s *session) authFailed(log *zap.Logger, r reply) error {
 	return r.err()
 }
 
-// sameLogin reports whether an RFC 4616 authorization identity names the
-// login's own account: the same name, bare or @domain, in any case.
-func (s *session) sameLogin(identity, username string) bool {
-	norm := func(n string) string {
-		n = strings.ToLower(n)
-		if i := strings.LastIndexByte(n, '@'); i >= 0 && strings.EqualFold(n[i+1:], s.srv.accounts.Domain()) {
-			n = n[:i]
-		}
-		return n
-	}
-	return norm(identity) == norm(username)
-}
-
-func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+func (s *session) Mail(from string, opts *smtp.MailOptions) (err error) {
+	defer s.sh.guard(&err)
 	acc := s.st.account()
 	if acc == nil {
 		return replyAuthRequired.err()
@@ -135,7 +119,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.from = strings.ToLower(from)
-	s.rcpts = s.rcpts[:0]
+	s.env = s.srv.mailboxes.NewEnvelope(*acc)
 	s.started = time.Now()
 	s.st.inTx.Store(true)
 	return nil
@@ -163,26 +147,47 @@ func (s *session) roomFor(size int64) bool {
 	return true
 }
 
-func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
-	acc, err := s.srv.mailboxes.ResolveRecipient(s.srv.ctx, to)
-	if err != nil {
+// Rcpt adds a recipient to the envelope, which resolves it once (DATA
+// looks nothing up again) and holds the no-relay, duplicate and cap rules.
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) (err error) {
+	defer s.sh.guard(&err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.env == nil {
+		return replyAuthRequired.err() // go-smtp allows RCPT only after MAIL
+	}
+	if _, err := s.env.Add(s.sh.ctx(), to); err != nil {
 		r, known := replyFor(err)
 		if !known {
 			s.srv.log.Error("rcpt", zap.String("remote", s.sh.ip), zap.Error(err))
 		}
 		return r.err()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rcpts = append(s.rcpts, s.srv.accounts.AddressOf(acc).String())
 	return nil
 }
 
-func (s *session) Data(r io.Reader) error {
+// Data takes one message: DATA's content read from the shim in blocks
+// (content.go), or BDAT's chunks from go-smtp's pipe.
+func (s *session) Data(r io.Reader) (err error) {
+	defer s.sh.guard(&err)
+	s.sh.event("DATA")
+	if !s.sh.claimContent() {
+		return s.data(r)
+	}
+	err = s.data(contentReader{s.sh})
+	s.sh.finishContent()
+	return err
+}
+
+func (s *session) data(r io.Reader) error {
 	s.mu.Lock()
-	from, rcpts, started := s.from, append([]string(nil), s.rcpts...), s.started
+	from, env, started := s.from, s.env, s.started
 	s.mu.Unlock()
 	acc := s.st.account()
+	var rcpts []string
+	if env != nil {
+		rcpts = env.Addresses()
+	}
 	log := s.srv.log.With(zap.String("remote", s.sh.ip), zap.String("from", from), zap.Strings("rcpts", rcpts))
 	summary := func(size int, res reply, err error) {
 		fields := []zap.Field{zap.Int("size", size), zap.String("result", res.String()), zap.Duration("duration", time.Since(started))}
@@ -191,7 +196,7 @@ func (s *session) Data(r io.Reader) error {
 		}
 		log.Info("transaction", fields...)
 	}
-	if acc == nil || from == "" {
+	if acc == nil || env == nil {
 		// go-smtp allows DATA only after MAIL, which needs AUTH.
 		summary(0, replyAuthRequired, nil)
 		return replyAuthRequired.err()
@@ -205,8 +210,12 @@ func (s *session) Data(r io.Reader) error {
 		hdr = []byte(s.received(acc, time.Now()))
 	}
 	limit := s.srv.cfg.MaxMessageBytes
-	raw, n, held, err := s.srv.inflight.readMessage(s.srv.ctx, r, hdr, limit, s.srv.cfg.inflightWait)
-	defer s.srv.inflight.release(held)
+	raw, n, held, err := s.srv.inflight.readMessage(s.sh.ctx(), r, hdr, limit, s.srv.cfg.inflightWait)
+	defer func() { s.srv.inflight.release(held) }()
+	if err == nil && n <= limit {
+		raw, held, err = s.normalize(raw, len(hdr), held)
+		n = int64(len(raw) - len(hdr))
+	}
 	switch {
 	case err == nil && n > limit:
 		err = smtp.ErrDataTooLarge
@@ -231,7 +240,7 @@ func (s *session) Data(r io.Reader) error {
 	if int64(len(raw)) > limit {
 		raw = raw[len(hdr):]
 	}
-	if _, err := s.srv.mailboxes.Deliver(s.srv.ctx, *acc, rcpts, raw); err != nil {
+	if _, err := s.srv.mailboxes.DeliverEnvelope(s.sh.ctx(), env, raw); err != nil {
 		res, known := replyFor(err)
 		if known {
 			err = nil
@@ -241,6 +250,29 @@ func (s *session) Data(r io.Reader) error {
 	}
 	summary(len(raw), reply{codeOK, enhOK, "OK"}, nil)
 	return nil
+}
+
+// normalize turns each bare LF of the message (raw[from:], after the
+// Received header) into CRLF, so that every stored message has one line
+// ending, as Postfix's smtpd_forbid_bare_newline=normalize does. It runs
+// only after the end of the content was found: the end marker stays
+// exactly CRLF "." CRLF, so "\n.\n" never ends DATA (SMTP smuggling). A
+// bare CR is left as it is, as Postfix leaves it: making it a line break
+// could turn text inside a header line into a header of its own. Growing
+// the buffer takes the growth from the in-flight budget first. The stored
+// message may so pass MaxMessageBytes, which the caller then refuses.
+func (s *session) normalize(raw []byte, from int, held int64) ([]byte, int64, error) {
+	k := countBareLF(raw[from:])
+	if k == 0 {
+		return raw, held, nil
+	}
+	if need := int64(len(raw) + k); need > int64(cap(raw)) {
+		if !s.srv.inflight.acquire(s.sh.ctx(), need-held, s.srv.cfg.inflightWait) {
+			return raw, held, errInflightBudget
+		}
+		held = need
+	}
+	return expandBareLF(raw, from, k), held, nil
 }
 
 // received is the RFC 5321 §4.4 trace header; "ESMTPSA" is RFC 3848's
@@ -277,7 +309,7 @@ func (s *session) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.from = ""
-	s.rcpts = nil
+	s.env = nil
 	s.st.inTx.Store(false)
 }
 

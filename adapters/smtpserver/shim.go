@@ -13,8 +13,8 @@ package smtpserver
 // bytes are.
 //
 // The shim's files, one concern each: shim.go (this file) is the
-// connection: reading lines and content under deadlines, writing replies,
-// closing. verbs.go is Mailroom's own verbs, one table entry each.
+// connection: reading lines under deadlines, writing replies, closing.
+// content.go reads DATA content in blocks for the session. verbs.go is Mailroom's own verbs, one table entry each.
 // rewrite.go is what the shim changes in go-smtp's traffic, its replies
 // above all. gosmtp_mirror.go holds what is copied from go-smtp's
 // internals, and only that, pinned to the go-smtp version it mirrors.
@@ -33,23 +33,26 @@ package smtpserver
 // Stepping aside. Some client bytes are not commands:
 //   - after a 334 reply, one line answers the SASL challenge (it may well
 //     read "PING" in base64); it goes to go-smtp as it is;
-//   - after the 354 reply to DATA, message content up to CRLF.CRLF. The shim
-//     runs the very state machine of go-smtp's dataReader (data.go) over the
-//     bytes it hands over, so it stops exactly where go-smtp's reader stops,
-//     and hands over no byte beyond the end marker. A bare LF dot ("\n.\n")
-//     ends neither (SMTP smuggling, CVE-2023-51764);
+//   - after the 354 reply to DATA, message content up to CRLF.CRLF. The
+//     session reads it from the shim itself, in blocks (content.go), decoded
+//     by a copy of go-smtp's dataReader state machine, and go-smtp is then
+//     handed an empty message, so it stops exactly where the content ends
+//     and sees no byte of it. A bare LF dot ("\n.\n") ends nothing (SMTP
+//     smuggling, CVE-2023-51764);
 //   - after "BDAT n", exactly n bytes. go-smtp consumes the chunk whenever
 //     the command parses (it discards it when it refuses the transaction),
 //     so the shim parses BDAT the way go-smtp does.
 //
 // Goroutines. go-smtp writes replies from the goroutine that reads commands
 // (conn.go handleConn); the only other goroutine it runs per connection is
-// BDAT's Session.Data, which reads a pipe, not the connection. So Read and
-// Write, and all the tracking state below, run on one goroutine. Shutdown
-// touches a connection only through wake, under mu.
+// BDAT's Session.Data, which reads a pipe, not the connection (DATA's runs
+// on the reading goroutine). So Read and Write, and all the tracking state
+// below, run on one goroutine. Shutdown touches a connection only through
+// wake, under mu, and a panic only through lastWords.
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -72,6 +75,7 @@ const (
 	modeCommand shimMode = iota // the next line is a command
 	modeSASL                    // the next line answers a 334 challenge
 	modeData                    // DATA content, until CRLF.CRLF
+	modeDataEnd                 // the session took the content: go-smtp gets an empty message
 	modeChunk                   // BDAT chunk, chunkLeft bytes
 )
 
@@ -96,6 +100,7 @@ func (s *connState) account() *account.Account { return s.acct.Load() }
 type shimConn struct {
 	srv        *Server
 	tc         tlsConn
+	peer       peer
 	ip         string
 	key        string // throttle.ClientKey(ip): what per-IP limits count
 	state      *connState
@@ -110,37 +115,90 @@ type shimConn struct {
 	mode      shimMode
 	dataState int
 	dataEnd   time.Time // deadline of the current DATA or BDAT chunk
+	lastFill  time.Time // when the last client bytes arrived
 	chunkLeft int64
 	ehlo      bool // the last line handed over was EHLO
-	protoErrs int
+	// saslReplace, when set, is the reply that replaces go-smtp's answer
+	// to a SASL line the shim turned into "*" (a cancel).
+	saslReplace *reply
+	protoErrs   int
 	closing   bool   // a 421 went out: end the session at the next Read
 	wbuf      []byte // partial reply line from go-smtp
 	out       []byte
 
+	// contentReady is set when DATA's content is next (the 354 went out)
+	// and taken by the session's Data, which then reads the content from
+	// the shim (content.go). Atomic: BDAT's Data runs on a goroutine of
+	// go-smtp's, and must find it unset.
+	contentReady atomic.Bool
+	contentErr   error // a read of the content failed: the session ends
+
 	mu        sync.Mutex // orders read deadlines against wake
 	closed    atomic.Bool
 	closeOnce sync.Once
+	done      chan struct{} // closed by Close
 }
 
 var _ net.Conn = (*shimConn)(nil)
 
-func newShim(srv *Server, tc tlsConn, ip, key string, start time.Time) *shimConn {
+func newShim(srv *Server, tc tlsConn, p peer) *shimConn {
 	return &shimConn{
 		srv:        srv,
 		tc:         tc,
-		ip:         ip,
-		key:        key,
+		peer:       p,
+		ip:         p.ip,
+		key:        p.key,
 		state:      &connState{},
-		sessionEnd: start.Add(srv.cfg.SessionTimeout),
-		authEnd:    start.Add(srv.cfg.AuthTimeout),
+		sessionEnd: p.start.Add(srv.cfg.SessionTimeout),
+		authEnd:    p.start.Add(srv.cfg.AuthTimeout),
 		maxLine:    srv.cfg.MaxLineLength,
 		buf:        make([]byte, max(srv.cfg.MaxLineLength+2, readBufSize)),
+		done:       make(chan struct{}),
+	}
+}
+
+// ctx is the connection's context, for every domain call.
+func (c *shimConn) ctx() context.Context { return c.peer.ctx }
+
+// guard is deferred, directly, by every method go-smtp calls that runs our
+// code: a panic there ends this connection alone, through the listener
+// core (stack logged, 421 said, socket closed), and becomes errp, so that
+// go-smtp's goroutine unwinds normally instead of taking the process down.
+func (c *shimConn) guard(errp *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if c.peer.panicked == nil {
+		panic(v)
+	}
+	c.closing = true
+	c.peer.panicked(v)
+	*errp = errPanicked
+}
+
+// errPanicked is what a method that panicked returns to go-smtp.
+var errPanicked = errors.New("smtpserver: panic serving the connection")
+
+// lastWords is the listener core's OnPanic: the client is told 421
+// before the core closes the socket. It writes to the TLS connection
+// directly (tls.Conn serialises writers), touching no shim state, since
+// the panic may have been on BDAT's goroutine.
+func (c *shimConn) lastWords() {
+	c.tc.Write([]byte(replyPanicked.String() + "\r\n"))
+}
+
+// event calls Config.hook, the tests' fault injection.
+func (c *shimConn) event(e string) {
+	if c.srv.cfg.hook != nil {
+		c.srv.cfg.hook(e)
 	}
 }
 
 // Read gives go-smtp its next input: one command line, one SASL line, or
 // message content. It answers Mailroom's verbs on the way.
-func (c *shimConn) Read(p []byte) (int, error) {
+func (c *shimConn) Read(p []byte) (n int, err error) {
+	defer c.guard(&err)
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -156,6 +214,11 @@ func (c *shimConn) Read(p []byte) (int, error) {
 		switch c.mode {
 		case modeData:
 			return c.readData(p)
+		case modeDataEnd:
+			// The session read the content (content.go); go-smtp reads an
+			// empty message, which ends at once.
+			c.mode = modeCommand
+			return c.handOver(p, []byte(".\r\n")), nil
 		case modeChunk:
 			return c.readChunk(p)
 		}
@@ -171,7 +234,7 @@ func (c *shimConn) Read(p []byte) (int, error) {
 		}
 		if c.mode == modeSASL {
 			c.mode = modeCommand
-			return c.handOver(p, line), nil
+			return c.handOver(p, c.saslLine(line)), nil
 		}
 		if c.command(line) {
 			continue
@@ -195,7 +258,17 @@ func (c *shimConn) handOver(p, line []byte) int {
 
 // readLine gives the next line, LF included, from buf. The slice is valid
 // until the next read.
+//
+// ReadTimeout bounds the idle wait for the line's first byte, then again
+// the time from that byte to the line's end: the deadline is fixed when
+// the first byte arrives, and trickling more bytes does not move it.
 func (c *shimConn) readLine() ([]byte, error) {
+	deadline := c.lineDeadline(time.Now())
+	if c.r < c.w {
+		// Bytes of this line came in with an earlier read.
+		deadline = c.lineDeadline(c.lastFill)
+	}
+	started := c.r < c.w
 	for {
 		if i := bytes.IndexByte(c.buf[c.r:c.w], '\n'); i >= 0 {
 			line := c.buf[c.r : c.r+i+1]
@@ -214,8 +287,12 @@ func (c *shimConn) readLine() ([]byte, error) {
 			c.w = copy(c.buf, c.buf[c.r:c.w])
 			c.r = 0
 		}
-		if err := c.fill(c.lineDeadline()); err != nil {
+		if err := c.fill(deadline); err != nil {
 			return nil, err
+		}
+		if !started {
+			started = true
+			deadline = c.lineDeadline(c.lastFill)
 		}
 	}
 }
@@ -236,7 +313,7 @@ func (c *shimConn) lineTooLong() error {
 func (c *shimConn) fill(deadline time.Time) error {
 	for {
 		c.mu.Lock()
-		if c.mode == modeCommand && c.srv.shuttingDown.Load() && !c.state.inTx.Load() {
+		if c.mode == modeCommand && c.peer.shuttingDown() && !c.state.inTx.Load() {
 			c.mu.Unlock()
 			c.writeReply(replyShuttingDown)
 			c.closing = true
@@ -248,6 +325,7 @@ func (c *shimConn) fill(deadline time.Time) error {
 		n, err := c.tc.Read(c.buf[c.w:])
 		c.w += n
 		if n > 0 {
+			c.lastFill = time.Now()
 			return nil
 		}
 		if c.closed.Load() {
@@ -270,8 +348,9 @@ func (c *shimConn) wake() {
 	c.tc.SetReadDeadline(time.Unix(1, 0))
 }
 
-func (c *shimConn) lineDeadline() time.Time {
-	d := time.Now().Add(c.srv.cfg.ReadTimeout)
+// lineDeadline is ReadTimeout from since, within the session's bounds.
+func (c *shimConn) lineDeadline(since time.Time) time.Time {
+	d := since.Add(c.srv.cfg.ReadTimeout)
 	if c.sessionEnd.Before(d) {
 		d = c.sessionEnd
 	}
@@ -296,7 +375,7 @@ func (c *shimConn) authTimeout() error {
 }
 
 func (c *shimConn) dataDeadline() time.Time {
-	d := c.lineDeadline()
+	d := c.lineDeadline(time.Now())
 	if c.dataEnd.Before(d) {
 		return c.dataEnd
 	}
@@ -389,13 +468,14 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// Close closes the TLS connection once and releases its slot.
+// Close closes the TLS connection once; the listener core's handler,
+// waiting on done, then returns and the core releases the slot.
 func (c *shimConn) Close() error {
 	err := net.ErrClosed
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		err = c.tc.Close()
-		c.srv.release(c, c.key)
+		close(c.done)
 	})
 	return err
 }

@@ -1,7 +1,9 @@
 package smtpserver
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,9 @@ type verb struct {
 	// usage is the verb's line in the HELP reply, and puts its name in the
 	// EHLO reply's XMAILROOM line; "" keeps it out of both.
 	usage string
+	// signUp marks REG, which HELP and EHLO leave out while registration
+	// is closed (it is still answered: 554 5.7.0).
+	signUp bool
 	// run answers the command; args is the rest of the line after the one
 	// space that follows the name. nil is HELP, answered from this table.
 	run func(c *shimConn, args string)
@@ -30,20 +35,21 @@ type verb struct {
 // nil because a handler here that read the table would make an
 // initialization cycle; command answers it.
 var verbs = []verb{
-	{smtpreply.VerbPing, "PING", (*shimConn).ping},
-	{smtpreply.VerbReg, "REG <username> <password>", (*shimConn).register},
-	{smtpreply.VerbGetUser, "GETUSER [<username>] (also GET USER [<username>])", (*shimConn).getUser},
-	{"GET USER", "", (*shimConn).getUser},
-	{"HELP", "", nil},
+	{name: smtpreply.VerbPing, usage: "PING", run: (*shimConn).ping},
+	{name: smtpreply.VerbReg, usage: "REG <username> <password>", signUp: true, run: (*shimConn).register},
+	{name: smtpreply.VerbGetUser, usage: "GETUSER [<username>] (also GET USER [<username>])", run: (*shimConn).getUser},
+	{name: "GET USER", run: (*shimConn).getUser},
+	{name: "HELP"},
 }
 
-// helpReply answers HELP (RFC 5321 §4.1.1.8): go-smtp's verbs, then ours.
-var helpReply = helpText(verbs)
+// shownVerbs is the table as HELP and EHLO show it: without REG while
+// registration is closed.
+func shownVerbs(registrationOpen bool) []verb {
+	return slices.DeleteFunc(slices.Clone(verbs), func(v verb) bool { return v.signUp && !registrationOpen })
+}
 
-// xmailroomLine is inserted before the last line of a successful EHLO
-// reply: "250-XMAILROOM PING REG GETUSER".
-var xmailroomLine = ehloKeyword(verbs)
-
+// helpText is the HELP reply (RFC 5321 §4.1.1.8): go-smtp's verbs, then
+// ours.
 func helpText(vs []verb) []byte {
 	lines := []string{
 		"Mailroom submission server. Commands:",
@@ -67,6 +73,8 @@ func helpText(vs []verb) []byte {
 	return b
 }
 
+// ehloKeyword is the line inserted before the last line of a successful
+// EHLO reply: "250-XMAILROOM PING REG GETUSER".
 func ehloKeyword(vs []verb) string {
 	line := fmt.Sprintf("%d-XMAILROOM", smtpreply.CodeOK)
 	for _, v := range vs {
@@ -101,16 +109,24 @@ func lookupVerb(text string) (v verb, args string, ok bool) {
 // go-smtp knows, and reports whether it did. Otherwise it notes what the
 // line means for the bytes that follow, and go-smtp gets it.
 func (c *shimConn) command(line []byte) bool {
-	text := string(trimEOL(line))
-	// RFC 5321 §2.3.8: CR only in CRLF. go-smtp would echo a bare CR (say
-	// in the EHLO name) into its reply; NUL has no place in a command.
+	// RFC 5321 §2.3.8: a command ends with CRLF, and CR and LF appear
+	// nowhere else. go-smtp takes a bare LF as a line end, and would echo
+	// a bare CR (say in the EHLO name) into its reply; NUL has no place in
+	// a command.
+	body, crlf := bytes.CutSuffix(line, []byte("\r\n"))
+	if !crlf {
+		c.protocolError(replyBareLF)
+		return true
+	}
+	text := string(body)
+	c.event(text)
 	if strings.ContainsAny(text, "\r\x00") {
 		c.protocolError(replyBadChars)
 		return true
 	}
 	if v, args, ok := lookupVerb(text); ok {
 		if v.run == nil {
-			c.writeRaw(helpReply)
+			c.writeRaw(c.srv.help)
 		} else {
 			v.run(c, args)
 		}
@@ -126,6 +142,13 @@ func (c *shimConn) command(line []byte) bool {
 	switch v {
 	case "EHLO":
 		c.ehlo = true
+	case "AUTH":
+		// RFC 4954 §4: a response that is not base64 is 501; go-smtp
+		// answers 454 4.7.0, a temporary failure.
+		if ir, ok := authInitialResponse(text); ok && !saslResponseOK(ir) {
+			c.protocolError(replyBadBase64)
+			return true
+		}
 	case "BDAT":
 		if size, ok := bdatSize(text); ok && size > 0 {
 			c.mode = modeChunk
@@ -150,18 +173,9 @@ func (c *shimConn) register(args string) {
 		return
 	}
 	log := c.srv.log.With(zap.String("remote", c.ip))
-	if c.srv.cfg.RegistrationClosed {
-		c.writeReply(replyRegClosed)
-		return
-	}
-	// Every attempt spends budget (a taken name too): REG must not become
-	// a free oracle for which names exist.
-	if !c.srv.regLimit.Allow(c.key) {
-		log.Info("register throttled")
-		c.writeReply(replyThrottled)
-		return
-	}
-	acc, err := c.srv.accounts.Register(c.srv.ctx, name, password)
+	// The registration policy (open or closed, each client's budget) is
+	// the account service's.
+	acc, err := c.srv.accounts.SignUp(c.ctx(), c.key, name, password)
 	if err != nil {
 		r, known := replyFor(err)
 		if known {
@@ -188,7 +202,7 @@ func (c *shimConn) getUser(args string) {
 	switch len(f) {
 	case 0:
 	case 1:
-		a, err := c.srv.accounts.Lookup(c.srv.ctx, f[0])
+		a, err := c.srv.accounts.Lookup(c.ctx(), f[0])
 		if err != nil {
 			r, known := replyFor(err)
 			if !known {

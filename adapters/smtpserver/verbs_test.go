@@ -3,19 +3,28 @@ package smtpserver
 import "testing"
 
 // TestVerbTableReplies pins the HELP and XMAILROOM lines the verb table
-// builds to the bytes the shim has always sent.
+// builds to the bytes the shim has always sent, and leaves REG out of both
+// while registration is closed (issue 15).
 func TestVerbTableReplies(t *testing.T) {
-	const wantHelp = "214-2.0.0 Mailroom submission server. Commands:\r\n" +
+	const head = "214-2.0.0 Mailroom submission server. Commands:\r\n" +
 		"214-2.0.0 EHLO HELO AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY QUIT\r\n" +
-		"214-2.0.0 PING\r\n" +
-		"214-2.0.0 REG <username> <password>\r\n" +
-		"214-2.0.0 GETUSER [<username>] (also GET USER [<username>])\r\n" +
+		"214-2.0.0 PING\r\n"
+	const tail = "214-2.0.0 GETUSER [<username>] (also GET USER [<username>])\r\n" +
 		"214 2.0.0 End of HELP\r\n"
-	if string(helpReply) != wantHelp {
-		t.Errorf("HELP reply\n%q\nwant\n%q", helpReply, wantHelp)
-	}
-	if want := "250-XMAILROOM PING REG GETUSER\r\n"; xmailroomLine != want {
-		t.Errorf("XMAILROOM line %q, want %q", xmailroomLine, want)
+	for _, tc := range []struct {
+		open      bool
+		help, ehl string
+	}{
+		{true, head + "214-2.0.0 REG <username> <password>\r\n" + tail, "250-XMAILROOM PING REG GETUSER\r\n"},
+		{false, head + tail, "250-XMAILROOM PING GETUSER\r\n"},
+	} {
+		shown := shownVerbs(tc.open)
+		if got := string(helpText(shown)); got != tc.help {
+			t.Errorf("registration open %v: HELP reply\n%q\nwant\n%q", tc.open, got, tc.help)
+		}
+		if got := ehloKeyword(shown); got != tc.ehl {
+			t.Errorf("registration open %v: XMAILROOM line %q, want %q", tc.open, got, tc.ehl)
+		}
 	}
 }
 

@@ -131,7 +131,7 @@ func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node
 		n.db.close()
 		return nil, stepError{"password hasher", err}
 	}
-	mb := mail.NewService(store, acc, n.db.feed, mail.Config{MaxMessageBytes: cfg.MaxMessage}, nil)
+	mb := mail.NewService(store, acc, n.db.feed, mail.Config{MaxMessageBytes: cfg.MaxMessage, MaxRecipients: cfg.MaxRecipients}, nil)
 	if err := n.listen(cfg, mode, certs.ServerConfig(cert), acc, mb); err != nil {
 		n.closeListeners()
 		n.db.close()
