@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"image"
 	"strings"
 
@@ -24,41 +23,6 @@ const (
 	rcptOK
 	rcptUnknown
 )
-
-// ErrNoFile is what Config.PickFile returns when the user chose nothing.
-var ErrNoFile = errors.New("no file chosen")
-
-// ErrTooLarge is what Config.PickFile returns for a file over the max it
-// was given, with the Attachment's Name set (and no Data).
-var ErrTooLarge = errors.New("file too large to attach")
-
-// attachHeadroom is the room a message needs besides its files' base64:
-// the header, the text and the part headers.
-const attachHeadroom = 256 << 10
-
-// MaxAttachBytes bounds a message's attachments taken together when the
-// server did not say its limit: AttachLimit of mailroomd's default
-// --max-message, 25 MiB.
-const MaxAttachBytes = (25<<20 - attachHeadroom) / 4 * 3
-
-// AttachLimit bounds a message's attachments taken together for a server
-// that takes messages up to maxMessage bytes (its SIZE, see
-// ports.Session.MaxMessageBytes): base64 turns 3 bytes into 4, after
-// attachHeadroom. maxMessage 0 (unknown) gives MaxAttachBytes.
-func AttachLimit(maxMessage int64) int64 {
-	if maxMessage <= 0 {
-		return MaxAttachBytes
-	}
-	return max(0, (maxMessage-attachHeadroom)/4*3)
-}
-
-// attachLimit is AttachLimit of the signed-in server.
-func (a *App) attachLimit() int64 {
-	if a.sess == nil {
-		return MaxAttachBytes
-	}
-	return AttachLimit(a.sess.s.MaxMessageBytes())
-}
 
 // composePage writes and sends a message. Every recipient is looked up
 // before sending, and the unknown ones are named under the To field.
@@ -106,7 +70,11 @@ func (a *App) openCompose(m *mail.Meta, b *ports.Body) {
 	c.subject.SetText("")
 	c.body.SetText("")
 	a.focus = &c.to
-	if m != nil {
+	a.drafts.dirty = false
+	if m == nil {
+		a.restoreDraft()
+	}
+	if m != nil && m.ID != 0 {
 		to := []string{m.From}
 		if m.Folder == mail.Sent {
 			to = m.To
@@ -122,6 +90,14 @@ func (a *App) openCompose(m *mail.Meta, b *ports.Body) {
 		a.focus = &c.body
 	}
 	a.push(routeCompose)
+}
+
+// openDraft opens compose on d (an Outbox message to edit, a discarded
+// draft brought back).
+func (a *App) openDraft(d ports.Draft) {
+	a.openCompose(&mail.Meta{}, nil)
+	a.compose.fill(d)
+	a.focus = &a.compose.to
 }
 
 // unknown lists the recipients Lookup did not find.
@@ -215,9 +191,17 @@ func (c *composePage) submit(a *App) {
 	}
 	c.sending = true
 	s := a.sess
+	if !s.connected {
+		c.queue(a) // offline: nothing can be checked; the Outbox sends it later
+		return
+	}
 	c.check(a, rcpts, func(err error) {
 		if err != nil {
 			c.sending = false
+			if model.Retryable(err) {
+				c.queue(a)
+				return
+			}
 			c.err = a.failIn(s, err)
 			return
 		}
@@ -259,18 +243,36 @@ func (c *composePage) doSend(a *App, s *session, rcpts []string) {
 				if c.toErr == "" && len(se.Failed) > 0 {
 					c.err = model.ErrorText(se.Failed[0].Err)
 				}
+			case model.Retryable(err):
+				c.queue(a)
 			case err != nil:
 				c.err = a.failIn(s, err)
 			default:
-				c.gen++
-				if a.top() == routeCompose {
-					a.back()
-				}
+				c.done(a)
 				a.showToast("Message sent")
 				a.refreshCounts()
 			}
 		}
 	})
+}
+
+// queue puts the draft in the Outbox and closes compose.
+func (c *composePage) queue(a *App) {
+	d := c.snapshot()
+	d.Subject = strings.TrimSpace(d.Subject)
+	a.enqueue(d)
+	c.done(a)
+}
+
+// done closes compose after its message went out or into the Outbox.
+func (c *composePage) done(a *App) {
+	c.gen++
+	c.sending = false
+	c.fill(ports.Draft{})
+	a.clearDraft()
+	if a.top() == routeCompose {
+		a.back()
+	}
 }
 
 func (c *composePage) update(gtx C, a *App) {
@@ -281,6 +283,7 @@ func (c *composePage) update(gtx C, a *App) {
 		}
 		switch ev.(type) {
 		case widget.ChangeEvent:
+			a.changed(gtx)
 			if c.to.Text() != c.toErrFor {
 				c.toErr = ""
 			}
@@ -293,8 +296,20 @@ func (c *composePage) update(gtx C, a *App) {
 		if !ok {
 			break
 		}
-		if _, ok := ev.(widget.SubmitEvent); ok {
+		switch ev.(type) {
+		case widget.SubmitEvent:
 			a.focus = &c.body
+		case widget.ChangeEvent:
+			a.changed(gtx)
+		}
+	}
+	for {
+		ev, ok := c.body.Update(gtx)
+		if !ok {
+			break
+		}
+		if _, ok := ev.(widget.ChangeEvent); ok {
+			a.changed(gtx)
 		}
 	}
 	// Leaving the To field checks its recipients.
@@ -308,8 +323,11 @@ func (c *composePage) update(gtx C, a *App) {
 	if c.send.Clicked(gtx) || c.sendTop.Clicked(gtx) {
 		c.submit(a)
 	}
-	if c.discard.Clicked(gtx) || c.back.Clicked(gtx) {
-		a.back()
+	if c.back.Clicked(gtx) {
+		a.back() // keeps the draft (leaveCompose)
+	}
+	if c.discard.Clicked(gtx) {
+		a.discardDraft()
 	}
 	if c.attach.Clicked(gtx) {
 		c.pick(a)
@@ -322,81 +340,10 @@ func (c *composePage) update(gtx C, a *App) {
 	}
 }
 
-// attachedBytes is the size of the files attached so far.
-func (c *composePage) attachedBytes() int64 {
-	var n int64
-	for _, f := range c.attached {
-		n += int64(len(f.Data))
-	}
-	return n
-}
-
-// pick asks Config.PickFile for a file, on a goroutine: the chooser blocks
-// until the user is done with it, and has no deadline.
-func (c *composePage) pick(a *App) {
-	if c.picking || a.cfg.PickFile == nil {
-		return
-	}
-	c.picking, c.attachErr = true, ""
-	gen := c.gen
-	limit := a.attachLimit()
-	a.inflight.Add(1)
-	go func() {
-		defer a.inflight.Add(-1)
-		f, err := a.cfg.PickFile(limit)
-		a.post(a.ctx, func() {
-			if gen != c.gen {
-				return // the draft was sent or discarded meanwhile
-			}
-			c.picking = false
-			c.add(f, err, a.attachLimit())
-		})
-	}()
-}
-
-// add attaches what the picker returned, or says why not: the files taken
-// together may carry at most limit bytes.
-func (c *composePage) add(f ports.Attachment, err error, limit int64) {
-	name := model.SafeFileName(f.Name)
-	switch {
-	case errors.Is(err, ErrNoFile):
-		return
-	case errors.Is(err, ErrTooLarge):
-		c.attachErr = tooLarge(name, "", limit)
-		return
-	case err != nil:
-		c.attachErr = "Could not attach a file: " + err.Error()
-		return
-	case int64(len(f.Data)) > limit:
-		c.attachErr = tooLarge(name, "", limit)
-		return
-	case c.attachedBytes()+int64(len(f.Data)) > limit:
-		c.attachErr = tooLarge(name, " with the files already attached", limit)
-		return
-	}
-	f.Name = name
-	if f.ContentType == "" {
-		f.ContentType = model.ContentType(name)
-	}
-	c.attached = append(c.attached, f)
-	c.removes = append(c.removes, widget.Clickable{})
-}
-
-func tooLarge(name, with string, limit int64) string {
-	return fmt.Sprintf("%s is too large to attach%s: a message carries up to %s of files.",
-		name, with, model.HumanSize(limit))
-}
-
-// remove drops the i'th attached file.
-func (c *composePage) remove(i int) {
-	c.attached = append(c.attached[:i:i], c.attached[i+1:]...)
-	c.removes = make([]widget.Clickable, len(c.attached)) // fresh: no click carries over to a neighbour
-	c.attachErr = ""
-}
-
 // Layout draws the compose form.
 func (c *composePage) Layout(gtx C, a *App) D {
 	c.update(gtx, a)
+	a.saveDueDraft(gtx)
 	th := a.th
 	title := "New message"
 	if c.inReplyTo != "" || strings.HasPrefix(c.subject.Text(), "Re:") {
@@ -489,25 +436,4 @@ func domainOf(addr string) string {
 		return addr[i+1:]
 	}
 	return "example.org"
-}
-
-// layoutAttached lists the attached files, each with a remove button.
-func (c *composePage) layoutAttached(gtx C, a *App) D {
-	th := a.th
-	if len(c.attached) == 0 {
-		return D{}
-	}
-	rows := make([]layout.FlexChild, 0, len(c.attached))
-	for i, f := range c.attached {
-		rows = append(rows, layout.Rigid(func(gtx C) D {
-			return layout.Inset{Top: smallSpace}.Layout(gtx, func(gtx C) D {
-				return fileRow(gtx, th, f.Name, int64(len(f.Data)), func(gtx C) D {
-					return iconButton(gtx, th, &c.removes[i], iconClose, "Remove "+f.Name, th.Muted)
-				})
-			})
-		}))
-	}
-	return layout.Inset{Top: smallSpace}.Layout(gtx, func(gtx C) D {
-		return layout.Flex{Axis: layout.Vertical}.Layout(gtx, rows...)
-	})
 }

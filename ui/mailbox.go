@@ -146,6 +146,7 @@ func (p *mailboxPage) layoutFolder(gtx C, a *App) D {
 		layout.Rigid(func(gtx C) D { return p.layoutTabs(gtx, a) }),
 		layout.Rigid(func(gtx C) D { return divider(gtx, th.Divider, false) }),
 		layout.Rigid(func(gtx C) D { return p.layoutBanner(gtx, a) }),
+		layout.Rigid(a.layoutOutbox),
 		layout.Flexed(1, func(gtx C) D { return p.layoutList(gtx, a) }),
 	)
 }

@@ -69,6 +69,7 @@ func (a *App) startSession(s ports.Session, username string) {
 	a.refreshCounts()
 	a.loadMore(mail.Inbox, 0)
 	a.watch(a.sess)
+	a.flushOutbox() // what was queued in an earlier run
 }
 
 // endSession cancels everything the session started and closes it.
@@ -129,6 +130,7 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 			a.refreshCounts() // mail may have changed while away
 			a.catchUp(s)
 			a.reader.reconnected(a)
+			a.flushOutbox()
 		}
 		return
 	}

@@ -1,14 +1,6 @@
 package model
 
-import (
-	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
-
-	"mailroom/ports"
-)
+import "mailroom/ports"
 
 // Default ports of a Mailroom server.
 const (
@@ -50,42 +42,10 @@ func (s Settings) Trusted() bool { return s.Host != "" && s.Fingerprint != "" }
 // and no error.
 func LoadSettings(dir string) (Settings, error) {
 	var s Settings
-	b, err := os.ReadFile(filepath.Join(dir, SettingsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return s, err
-	}
-	err = json.Unmarshal(b, &s)
+	_, err := readJSON(dir, SettingsFile, &s)
 	return s, err
 }
 
 // SaveSettings writes dir/settings.json (mode 0600) through a temporary
 // file and a rename, so a crash never leaves half a file.
-func SaveSettings(dir string, s Settings) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".settings-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, SettingsFile))
-}
+func SaveSettings(dir string, s Settings) error { return writeJSON(dir, SettingsFile, s) }
