@@ -30,6 +30,10 @@ func openContract(t *testing.T, dbURL string) storetest.Store {
 
 func (c contractStore) Subscribe(ctx context.Context) <-chan mail.Meta { return c.feed.Subscribe(ctx) }
 
+func (c contractStore) SubscribeInterest(ctx context.Context, in storetest.Interest) <-chan mail.Meta {
+	return c.feed.SubscribeInterest(ctx, in)
+}
+
 func (c contractStore) RowCount(ctx context.Context, table string) (int, error) {
 	var n int
 	err := c.pool.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n)

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 )
@@ -87,7 +88,22 @@ type Feed struct {
 type subscriber struct {
 	ch        chan mail.Meta
 	from      mail.EntryID // deliver only ids above this
+	in        Interest     // nil: every entry
 	stopAfter func() bool
+}
+
+// Interest is what a SubscribeInterest subscriber watches: the same
+// interface literal as adapters/sqlite's Interest, so that one port can
+// declare SubscribeInterest for both stores. Wants is asked for each entry,
+// with the feed's lock held: it must be cheap, safe for concurrent use, and
+// must not call the Feed. Any is part of the shared shape; this feed reads
+// every committed entry whatever it says (a delivery's NOTIFY does not say
+// whose entries it holds).
+type Interest = interface {
+	// Any reports whether any owner is watched now.
+	Any() bool
+	// Wants reports whether owner's entries are watched now.
+	Wants(owner account.ID) bool
 }
 
 // Feed starts a change feed over the store. Close (or the Store's Close)
@@ -133,7 +149,20 @@ func (s *Store) Feed(cfg FeedConfig) *Feed {
 // the subscriber falls Buffer entries behind (it must then resync by
 // listing), or when the feed stops.
 func (f *Feed) Subscribe(ctx context.Context) <-chan mail.Meta {
-	sub := &subscriber{ch: make(chan mail.Meta, f.cfg.Buffer)}
+	return f.subscribe(ctx, nil)
+}
+
+// SubscribeInterest is Subscribe for the entries of the owners in wants,
+// asked when each entry is fanned out: see Interest. in must not be nil.
+func (f *Feed) SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta {
+	if in == nil {
+		panic("postgres: SubscribeInterest with a nil Interest")
+	}
+	return f.subscribe(ctx, in)
+}
+
+func (f *Feed) subscribe(ctx context.Context, in Interest) <-chan mail.Meta {
+	sub := &subscriber{ch: make(chan mail.Meta, f.cfg.Buffer), in: in}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed || ctx.Err() != nil {
@@ -206,7 +235,7 @@ func (f *Feed) dropLocked(sub *subscriber) {
 func (f *Feed) fanOutLocked(metas []mail.Meta) {
 	for sub := range f.subs {
 		for _, m := range metas {
-			if m.ID <= sub.from {
+			if m.ID <= sub.from || (sub.in != nil && !sub.in.Wants(m.Owner)) {
 				continue
 			}
 			select {

@@ -44,6 +44,10 @@ func openContract(t *testing.T, path string) storetest.Store {
 
 func (c contractStore) Subscribe(ctx context.Context) <-chan mail.Meta { return c.feed.Subscribe(ctx) }
 
+func (c contractStore) SubscribeInterest(ctx context.Context, in storetest.Interest) <-chan mail.Meta {
+	return c.feed.SubscribeInterest(ctx, in)
+}
+
 func (c contractStore) RowCount(ctx context.Context, table string) (int, error) {
 	var n int
 	// table is one of the suite's three names, never input.

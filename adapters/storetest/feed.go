@@ -21,6 +21,7 @@ var feedTests = []test{
 	{"OneCommitManyEntries", testFeedOneCommitMany},
 	{"DropsSlowSubscriber", testFeedDropsSlow},
 	{"UnsubscribeAndClose", testFeedUnsubscribeAndClose},
+	{"Interest", testFeedInterest},
 }
 
 // crossHostLatency is how soon a watcher on one host must see mail that
@@ -274,4 +275,63 @@ func testFeedUnsubscribeAndClose(t *testing.T, s Store) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
+}
+
+// owners is an Interest in a set of owners that can change.
+type owners struct {
+	mu sync.Mutex
+	in map[account.ID]bool
+}
+
+func (o *owners) set(id account.ID, on bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.in[id] = on
+}
+
+func (o *owners) Any() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, on := range o.in {
+		if on {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *owners) Wants(id account.ID) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.in[id]
+}
+
+// testFeedInterest: an interest subscriber gets the entries of the owners
+// it wants, in id order, and nothing else.
+func testFeedInterest(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob, carol := mkAccount(t, s, "alice"), mkAccount(t, s, "bob"), mkAccount(t, s, "carol")
+	in := &owners{in: map[account.ID]bool{bob.ID: true}}
+	ch := s.SubscribeInterest(ctx, in)
+	all := s.Subscribe(ctx)
+
+	toBob := deliver(t, s, alice, "to bob", bob, carol) // bob inbox, carol inbox, alice sent
+	fromBob := deliver(t, s, bob, "from bob", alice)    // alice inbox, bob sent
+	if got := receive(t, all, 5); !reflect.DeepEqual(ids(got), append(ids(toBob), ids(fromBob)...)) {
+		t.Fatalf("plain subscriber got %v", ids(got))
+	}
+	if got, want := receive(t, ch, 2), []mail.Meta{toBob[0], fromBob[1]}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("interest in bob got %+v, want %+v", got, want)
+	}
+	expectNothing(t, ch, 100*time.Millisecond)
+
+	// Interest can change while subscribed.
+	in.set(bob.ID, false)
+	in.set(carol.ID, true)
+	deliver(t, s, alice, "to bob only", bob)
+	toCarol := deliver(t, s, alice, "to carol", carol)
+	if got := receive(t, ch, 1); !reflect.DeepEqual(got[0], toCarol[0]) {
+		t.Fatalf("after the change got %+v, want %+v", got[0], toCarol[0])
+	}
+	expectNothing(t, ch, 100*time.Millisecond)
 }

@@ -28,6 +28,9 @@ type Store interface {
 	ports.AccountStore
 	ports.MailStore
 	ports.ChangeFeed
+	// SubscribeInterest is Subscribe for the entries of the owners in wants
+	// (asked as each entry is fanned out).
+	SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta
 	// Close closes the store; it must be safe to call more than once, and it
 	// closes every subscription. Run's constructor registers it with
 	// t.Cleanup too.
@@ -41,6 +44,13 @@ type Store interface {
 	// feed, as another mailroomd host or process would; it is closed when
 	// the test ends.
 	Reopen(t *testing.T) Store
+}
+
+// Interest is the shape of the stores' feed interest (adapters/sqlite's
+// Interest, adapters/postgres's Interest).
+type Interest = interface {
+	Any() bool
+	Wants(owner account.ID) bool
 }
 
 // Run runs the whole contract against the stores open gives. open must
