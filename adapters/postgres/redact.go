@@ -83,3 +83,7 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 
 func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+// RedactURL gives url with its password replaced by xxxxx, for a log line
+// that must say which database is in use.
+func RedactURL(url string) string { return newRedactor(url).scrub(url) }

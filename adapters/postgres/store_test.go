@@ -227,6 +227,18 @@ func TestRedactor(t *testing.T) {
 	}
 }
 
+func TestRedactURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"postgres://mailroom:pw%2F1@db.example:5432/mailroom?sslmode=verify-full", "postgres://mailroom:xxxxx@db.example:5432/mailroom?sslmode=verify-full"},
+		{"postgresql://mailroom@db/mailroom", "postgresql://mailroom@db/mailroom"},
+		{"host=db user=mailroom password=pw dbname=mailroom", "host=db user=mailroom password=xxxxx dbname=mailroom"},
+	} {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestClosed(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, Config{URL: freshSchema(t)})
