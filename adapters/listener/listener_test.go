@@ -496,3 +496,27 @@ func TestCutErrorText(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// TestPlainTextReply: a client that speaks plain text to the TLS port
+// reads Config.PlainText in clear and is closed at once, not after the
+// handshake timeout; TLS clients are unaffected (the byte peeked at goes
+// back to the handshake).
+func TestPlainTextReply(t *testing.T) {
+	const line = "PLAIN: this port speaks TLS\n"
+	e := newEnv(t, Config{HandshakeTimeout: 5 * time.Second, PlainText: []byte(line)}, echo, nil)
+	for _, send := range []string{"EHLO example.test\r\n", `{"op":"ping"}` + "\n", "x"} {
+		raw := e.dialRaw()
+		raw.SetDeadline(time.Now().Add(3 * time.Second))
+		start := time.Now()
+		raw.Write([]byte(send))
+		got, err := io.ReadAll(raw)
+		if string(got) != line {
+			t.Errorf("sent %q: read %q (%v), want %q", send, got, err, line)
+		}
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("sent %q: closed after %v", send, el)
+		}
+	}
+	eventually(t, "every slot to be released", func() bool { return e.srv.OpenConns() == 0 })
+	e.dial().say("TLS still works")
+}

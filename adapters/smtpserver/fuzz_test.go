@@ -93,6 +93,10 @@ func fuzzSeeds(f *testing.F) {
 		"EHLO x\r\n" + auth + "MAIL FROM:<alice@example.test> SIZE=99999999999\r\nRCPT TO:bob\r\n",
 		"\r\n\n \r\nFOO\r\nBDAT\r\nBDAT 5 NOTLAST\r\nBDAT 3\r\nabcDATA\r\n",
 		"EHLO x\r\n" + auth + "MAIL FROM:<alice@example.test>\r\nRCPT TO:<bob>\r\nDATA\r\n\r\r\n.\r\n.\rX\r\n.\r\nQUIT\r\n",
+		// Strict line ends and SASL base64 (issue 9).
+		"EHLO x\r\nPING\nAUTH PLAIN !!!not-base64!!!\r\nAUTH LOGIN\r\n!!!\r\nAUTH LOGIN\r\nYQ==\nAUTH PLAIN\r\n*\r\nPING\r\n",
+		// Bare LF and CR in content, stored as CRLF and as sent.
+		"EHLO x\r\n" + auth + "MAIL FROM:<alice@example.test>\r\nRCPT TO:<bob>\r\nDATA\r\na\nb\rc\n\n.\n\r\n.\r\nBDAT 4 LAST\r\nx\ny\nPING\r\n",
 	} {
 		f.Add([]byte(s), 1)
 		f.Add([]byte(s), 7)

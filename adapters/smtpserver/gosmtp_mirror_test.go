@@ -1,6 +1,7 @@
 package smtpserver
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,8 +26,9 @@ func TestGoSMTPMirrorVersion(t *testing.T) {
 	if required != mirroredGoSMTP {
 		t.Errorf("%s requires %s %q, but gosmtp_mirror.go mirrors %s.\n"+
 			"Re-check every piece of gosmtp_mirror.go against that version's source "+
-			"(data.go's dataReader, parse.go's parseCmd, conn.go's handle, handleBdat, handleMail "+
-			"and its \"OK: queued\"), and server.go's SIZE capability; then set mirroredGoSMTP.",
+			"(data.go's dataReader, parse.go's parseCmd, conn.go's handle, handleAuth and "+
+			"decodeSASLResponse, handleBdat, handleMail and its \"OK: queued\"), and server.go's "+
+			"SIZE capability; then set mirroredGoSMTP.",
 			gomod, mod, required, mirroredGoSMTP)
 	}
 }
@@ -177,6 +179,97 @@ func TestClampSize(t *testing.T) {
 		}
 		if !ok || string(out) != tc.want {
 			t.Errorf("clampSize(%q) = %q, %v; want %q", tc.in, out, ok, tc.want)
+		}
+	}
+}
+
+// refDataRead is go-smtp v0.25.1's dataReader.Read loop (data.go), a byte
+// at a time, transcribed as the reference decodeData must match: it gives
+// the content and whether the end marker was reached.
+func refDataRead(in []byte) (out []byte, used int, eof bool) {
+	state := dsBeginLine
+	for i, c := range in {
+		switch state {
+		case dsBeginLine:
+			if c == '.' {
+				state = dsDot
+				continue
+			}
+			if c == '\r' {
+				state = dsCR
+				break
+			}
+			state = dsData
+		case dsDot:
+			if c == '\r' {
+				state = dsDotCR
+				continue
+			}
+			state = dsData
+		case dsDotCR:
+			if c == '\n' {
+				return out, i + 1, true
+			}
+			state = dsData
+		case dsCR:
+			if c == '\n' {
+				state = dsBeginLine
+				break
+			}
+			state = dsData
+		case dsData:
+			if c == '\r' {
+				state = dsCR
+			}
+		}
+		out = append(out, c)
+	}
+	return out, len(in), false
+}
+
+// FuzzDecodeData: decodeData, fed in blocks split anywhere, gives what
+// go-smtp's dataReader gives and stops where it stops.
+func FuzzDecodeData(f *testing.F) {
+	for _, s := range []string{
+		"a\r\n.\r\n", "x\n.\nPING\r\n\r\n.\r\nrest", "..dot\r\n.\r\n", ".\rX\r\n.\r\n",
+		"\r\r\n.\r\n", "\r\n.\r\n", ".\r\n", "no end\r\n", "\r.\r\n.\n.\r\n",
+	} {
+		f.Add([]byte(s), uint8(1))
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, step uint8) {
+		n := int(step%16) + 1
+		want, wantUsed, wantEOF := refDataRead(in)
+		var got []byte
+		state, used := dsBeginLine, 0
+		for used < len(in) && state != dsEOF {
+			var u int
+			state, u, got = decodeData(state, in[used:min(len(in), used+n)], got)
+			used += u
+		}
+		if !bytes.Equal(got, want) || used != wantUsed || (state == dsEOF) != wantEOF {
+			t.Fatalf("decodeData(%q) in blocks of %d = %q, used %d, end %v; go-smtp: %q, %d, %v",
+				in, n, got, used, state == dsEOF, want, wantUsed, wantEOF)
+		}
+	})
+}
+
+func TestExpandBareLF(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		from int
+	}{
+		{"", 0}, {"\n", 0}, {"a\nb", 0}, {"a\r\nb\n", 0}, {"\n\n\r\n\r\r\n\n", 0},
+		{"hdr\r\n\nbody\nend", 5}, {"hdr\nx", 4}, {"\r\n\n", 2},
+	} {
+		for _, spare := range []int{0, 16} { // a new array, and in place
+			b := make([]byte, len(tc.in), len(tc.in)+spare)
+			copy(b, tc.in)
+			k := countBareLF(b[tc.from:])
+			got := string(expandBareLF(b, tc.from, k))
+			if want := tc.in[:tc.from] + crlf(tc.in[tc.from:]); got != want {
+				t.Errorf("expandBareLF(%q, %d) spare %d = %q, want %q", tc.in, tc.from, spare, got, want)
+			}
 		}
 	}
 }

@@ -107,7 +107,7 @@ type Config struct {
 	// MaxInflightBytes, at most DataTimeout. Default 10s; tests shorten it.
 	inflightWait time.Duration
 	// hook, when set, is called with each command line the shim reads
-	// (CRLF trimmed) and with "DATA" when message content begins: tests
+	// (CRLF trimmed) and with eventContent when a message begins: tests
 	// inject faults (a panic) through it. Default nil.
 	hook func(event string)
 	// OmitReceived stops the server prepending a Received: header to each

@@ -170,7 +170,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) (err error) {
 // (content.go), or BDAT's chunks from go-smtp's pipe.
 func (s *session) Data(r io.Reader) (err error) {
 	defer s.sh.guard(&err)
-	s.sh.event("DATA")
+	s.sh.event(eventContent)
 	if !s.sh.claimContent() {
 		return s.data(r)
 	}

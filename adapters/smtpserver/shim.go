@@ -122,9 +122,9 @@ type shimConn struct {
 	// to a SASL line the shim turned into "*" (a cancel).
 	saslReplace *reply
 	protoErrs   int
-	closing   bool   // a 421 went out: end the session at the next Read
-	wbuf      []byte // partial reply line from go-smtp
-	out       []byte
+	closing     bool   // a 421 went out: end the session at the next Read
+	wbuf        []byte // partial reply line from go-smtp
+	out         []byte
 
 	// contentReady is set when DATA's content is next (the 354 went out)
 	// and taken by the session's Data, which then reads the content from
@@ -172,7 +172,7 @@ func (c *shimConn) guard(errp *error) {
 	if c.peer.panicked == nil {
 		panic(v)
 	}
-	c.closing = true
+	// The core closes the socket: the session's next read fails.
 	c.peer.panicked(v)
 	*errp = errPanicked
 }
@@ -187,6 +187,9 @@ var errPanicked = errors.New("smtpserver: panic serving the connection")
 func (c *shimConn) lastWords() {
 	c.tc.Write([]byte(replyPanicked.String() + "\r\n"))
 }
+
+// eventContent is the hook's event when a message's content begins.
+const eventContent = "message content"
 
 // event calls Config.hook, the tests' fault injection.
 func (c *shimConn) event(e string) {
