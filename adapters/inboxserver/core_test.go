@@ -3,7 +3,10 @@ package inboxserver
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -120,4 +123,26 @@ func TestNewPanicsOnANilLogger(t *testing.T) {
 		}
 	}()
 	New(Config{TLS: certs.ServerConfig(cert)}, e.acc, e.mb, e.feed, nil)
+}
+
+// Issue 15: a client that speaks clear text to the TLS port reads one
+// line saying so, in clear, and is closed.
+func TestPlainTextClientToldTLS(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	raw, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := raw.Write([]byte(`{"op":"ping"}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(raw)
+	var r inboxwire.Response
+	if err := json.Unmarshal(got, &r); err != nil || r.OK || r.Tag != nil || r.Error == nil ||
+		r.Error.Code != inboxwire.CodeBadRequest || !strings.Contains(r.Error.Message, "TLS") {
+		t.Fatalf("got %q, want one untagged bad_request about TLS", got)
+	}
+	e.dial().ok(`{"op":"ping"}`)
 }

@@ -17,6 +17,8 @@ var (
 	errLoggedIn     = fmt.Errorf("%w: already logged in", inboxwire.ErrBadRequest)
 	errBusy         = errors.New("inboxserver: too many connections")
 	errBusyIP       = errors.New("inboxserver: too many connections from one client")
+	// errPlainText is a client that spoke clear text to the TLS port.
+	errPlainText = errors.New("inboxserver: plain text on the TLS port")
 	// errPanicked is the answer to a request whose handling panicked: it
 	// is in no row, so it is internal.
 	errPanicked = errors.New("inboxserver: panic")
@@ -55,6 +57,8 @@ var errorTable = []struct {
 	// Sent untagged to a client over a connection cap, then closed.
 	{errBusy, inboxwire.CodeBusy, "too many connections, try again later"},
 	{errBusyIP, inboxwire.CodeBusy, "too many connections from your address, try again later"},
+	// Sent in clear to a client whose first byte is not TLS, then closed.
+	{errPlainText, inboxwire.CodeBadRequest, "this port speaks TLS only: connect with TLS (e.g. openssl s_client)"},
 }
 
 // wireError maps err to its wire error; internal reports whether it was

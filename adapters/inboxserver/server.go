@@ -217,6 +217,7 @@ func New(cfg Config, accounts Accounts, mailboxes Mailboxes, feed ChangeFeed, lo
 		MaxConns:         cfg.MaxConns,
 		MaxConnsPerIP:    cfg.MaxConnsPerIP,
 		Busy:             busyLine,
+		PlainText:        untaggedLine(errPlainText),
 	}, s.serveConn, s.log)
 	return s
 }
@@ -224,10 +225,14 @@ func New(cfg Config, accounts Accounts, mailboxes Mailboxes, feed ChangeFeed, lo
 // busyLine is the untagged error a client over a connection cap reads
 // before the server closes.
 func busyLine(limit listener.Limit) []byte {
-	err := errBusy
 	if limit == listener.LimitConnsPerIP {
-		err = errBusyIP
+		return untaggedLine(errBusyIP)
 	}
+	return untaggedLine(errBusy)
+}
+
+// untaggedLine is err's untagged error response line.
+func untaggedLine(err error) []byte {
 	e, _ := wireError(err)
 	b, _ := inboxwire.AppendLine(nil, inboxwire.Response{Error: &e})
 	return b
