@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sync"
 	"time"
+
+	"mailroom/adapters/listener"
 )
 
 // errInflightBudget is a message that could not get buffer space within
@@ -13,78 +14,39 @@ import (
 var errInflightBudget = errors.New("smtpserver: in-flight message budget exhausted")
 
 // byteBudget is the server-wide bound on message bytes held in memory
-// (Config.MaxInflightBytes). Without it each connection may buffer up to
-// MaxMessageBytes, and MaxConns connections that never send the final dot
-// hold MaxConns × MaxMessageBytes. A small counter rather than
-// golang.org/x/sync/semaphore: it also keeps the peak, for the tests.
-type byteBudget struct {
-	mu    sync.Mutex
-	limit int64
-	used  int64
-	peak  int64
-	freed chan struct{} // closed, and replaced, whenever bytes come back
-}
+// (Config.MaxInflightBytes), the listener core's Budget with SMTP's rule
+// on top: a message waits a bounded time for room, then is refused.
+// Without it each connection may buffer up to MaxMessageBytes, and
+// MaxConns connections that never send the final dot hold MaxConns ×
+// MaxMessageBytes.
+type byteBudget struct{ *listener.Budget }
 
 func newByteBudget(limit int64) *byteBudget {
-	return &byteBudget{limit: limit, freed: make(chan struct{})}
+	return &byteBudget{listener.NewBudget(limit)}
 }
 
 // acquire takes n bytes, waiting until wait has passed or ctx ends for
-// others to release them. It reports whether it took them.
+// others to release them. It reports whether it took them. More than the
+// whole budget is refused at once (setDefaults makes room for the
+// largest message).
 func (b *byteBudget) acquire(ctx context.Context, n int64, wait time.Duration) bool {
-	var timeout <-chan time.Time
-	for {
-		b.mu.Lock()
-		if b.used+n <= b.limit {
-			b.used += n
-			b.peak = max(b.peak, b.used)
-			b.mu.Unlock()
-			return true
-		}
-		freed := b.freed
-		b.mu.Unlock()
-		if n > b.limit {
-			return false
-		}
-		if timeout == nil {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case <-freed:
-		case <-timeout:
-			return false
-		case <-ctx.Done():
-			return false
-		}
+	if n > b.Max() {
+		return false
 	}
+	if b.TryAcquire(n) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return b.Acquire(ctx, n) == nil
 }
 
 // release gives back n bytes taken by acquire.
-func (b *byteBudget) release(n int64) {
-	if n == 0 {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.used -= n
-	close(b.freed)
-	b.freed = make(chan struct{})
-}
+func (b *byteBudget) release(n int64) { b.Release(n) }
 
 // inUse and maxUsed report the bytes held now and at most so far.
-func (b *byteBudget) inUse() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}
-
-func (b *byteBudget) maxUsed() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.peak
-}
+func (b *byteBudget) inUse() int64   { return b.InUse() }
+func (b *byteBudget) maxUsed() int64 { return b.Peak() }
 
 // inflightChunk is the first buffer a message gets; the buffer then
 // doubles, each step's growth taken from the budget before it is

@@ -214,7 +214,6 @@ func (s *session) data(r io.Reader) error {
 	defer func() { s.srv.inflight.release(held) }()
 	if err == nil && n <= limit {
 		raw, held, err = s.normalize(raw, len(hdr), held)
-		n = int64(len(raw) - len(hdr))
 	}
 	switch {
 	case err == nil && n > limit:
@@ -259,12 +258,16 @@ func (s *session) data(r io.Reader) error {
 // exactly CRLF "." CRLF, so "\n.\n" never ends DATA (SMTP smuggling). A
 // bare CR is left as it is, as Postfix leaves it: making it a line break
 // could turn text inside a header line into a header of its own. Growing
-// the buffer takes the growth from the in-flight budget first. The stored
-// message may so pass MaxMessageBytes, which the caller then refuses.
+// the buffer takes the growth from the in-flight budget first. A message
+// that its CRs would take over MaxMessageBytes is refused
+// (smtp.ErrDataTooLarge): no stored message passes the limit.
 func (s *session) normalize(raw []byte, from int, held int64) ([]byte, int64, error) {
 	k := countBareLF(raw[from:])
 	if k == 0 {
 		return raw, held, nil
+	}
+	if int64(len(raw)-from+k) > s.srv.cfg.MaxMessageBytes {
+		return raw, held, smtp.ErrDataTooLarge // refused before growing anything
 	}
 	if need := int64(len(raw) + k); need > int64(cap(raw)) {
 		if !s.srv.inflight.acquire(s.sh.ctx(), need-held, s.srv.cfg.inflightWait) {
