@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gioui.org/io/event"
 	"gioui.org/io/key"
 	"gioui.org/layout"
 	"gioui.org/op"
@@ -106,6 +105,9 @@ type App struct {
 	toast      string
 	toastUntil time.Time
 	snack      snackbar
+
+	// wide is whether the last frame had the list beside the reader.
+	wide bool
 
 	sess   *session
 	outbox outbox
@@ -288,6 +290,7 @@ func (a *App) showToast(msg string) {
 // Layout draws a frame.
 func (a *App) Layout(gtx C) D {
 	a.drain()
+	a.wide = wide(gtx)
 	a.handleKeys(gtx)
 
 	fill(gtx, a.th.Bg)
@@ -344,46 +347,6 @@ func (a *App) layoutPage(gtx C) D {
 // wide reports whether the list and reader fit side by side.
 func wide(gtx C) bool { return gtx.Constraints.Max.X >= gtx.Dp(wideAt) }
 
-// handleKeys routes the Android back button and Escape to the router, and
-// Ctrl/Cmd+N to compose. Back is only claimed when there is a page to go
-// back to, so that on Android the system closes the app from the first page.
-func (a *App) handleKeys(gtx C) {
-	filters := []event.Filter{key.Filter{Name: key.NameEscape}}
-	if len(a.stack) > 1 {
-		filters = append(filters, key.Filter{Name: key.NameBack})
-	}
-	if a.sess != nil {
-		filters = append(filters, key.Filter{Name: "N", Required: key.ModShortcut})
-		if a.sess.pending != nil {
-			filters = append(filters, key.Filter{Name: "Z", Required: key.ModShortcut})
-		}
-		if a.top() == routeReader && a.reader.shown {
-			filters = append(filters, key.Filter{Name: key.NameDeleteForward})
-		}
-	}
-	for {
-		ev, ok := gtx.Event(filters...)
-		if !ok {
-			break
-		}
-		e, ok := ev.(key.Event)
-		if !ok || e.State != key.Press {
-			continue
-		}
-		switch e.Name {
-		case key.NameEscape, key.NameBack:
-			a.back()
-		case "N":
-			a.openCompose(nil, nil)
-		case "Z":
-			a.undoDelete()
-		case key.NameDeleteForward:
-			if a.top() == routeReader && a.reader.shown {
-				a.deleteMessage(a.reader.meta)
-			}
-		}
-	}
-}
 
 // fail handles an error from any network call: a changed certificate
 // blocks everything; other errors are returned in words for the page.

@@ -39,12 +39,19 @@ func (a *App) deleteMessage(m mail.Meta) {
 		a.commitDelete(s)
 	}
 	pd := &pendingDelete{m: m, reopen: a.reader.shown && a.reader.meta.ID == m.ID}
+	idx := s.folders[m.Folder].Index(m.ID)
 	a.hide(s, m)
 	if pd.reopen {
-		if a.top() == routeReader {
-			a.back()
+		// Beside the list the next message opens rather than an empty
+		// pane; on a phone the list comes back, as the back arrow would.
+		if items := s.folders[m.Folder].Items; a.wide && idx >= 0 && len(items) > 0 {
+			a.openMessage(items[min(idx, len(items)-1)])
+		} else {
+			if a.top() == routeReader {
+				a.back()
+			}
+			a.reader.close()
 		}
-		a.reader.close()
 	}
 	pd.stop = a.cfg.AfterFunc(undoFor, func() {
 		a.post(s.ctx, func() {

@@ -26,6 +26,10 @@ type mailboxPage struct {
 	// while new mail shifts their positions.
 	rows    map[mail.EntryID]*widget.Clickable
 	listErr string
+	// cursor is the keyboard's row in the current folder (keys.go),
+	// highlighted once a key has moved it.
+	cursor      int
+	cursorShown bool
 }
 
 func (p *mailboxPage) init() {
@@ -44,6 +48,7 @@ func (p *mailboxPage) reset() {
 	}
 	p.rows = map[mail.EntryID]*widget.Clickable{}
 	p.listErr = ""
+	p.cursor, p.cursorShown = 0, false
 }
 
 // inserted keeps the rows on screen still when new mail lands above them;
@@ -73,6 +78,7 @@ func (p *mailboxPage) update(gtx C, a *App) {
 				p.lists[f].Position = layout.Position{} // a second tap goes to the top
 			}
 			p.folder = f
+			p.cursor = 0
 			a.loadMore(f, 0)
 		}
 	}
@@ -262,6 +268,8 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 		a.openMessage(m)
 	}
 	selected := a.top() == routeReader && a.reader.shown && a.reader.meta.ID == m.ID
+	cursor := !a.reader.shown && p.cursor < len(a.sess.folders[p.folder].Items) &&
+		a.sess.folders[p.folder].Items[p.cursor].ID == m.ID && p.cursorShown
 	who := m.From
 	if m.Folder == mail.Sent {
 		who = "To: " + strings.Join(m.To, ", ")
@@ -274,7 +282,7 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 	unseen := showUnread(m)
 	return material.Clickable(gtx, click, func(gtx C) D {
 		bg := th.Bg
-		if selected {
+		if selected || cursor {
 			bg = th.Selected
 		}
 		return background(gtx, bg, func(gtx C) D {

@@ -29,6 +29,7 @@ type readerPage struct {
 
 	list                         widget.List
 	back, reply, toggleSeen, del widget.Clickable
+	replyAll, forward            widget.Clickable
 	saves                        []widget.Clickable
 	saveMsg                      string
 	saveBad                      bool
@@ -110,9 +111,14 @@ func (r *readerPage) update(gtx C, a *App) {
 	if r.back.Clicked(gtx) {
 		a.back()
 	}
-	if r.reply.Clicked(gtx) && r.body != nil {
-		m, b := r.meta, *r.body
-		a.openCompose(&m, &b)
+	if r.reply.Clicked(gtx) {
+		a.respond(replyOne)
+	}
+	if r.replyAll.Clicked(gtx) {
+		a.respond(replyAll)
+	}
+	if r.forward.Clicked(gtx) {
+		a.respond(forward)
 	}
 	if r.toggleSeen.Clicked(gtx) && r.meta.Folder != mail.Sent {
 		a.setSeen(r.meta, !r.meta.Seen)
@@ -167,7 +173,19 @@ func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
 					if r.body == nil {
 						gtx = gtx.Disabled()
 					}
-					return iconButton(gtx, th, &r.reply, iconReply, "Reply", th.Fg)
+					return iconButton(gtx, th, &r.reply, iconReply, "Reply (r)", th.Fg)
+				},
+				func(gtx C) D {
+					if r.body == nil || len(replyAllTo(r.meta, a.address())) < 2 {
+						return D{} // nobody to add to a plain reply
+					}
+					return iconButton(gtx, th, &r.replyAll, iconReplyAll, "Reply all (a)", th.Fg)
+				},
+				func(gtx C) D {
+					if r.body == nil {
+						gtx = gtx.Disabled()
+					}
+					return iconButton(gtx, th, &r.forward, iconForward, "Forward (f)", th.Fg)
 				},
 				func(gtx C) D {
 					if r.meta.Folder == mail.Sent {
@@ -175,7 +193,7 @@ func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
 					}
 					return iconButton(gtx, th, &r.toggleSeen, seenIcon, seenDesc, th.Fg)
 				},
-				func(gtx C) D { return iconButton(gtx, th, &r.del, iconDelete, "Delete", th.Fg) },
+				func(gtx C) D { return iconButton(gtx, th, &r.del, iconDelete, "Delete (Del)", th.Fg) },
 			)
 		}),
 		layout.Rigid(func(gtx C) D {

@@ -15,6 +15,7 @@ import (
 	"gioui.org/unit"
 	"gioui.org/widget"
 	"gioui.org/widget/material"
+	"gioui.org/x/component"
 	"golang.org/x/exp/shiny/materialdesign/icons"
 	"mailroom/ui/model"
 )
@@ -51,6 +52,10 @@ type Theme struct {
 	// SnackAction is an action's colour on a snackbar, which is drawn in
 	// the inverse colours (Fg on Bg).
 	SnackAction color.NRGBA
+
+	// tips holds each icon button's tooltip state (long-lived, like the
+	// buttons themselves).
+	tips map[*widget.Clickable]*component.TipArea
 }
 
 // newShaper gives a shaper with the Go fonts first, so that Latin, Greek
@@ -82,7 +87,7 @@ func NewTheme(shaper *text.Shaper, dark bool) *Theme {
 	m.FingerSize = touch
 	m.Face = textFaces
 	m.TextSize = 16
-	t := &Theme{Theme: m, Dark: dark}
+	t := &Theme{Theme: m, Dark: dark, tips: map[*widget.Clickable]*component.TipArea{}}
 	if dark {
 		m.Palette = material.Palette{Bg: rgb(0x121417), Fg: rgb(0xe6e8eb), ContrastBg: rgb(0x8ab4f8), ContrastFg: rgb(0x0b1a33)}
 		t.Surface = rgb(0x1e2126)
@@ -128,6 +133,8 @@ var (
 	iconSettings = mustIcon(icons.ActionSettings)
 	iconBack     = mustIcon(icons.NavigationArrowBack)
 	iconReply    = mustIcon(icons.ContentReply)
+	iconReplyAll = mustIcon(icons.ContentReplyAll)
+	iconForward  = mustIcon(icons.ContentForward)
 	iconDelete   = mustIcon(icons.ActionDelete)
 	iconUnread   = mustIcon(icons.ContentMarkUnread)
 	iconRead     = mustIcon(icons.ContentDrafts)
@@ -226,7 +233,16 @@ func iconButton(gtx C, th *Theme, c *widget.Clickable, ic *widget.Icon, desc str
 	b.Color = col
 	b.Size = 24
 	b.Inset = layout.UniformInset(12)
-	return focusRing(gtx, th, c, b.Layout(gtx))
+	tip := th.tips[c]
+	if tip == nil {
+		tip = new(component.TipArea)
+		th.tips[c] = tip
+	}
+	// An icon alone may not say enough: hovering (or a long press on a
+	// phone) names the action and its key.
+	return tip.Layout(gtx, component.PlatformTooltip(th.Theme, desc), func(gtx C) D {
+		return focusRing(gtx, th, c, b.Layout(gtx))
+	})
 }
 
 // focusRing draws the keyboard focus ring around a laid out widget when
