@@ -347,7 +347,6 @@ func (a *App) layoutPage(gtx C) D {
 // wide reports whether the list and reader fit side by side.
 func wide(gtx C) bool { return gtx.Constraints.Max.X >= gtx.Dp(wideAt) }
 
-
 // fail handles an error from any network call: a changed certificate
 // blocks everything; other errors are returned in words for the page.
 func (a *App) fail(err error) string {
