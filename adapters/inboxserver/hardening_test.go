@@ -124,8 +124,10 @@ func TestIdleFeedReadsNothingAndWatchCatchesUp(t *testing.T) {
 	}
 	// The recipe: watch, then list. Nothing is lost on either side.
 	e.watch(bob)
-	after := e.deliver("alice", []string{"bob"}, "watched")[0].ID
 	r := bob.ok(`{"op":"list","folder":"inbox"}`)
+	// Delivered after the list's answer, so that the event cannot come
+	// before it (response skips events).
+	after := e.deliver("alice", []string{"bob"}, "watched")[0].ID
 	listed := map[int64]bool{}
 	for _, m := range r.Messages {
 		listed[m.ID] = true
