@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mailroom/adapters/certs"
+	"mailroom/adapters/postgres"
 	"mailroom/adapters/sqlite"
 	"mailroom/domain/account"
 )
@@ -62,30 +63,22 @@ func (c *cli) cert(cfg config) int {
 	return exitOK
 }
 
-// migrate runs `migrate up|down|version`.
+// migrate runs `migrate up|down|version` on the database cfg selects.
 func (c *cli) migrate(ctx context.Context, cfg config, args []string) int {
 	if len(args) != 1 {
 		return c.fail(usagef("migrate wants one of up, down or version"))
 	}
-	path := cfg.DBPath()
-	switch args[0] {
-	case "up", "down":
-		unlock, err := lockDataDir(cfg, c.warn)
-		if err != nil {
-			return c.fail(err)
-		}
-		err = sqlite.Migrate(ctx, path, args[0])
-		unlock()
-		if err != nil {
-			return c.fail(err)
-		}
-	case "version":
-	default:
-		return c.fail(usagef("migrate wants one of up, down or version, not %q", args[0]))
+	dir := args[0]
+	if dir != "up" && dir != "down" && dir != "version" {
+		return c.fail(usagef("migrate wants one of up, down or version, not %q", dir))
 	}
-	v, dirty, err := sqlite.MigrationVersion(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return c.fail(fmt.Errorf("no database at %s yet (mailroomd migrate up or serve creates it)", path))
+	var v uint
+	var dirty bool
+	var err error
+	if cfg.Postgres() {
+		v, dirty, err = migratePostgres(ctx, cfg.DB, dir)
+	} else {
+		v, dirty, err = c.migrateSQLite(ctx, cfg, dir)
 	}
 	if err != nil {
 		return c.fail(err)
@@ -98,9 +91,44 @@ func (c *cli) migrate(ctx context.Context, cfg config, args []string) int {
 	return exitOK
 }
 
-// user runs `user add|list|passwd|delete`. It opens the database directly,
-// so it works while the daemon runs (SQLite serialises the writers) and
-// whatever --registration says.
+// migratePostgres runs dir ("up", "down" or "version") on the database at
+// url and gives the version after it. Hosts running it at once take turns
+// on golang-migrate's advisory lock.
+func migratePostgres(ctx context.Context, url, dir string) (uint, bool, error) {
+	if dir != "version" {
+		if err := postgres.Migrate(ctx, url, dir); err != nil {
+			return 0, false, err
+		}
+	}
+	return postgres.MigrationVersion(ctx, url)
+}
+
+// migrateSQLite is migratePostgres for the SQLite file in the data
+// directory, under the data directory's lock.
+func (c *cli) migrateSQLite(ctx context.Context, cfg config, dir string) (uint, bool, error) {
+	path := cfg.DBPath()
+	if dir != "version" {
+		unlock, err := lockDataDir(cfg, c.warn)
+		if err != nil {
+			return 0, false, err
+		}
+		err = sqlite.Migrate(ctx, path, dir)
+		unlock()
+		if err != nil {
+			return 0, false, err
+		}
+	}
+	v, dirty, err := sqlite.MigrationVersion(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, fmt.Errorf("no database at %s yet (mailroomd migrate up or serve creates it)", path)
+	}
+	return v, dirty, err
+}
+
+// user runs `user add|list|passwd|delete`. It opens the database cfg
+// selects directly, so it works while the daemon runs (SQLite serialises
+// the writers; PostgreSQL is shared by design) and whatever
+// --registration says.
 func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 	if len(args) == 0 {
 		return c.fail(usagef("user wants add NAME, list, passwd NAME or delete NAME"))
@@ -136,12 +164,7 @@ func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 		password = p
 	}
 
-	unlock, err := lockDataDir(cfg, c.warn)
-	if err != nil {
-		return c.fail(err)
-	}
-	store, err := openStore(ctx, cfg)
-	unlock()
+	store, err := c.openForCommand(ctx, cfg)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -178,6 +201,21 @@ func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 		tw.Flush()
 	}
 	return exitOK
+}
+
+// openForCommand opens the store for a command: the SQLite file under the
+// data directory's lock (it may create and migrate the file), or the
+// PostgreSQL database, which needs no data directory at all.
+func (c *cli) openForCommand(ctx context.Context, cfg config) (store, error) {
+	if cfg.Postgres() {
+		return openStore(ctx, cfg)
+	}
+	unlock, err := lockDataDir(cfg, c.warn)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return openStore(ctx, cfg)
 }
 
 // stripDomain turns alice@domain into alice for Register, which takes a bare

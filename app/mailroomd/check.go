@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"mailroom/adapters/postgres"
 )
 
 // usageError is a bad command line or environment value: exit code 2.
@@ -26,6 +29,11 @@ func (c *config) check() error {
 	// which means not waiting at all.
 	if c.DBBusyTimeout < time.Millisecond {
 		return usagef("flag --db-busy-timeout: %s is below 1ms", c.DBBusyTimeout)
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		// The value is quoted without its password: a URL of another
+		// scheme may still carry one.
+		return usagef("flag --db: %q is not a postgres:// or postgresql:// URL (leave it empty for the SQLite file in --data)", postgres.RedactURL(c.DB))
 	}
 	return nil
 }

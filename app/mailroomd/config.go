@@ -10,6 +10,7 @@ import (
 	"mailroom/adapters/argon2"
 	"mailroom/adapters/inboxserver"
 	"mailroom/adapters/inboxwire"
+	"mailroom/adapters/postgres"
 	"mailroom/adapters/smtpserver"
 	"mailroom/adapters/sqlite"
 	"mailroom/domain/account"
@@ -50,6 +51,12 @@ const (
 	// maxHashConcurrency bounds --hash-concurrency; each hash holds the
 	// argon2 m KiB while it runs.
 	maxHashConcurrency = 1024
+	// maxDBConns bounds --db-max-conns; PostgreSQL's max_connections
+	// defaults to 100 for every host together.
+	maxDBConns = 10000
+	// minWAL bounds --db-max-wal: below one page the writer would
+	// checkpoint before every batch.
+	minWAL = 64 << 10
 )
 
 // Bounds of --argon2. argon2id needs m >= 8*p KiB. The upper bounds of m
@@ -156,9 +163,23 @@ type config struct {
 	// HashConcurrency bounds the password hashes run at once; 0 means
 	// runtime.NumCPU(). Default 0.
 	HashConcurrency int
-	// DBBusyTimeout is how long a database connection waits for a lock
+	// DB selects the store: empty means the SQLite file in DataDir; a
+	// postgres:// or postgresql:// URL means that PostgreSQL database,
+	// which several mailroomd hosts may share. Default empty.
+	DB string
+	// DBMaxConns bounds the PostgreSQL connection pool; 0 means
+	// postgres.DefaultMaxConns(), max(4, GOMAXPROCS). SQLite ignores it.
+	// Default 0.
+	DBMaxConns int
+	// DBBusyTimeout is how long a SQLite connection waits for a lock
 	// another process holds. Default sqlite.DefaultBusyTimeout (5s).
 	DBBusyTimeout time.Duration
+	// DBSkipQuickCheck skips SQLite's PRAGMA quick_check at start, which
+	// reads the whole file. Default false.
+	DBSkipQuickCheck bool
+	// DBMaxWAL is the SQLite WAL size past which the writer checkpoints
+	// and truncates it. Default sqlite.DefaultMaxWAL (4 MiB).
+	DBMaxWAL int64
 	// AuthCacheTTL is how long a verified (username, password) pair is
 	// remembered, as a keyed hash, so that a repeat login costs no
 	// password hash; 0 turns the cache off. Default
@@ -171,6 +192,19 @@ type config struct {
 
 // DBPath is the SQLite file inside DataDir.
 func (c config) DBPath() string { return filepath.Join(c.DataDir, "mailroom.db") }
+
+// Postgres reports whether DB names a PostgreSQL database (check has made
+// sure that anything else in DB is empty).
+func (c config) Postgres() bool { return c.DB != "" }
+
+// DBName names the database for a log line or a message: the SQLite file,
+// or the PostgreSQL URL with its password replaced by xxxxx.
+func (c config) DBName() string {
+	if c.Postgres() {
+		return postgres.RedactURL(c.DB)
+	}
+	return c.DBPath()
+}
 
 // defaultDataDir is $XDG_DATA_HOME/mailroom, else ~/.local/share/mailroom,
 // else ./mailroom-data when there is no home directory. It is per user and
@@ -227,6 +261,7 @@ func defaultConfig(getenv func(string) string) *config {
 		InboxSendQueueBytes: inboxserver.DefaultSendQueueBytes,
 		Argon2:              argon2.DefaultParams(),
 		DBBusyTimeout:       sqlite.DefaultBusyTimeout,
+		DBMaxWAL:            sqlite.DefaultMaxWAL,
 		AuthCacheTTL:        account.DefaultCredentialCacheTTL,
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"mailroom/adapters/argon2"
+	"mailroom/adapters/sqlite"
 	"mailroom/domain/throttle"
 )
 
@@ -71,6 +72,7 @@ func TestDefaults(t *testing.T) {
 		Argon2:              argon2.Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
 		HashConcurrency:     0,
 		DBBusyTimeout:       5 * time.Second,
+		DBMaxWAL:            4 << 20,
 		AuthCacheTTL:        5 * time.Minute,
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -135,6 +137,10 @@ func TestFlagEnvPrecedence(t *testing.T) {
 		{"argon2", "m=65536,t=3,p=4", "p=2, t=1, m=47104", func(c config) string { return argon2Value{&c.Argon2}.String() }, "m=19456,t=2,p=1"},
 		{"hash-concurrency", "4", "1", func(c config) string { return strconv.Itoa(c.HashConcurrency) }, "0"},
 		{"db-busy-timeout", "30s", "250ms", func(c config) string { return formatDuration(c.DBBusyTimeout) }, "5s"},
+		{"db", "postgres://h1/a", "postgresql://h2/b", func(c config) string { return c.DB }, ""},
+		{"db-max-conns", "16", "2", func(c config) string { return strconv.Itoa(c.DBMaxConns) }, "0"},
+		{"db-skip-quick-check", "true", "false", func(c config) string { return strconv.FormatBool(c.DBSkipQuickCheck) }, "false"},
+		{"db-max-wal", "64MiB", "1MiB", func(c config) string { return formatSize(c.DBMaxWAL) }, "4MiB"},
 		{"auth-cache-ttl", "1m", "0", func(c config) string { return formatDuration(c.AuthCacheTTL) }, "5m"},
 		{"pprof-addr", "127.0.0.1:6060", "[::1]:6061", func(c config) string { return c.PprofAddr }, ""},
 	} {
@@ -147,7 +153,11 @@ func TestFlagEnvPrecedence(t *testing.T) {
 				t.Errorf("default = %q, want %q", got, tc.def)
 			}
 			envCfg, _ := parseConfig(t, withEnv)
-			flagCfg, _ := parseConfig(t, withEnv, "--"+tc.flag, tc.flagVal)
+			flagArgs := []string{"--" + tc.flag, tc.flagVal}
+			if bf, ok := newFlags(base.get).fs.Lookup(tc.flag).Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+				flagArgs = []string{"--" + tc.flag + "=" + tc.flagVal} // a bool flag takes no separate value
+			}
+			flagCfg, _ := parseConfig(t, withEnv, flagArgs...)
 			if tc.get(envCfg) == tc.def {
 				t.Errorf("env %s=%s was ignored", envName(tc.flag), tc.envVal)
 			}
@@ -292,6 +302,16 @@ func TestBadValuesExit2(t *testing.T) {
 		{"env argon2", env{"MAILROOM_ARGON2": "m=1,t=1,p=1"}, nil, []string{"MAILROOM_ARGON2", "--argon2"}},
 		{"env inbox-max-line", env{"MAILROOM_INBOX_MAX_LINE": "huge"}, nil, []string{"MAILROOM_INBOX_MAX_LINE", "--inbox-max-line"}},
 		{"env db-busy-timeout", env{"MAILROOM_DB_BUSY_TIMEOUT": "-1s"}, nil, []string{"MAILROOM_DB_BUSY_TIMEOUT", "--db-busy-timeout"}},
+		{"db scheme", nil, []string{"--db", "mysql://u:hunter2@h/db"}, []string{"--db", "postgres://", "mysql://u:xxxxx@h/db"}},
+		{"db a path", nil, []string{"--db", "/var/lib/mailroom/mailroom.db"}, []string{"--db", "postgres://", "empty for the SQLite file"}},
+		{"env db scheme", env{"MAILROOM_DB": "sqlite:///x.db"}, nil, []string{"--db", "postgres://"}},
+		{"db-max-conns negative", nil, []string{"--db-max-conns", "-1"}, []string{"--db-max-conns", "out of range"}},
+		{"db-max-wal too small", nil, []string{"--db-max-wal", "1KiB"}, []string{"--db-max-wal", "out of range"}},
+		{"db-max-wal word", nil, []string{"--db-max-wal", "big"}, []string{"--db-max-wal", "want a size"}},
+		{"db-skip-quick-check word", nil, []string{"--db-skip-quick-check=maybe"}, []string{"--db-skip-quick-check"}},
+		{"env db-skip-quick-check word", env{"MAILROOM_DB_SKIP_QUICK_CHECK": "sometimes"}, nil, []string{"MAILROOM_DB_SKIP_QUICK_CHECK"}},
+		{"copy-db args", nil, []string{"--db", "postgres://h/d", "copy-db", "postgres://h/e"}, []string{"copy-db takes no arguments"}},
+		{"copy-db no db", nil, []string{"copy-db"}, []string{"copy-db", "--db"}},
 		{"auth-cache-ttl negative", nil, []string{"--auth-cache-ttl", "-1m"}, []string{"--auth-cache-ttl"}},
 		{"pprof-addr on every interface", nil, []string{"--pprof-addr", "0.0.0.0:6060"}, []string{"--pprof-addr", "loopback"}},
 		{"pprof-addr not an IP", nil, []string{"--pprof-addr", "localhost:6060"}, []string{"--pprof-addr", "loopback"}},
@@ -371,4 +391,20 @@ func TestArgon2Value(t *testing.T) {
 	if err := (argon2Value{&got}).Set("m=64,t=0,p=1"); err == nil || got != argon2.DefaultParams() {
 		t.Errorf("Set(t=0) = %v, params %+v", err, got)
 	}
+}
+
+// TestSQLiteConfig checks that the SQLite flags reach the store's Config.
+func TestSQLiteConfig(t *testing.T) {
+	cfg, _ := parseConfig(t, env{"MAILROOM_DB_MAX_WAL": "16MiB"}, "--data", "/d", "--db-skip-quick-check", "--db-busy-timeout", "2s")
+	want := sqlite.Config{Path: filepath.Join("/d", "mailroom.db"), BusyTimeout: 2 * time.Second, SkipQuickCheck: true, MaxWAL: 16 << 20}
+	if got := sqliteConfig(cfg); got != want {
+		t.Errorf("sqliteConfig = %+v, want %+v", got, want)
+	}
+	def, _ := parseConfig(t, nil, "--data", "/d")
+	if got := sqliteConfig(def); got.MaxWAL != sqlite.DefaultMaxWAL || got.SkipQuickCheck {
+		t.Errorf("default sqliteConfig = %+v, want MaxWAL %d and the quick check on", got, sqlite.DefaultMaxWAL)
+	}
+	// A store opens with them.
+	dir := t.TempDir()
+	mustRun(t, nil, "", "--data", dir, "--db-skip-quick-check", "--db-max-wal", "1MiB", "user", "list")
 }

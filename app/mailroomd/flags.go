@@ -56,7 +56,13 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(sizeValue{&cfg.InboxSendQueueBytes, 1 << 20, 1 << 30}, "inbox-send-queue-bytes", "bytes one inbox connection may have waiting to be written (`size`)")
 	fs.Var(argon2Value{&cfg.Argon2}, "argon2", "argon2id cost of new password hashes: memory KiB, passes, threads (`m=KiB,t=N,p=N`)")
 	fs.Var(intValue{&cfg.HashConcurrency, 0, maxHashConcurrency}, "hash-concurrency", "password hashes run at once; 0 means one per CPU (`count`)")
-	fs.Var(durationValue{&cfg.DBBusyTimeout}, "db-busy-timeout", "wait for a database lock held by another process (`duration`)")
+	// --db is checked by config.check, not by the flag package, whose
+	// error would quote the value, password and all.
+	fs.StringVar(&cfg.DB, "db", "", "PostgreSQL database `URL` (postgres://user:password@host:port/name); empty: the SQLite file in --data")
+	fs.Var(intValue{&cfg.DBMaxConns, 0, maxDBConns}, "db-max-conns", "PostgreSQL connections per process; 0 means max(4, CPUs) (`count`)")
+	fs.Var(durationValue{&cfg.DBBusyTimeout}, "db-busy-timeout", "wait for a SQLite lock held by another process (`duration`)")
+	fs.BoolVar(&cfg.DBSkipQuickCheck, "db-skip-quick-check", false, "skip SQLite's integrity check at start (it reads the whole file)")
+	fs.Var(sizeValue{&cfg.DBMaxWAL, minWAL, maxSize}, "db-max-wal", "SQLite WAL size past which it is checkpointed and truncated (`size`)")
 	fs.Var(offDurationValue{&cfg.AuthCacheTTL}, "auth-cache-ttl", "how long a verified login is remembered so a repeat costs no password hash; 0 turns the cache off (`duration`)")
 	fs.Var(loopbackAddrValue{&cfg.PprofAddr}, "pprof-addr", "loopback `address` to serve net/http/pprof on; empty: off")
 	return &flags{fs: fs, cfg: cfg}
@@ -96,16 +102,24 @@ func (f *flags) parse(args []string) ([]string, error) {
 // twoDashes rewrites the flag package's "-name" in its errors as "--name",
 // the spelling the usage, the docs and the other errors use. The errors it
 // knows: "flag provided but not defined: -x", "flag needs an argument: -x"
-// and "invalid value "v" for flag -x: …" (v is quoted, so text in the value
-// is never taken for the flag). Others pass unchanged.
+// "invalid value "v" for flag -x: …" and a bool flag's "invalid boolean
+// value "v" for -x: …" (v is quoted, so text in the value is never taken
+// for the flag). Others pass unchanged.
 func twoDashes(msg string) string {
-	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+	for _, p := range []struct{ head, mid string }{
+		{"invalid value ", " for flag -"},
+		{"invalid boolean value ", " for -"}, // a bool flag's
+	} {
+		rest, ok := strings.CutPrefix(msg, p.head)
+		if !ok {
+			continue
+		}
 		q, err := strconv.QuotedPrefix(rest)
 		if err != nil {
 			return msg
 		}
-		if tail, ok := strings.CutPrefix(rest[len(q):], " for flag -"); ok {
-			return "invalid value " + q + " for flag --" + tail
+		if tail, ok := strings.CutPrefix(rest[len(q):], p.mid); ok {
+			return p.head + q + p.mid + "-" + tail
 		}
 		return msg
 	}
@@ -150,6 +164,7 @@ Commands:
   inbox                  run the inbox server only
   migrate up|down|version
                          apply all migrations, revert the latest one, or print the schema version
+  copy-db                copy the SQLite database in --data into the empty PostgreSQL database --db names
   user add NAME          create an account; the password is read from the terminal or one line of stdin
   user list              list accounts
   user passwd NAME       set a new password (read like user add)

@@ -1,8 +1,9 @@
 // Command mailroomd is Mailroom's daemon: one binary that serves SMTP
-// submission and the inbox protocol over TLS from one SQLite database, either
-// in one process (serve, the default) or as two processes sharing the
-// database (smtp and inbox), and that carries the ops commands: migrate,
-// user, cert and version. Run `mailroomd -h` for the flags; docs/ops.md has
+// submission and the inbox protocol over TLS from one database (the SQLite
+// file in its data directory, or a PostgreSQL database that several hosts
+// share), either in one process (serve, the default) or as two processes
+// sharing the database (smtp and inbox), and that carries the ops commands:
+// migrate, user, copy-db, cert and version. Run `mailroomd -h` for the flags; docs/ops.md has
 // the whole story.
 package main
 
@@ -54,6 +55,9 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// secrets are the spellings of the --db password, scrubbed from
+	// every message fail prints, whatever produced it.
+	secrets []string
 }
 
 func (c *cli) run(ctx context.Context, args []string) int {
@@ -72,6 +76,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
+	c.secrets = urlSecrets(f.cfg.DB)
 	cmd := "serve"
 	if len(pos) > 0 {
 		cmd, pos = pos[0], pos[1:]
@@ -87,6 +92,11 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.migrate(ctx, cfg, pos)
 	case "user":
 		return c.user(ctx, cfg, pos)
+	case "copy-db":
+		if len(pos) > 0 {
+			return c.fail(usagef("copy-db takes no arguments (the target is --db or MAILROOM_DB), got %d", len(pos)))
+		}
+		return c.copyDB(ctx, cfg)
 	case "cert":
 		if len(pos) > 0 {
 			return c.fail(usagef("cert takes no arguments, got %q", pos))
@@ -99,13 +109,13 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		f.usage(c.stdout)
 		return exitOK
 	}
-	return c.fail(usagef("unknown command %q (want serve, smtp, inbox, migrate, user, cert or version)", cmd))
+	return c.fail(usagef("unknown command %q (want serve, smtp, inbox, migrate, user, copy-db, cert or version)", cmd))
 }
 
 // fail reports err on stderr and gives its exit code: 2 for a usage error,
 // 1 for anything else.
 func (c *cli) fail(err error) int {
-	fmt.Fprintln(c.stderr, "mailroomd:", err)
+	fmt.Fprintln(c.stderr, "mailroomd:", scrub(err.Error(), c.secrets))
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(c.stderr, "Run 'mailroomd -h' for usage.")
@@ -124,7 +134,7 @@ func (c *cli) version(cfg config) {
 		cfg.DataDir = abs
 	}
 	fmt.Fprintln(c.stdout, "data directory:", cfg.DataDir)
-	fmt.Fprintln(c.stdout, "database:", cfg.DBPath())
+	fmt.Fprintln(c.stdout, "database:", cfg.DBName())
 }
 
 func versionString() string {

@@ -18,7 +18,6 @@ import (
 	"mailroom/adapters/certs"
 	"mailroom/adapters/inboxserver"
 	"mailroom/adapters/listener"
-	"mailroom/adapters/sqlite"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/domain/throttle"
@@ -64,12 +63,14 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	defer log.Sync()
 	n, err := build(ctx, cfg, mode, log)
 	if err != nil {
-		var se stepError
-		if errors.As(err, &se) && se.step == "database" && ctx.Err() != nil {
-			log.Info("stopped while starting", zap.Error(se.err))
+		se := stepError{step: "start", err: err}
+		errors.As(err, &se)
+		errText := scrub(se.err.Error(), urlSecrets(cfg.DB))
+		if se.step == "database" && ctx.Err() != nil {
+			log.Info("stopped while starting", zap.String("error", errText))
 			return exitOK
 		}
-		log.Error(se.step, zap.Error(se.err))
+		log.Error(se.step, zap.String("error", errText))
 		return exitError
 	}
 	code := n.run(ctx, cfg, mode)
@@ -119,19 +120,25 @@ type stopped struct {
 // that mode names. On error nothing is left open and the error is a
 // stepError.
 func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node, error) {
-	cert, store, err := openData(ctx, cfg, log)
+	cert, st, err := openData(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	n := &node{log: log, db: newStoreWiring(store, log), fingerprint: certs.Fingerprint(cert)}
-	acc := account.NewService(store, newHasher(cfg), accountConfig(cfg), nil)
+	if cfg.Postgres() && cfg.MinFree > 0 {
+		// --min-free measures the disk under --data, which holds no mail
+		// when PostgreSQL does: PostgreSQL answers for its own disk.
+		log.Info("free disk space is not checked: the mail is in PostgreSQL", zap.String("flag", "--min-free"))
+		cfg.MinFree = 0
+	}
+	n := &node{log: log, db: newStoreWiring(st, log), fingerprint: certs.Fingerprint(cert)}
+	acc := account.NewService(st, newHasher(cfg), accountConfig(cfg), nil)
 	// Before listening: the first unknown-user login must cost what any
 	// failed login costs.
 	if err := acc.Warm(ctx); err != nil {
 		n.db.close()
 		return nil, stepError{"password hasher", err}
 	}
-	mb := mail.NewService(store, acc, n.db.feed, mail.Config{MaxMessageBytes: cfg.MaxMessage, MaxRecipients: cfg.MaxRecipients}, nil)
+	mb := mail.NewService(st, acc, n.db.feed, mail.Config{MaxMessageBytes: cfg.MaxMessage, MaxRecipients: cfg.MaxRecipients}, nil)
 	if err := n.listen(cfg, mode, certs.ServerConfig(cert), acc, mb); err != nil {
 		n.closeListeners()
 		n.db.close()
@@ -143,7 +150,7 @@ func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node
 // openData takes the data directory's lock while the certificate or the
 // schema may be created (see lockDataDir), loads the certificate and opens
 // the database.
-func openData(ctx context.Context, cfg config, log *zap.Logger) (tls.Certificate, *sqlite.Store, error) {
+func openData(ctx context.Context, cfg config, log *zap.Logger) (tls.Certificate, store, error) {
 	unlock, err := lockDataDir(cfg, func(msg string) { log.Warn(msg, zap.String("data", cfg.DataDir)) })
 	if err != nil {
 		return tls.Certificate{}, nil, stepError{"data directory", err}
@@ -154,11 +161,12 @@ func openData(ctx context.Context, cfg config, log *zap.Logger) (tls.Certificate
 		return tls.Certificate{}, nil, stepError{"certificate", err}
 	}
 	log.Info("certificate", zap.String("sha256", certs.Fingerprint(cert)), zap.String("file", src.CertFile), zap.Bool("created", src.Created))
-	store, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return tls.Certificate{}, nil, stepError{"database", err}
 	}
-	return cert, store, nil
+	log.Info("database", zap.String("db", cfg.DBName()))
+	return cert, st, nil
 }
 
 // listen opens a listener for each server mode names, and for pprof when
@@ -212,7 +220,7 @@ func (n *node) run(ctx context.Context, cfg config, mode string) int {
 	n.log.Info("mailroomd started",
 		zap.String("mode", mode), zap.String("version", versionString()),
 		zap.String("domain", cfg.Domain), zap.String("registration", cfg.Registration),
-		zap.String("data", cfg.DataDir), zap.String("sha256", n.fingerprint),
+		zap.String("data", cfg.DataDir), zap.String("db", cfg.DBName()), zap.String("sha256", n.fingerprint),
 		zap.Int("pid", os.Getpid()))
 
 	select {
