@@ -15,6 +15,7 @@ package smtpserver
 import (
 	"bytes"
 	"io"
+	"time"
 )
 
 // claimContent reports whether DATA's content is next on the connection,
@@ -137,4 +138,61 @@ func expandBareLF(b []byte, from, k int) []byte {
 	// What is left, b[from:end], has no bare LF: it keeps its place.
 	copy(out[from:end], b[from:end])
 	return out
+}
+
+// dataDeadline bounds each read of message content: ReadTimeout, and the
+// whole DATA or BDAT chunk's DataTimeout.
+func (c *shimConn) dataDeadline() time.Time {
+	d := c.lineDeadline(time.Now())
+	if c.dataEnd.Before(d) {
+		return c.dataEnd
+	}
+	return d
+}
+
+// readData hands go-smtp DATA content as it came, stepping the mirrored
+// state machine a byte at a time so as to stop at the end marker. It is
+// the fallback for content the session did not take (claimContent), which
+// keeps the two readers in step should that ever happen.
+func (c *shimConn) readData(p []byte) (int, error) {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+		if err := c.fill(c.dataDeadline()); err != nil {
+			return 0, err
+		}
+	}
+	avail := c.buf[c.r:c.w]
+	if len(avail) > len(p) {
+		avail = avail[:len(p)]
+	}
+	n := 0
+	for n < len(avail) {
+		c.dataState = dataStep(c.dataState, avail[n])
+		n++
+		if c.dataState == dsEOF {
+			c.mode = modeCommand
+			break
+		}
+	}
+	copy(p, avail[:n])
+	c.r += n
+	return n, nil
+}
+
+// readChunk hands go-smtp a BDAT chunk, chunkLeft bytes, in blocks.
+func (c *shimConn) readChunk(p []byte) (int, error) {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+		if err := c.fill(c.dataDeadline()); err != nil {
+			return 0, err
+		}
+	}
+	n := min(int64(len(p)), int64(c.w-c.r), c.chunkLeft)
+	copy(p, c.buf[c.r:c.r+int(n)])
+	c.r += int(n)
+	c.chunkLeft -= n
+	if c.chunkLeft == 0 {
+		c.mode = modeCommand
+	}
+	return int(n), nil
 }

@@ -14,7 +14,9 @@ package smtpserver
 //
 // The shim's files, one concern each: shim.go (this file) is the
 // connection: reading lines under deadlines, writing replies, closing.
-// content.go reads DATA content in blocks for the session. verbs.go is Mailroom's own verbs, one table entry each.
+// content.go reads message content (DATA in blocks for the session, BDAT
+// chunks for go-smtp). faults.go turns a panic into the end of one
+// connection. verbs.go is Mailroom's own verbs, one table entry each.
 // rewrite.go is what the shim changes in go-smtp's traffic, its replies
 // above all. gosmtp_mirror.go holds what is copied from go-smtp's
 // internals, and only that, pinned to the go-smtp version it mirrors.
@@ -159,44 +161,6 @@ func newShim(srv *Server, tc tlsConn, p peer) *shimConn {
 
 // ctx is the connection's context, for every domain call.
 func (c *shimConn) ctx() context.Context { return c.peer.ctx }
-
-// guard is deferred, directly, by every method go-smtp calls that runs our
-// code: a panic there ends this connection alone, through the listener
-// core (stack logged, 421 said, socket closed), and becomes errp, so that
-// go-smtp's goroutine unwinds normally instead of taking the process down.
-func (c *shimConn) guard(errp *error) {
-	v := recover()
-	if v == nil {
-		return
-	}
-	if c.peer.panicked == nil {
-		panic(v)
-	}
-	// The core closes the socket: the session's next read fails.
-	c.peer.panicked(v)
-	*errp = errPanicked
-}
-
-// errPanicked is what a method that panicked returns to go-smtp.
-var errPanicked = errors.New("smtpserver: panic serving the connection")
-
-// lastWords is the listener core's OnPanic: the client is told 421
-// before the core closes the socket. It writes to the TLS connection
-// directly (tls.Conn serialises writers), touching no shim state, since
-// the panic may have been on BDAT's goroutine.
-func (c *shimConn) lastWords() {
-	c.tc.Write([]byte(replyPanicked.String() + "\r\n"))
-}
-
-// eventContent is the hook's event when a message's content begins.
-const eventContent = "message content"
-
-// event calls Config.hook, the tests' fault injection.
-func (c *shimConn) event(e string) {
-	if c.srv.cfg.hook != nil {
-		c.srv.cfg.hook(e)
-	}
-}
 
 // Read gives go-smtp its next input: one command line, one SASL line, or
 // message content. It answers Mailroom's verbs on the way.
@@ -375,56 +339,6 @@ func (c *shimConn) authTimeout() error {
 	c.writeReply(replyAuthTimeout)
 	c.closing = true
 	return io.EOF
-}
-
-func (c *shimConn) dataDeadline() time.Time {
-	d := c.lineDeadline(time.Now())
-	if c.dataEnd.Before(d) {
-		return c.dataEnd
-	}
-	return d
-}
-
-func (c *shimConn) readData(p []byte) (int, error) {
-	if c.r == c.w {
-		c.r, c.w = 0, 0
-		if err := c.fill(c.dataDeadline()); err != nil {
-			return 0, err
-		}
-	}
-	avail := c.buf[c.r:c.w]
-	if len(avail) > len(p) {
-		avail = avail[:len(p)]
-	}
-	n := 0
-	for n < len(avail) {
-		c.dataState = dataStep(c.dataState, avail[n])
-		n++
-		if c.dataState == dsEOF {
-			c.mode = modeCommand
-			break
-		}
-	}
-	copy(p, avail[:n])
-	c.r += n
-	return n, nil
-}
-
-func (c *shimConn) readChunk(p []byte) (int, error) {
-	if c.r == c.w {
-		c.r, c.w = 0, 0
-		if err := c.fill(c.dataDeadline()); err != nil {
-			return 0, err
-		}
-	}
-	n := min(int64(len(p)), int64(c.w-c.r), c.chunkLeft)
-	copy(p, c.buf[c.r:c.r+int(n)])
-	c.r += int(n)
-	c.chunkLeft -= n
-	if c.chunkLeft == 0 {
-		c.mode = modeCommand
-	}
-	return int(n), nil
 }
 
 // protocolError answers a syntax or sequence error and counts it.
