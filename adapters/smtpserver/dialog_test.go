@@ -126,6 +126,13 @@ func TestRegClosed(t *testing.T) {
 	d := h.dial()
 	d.cmd("REG alice secret-pw1", "554 5.7.0")
 	d.cmd("REG alice", "501 5.5.4")
+	// Not offered while closed (issue 15).
+	if r := d.cmd("EHLO c", "250 "); !strings.Contains(r, "XMAILROOM PING GETUSER") || strings.Contains(r, " REG") {
+		t.Errorf("EHLO offers REG while registration is closed:\n%s", r)
+	}
+	if r := d.cmd("HELP", "214 "); strings.Contains(r, "REG ") {
+		t.Errorf("HELP offers REG while registration is closed:\n%s", r)
+	}
 }
 
 func TestRegThrottle(t *testing.T) {
