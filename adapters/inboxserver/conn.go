@@ -117,7 +117,7 @@ func (c *conn) serve() {
 	defer func() {
 		go func() {
 			<-c.writerDone
-			c.s.inflight.release(c.inflight.Swap(0))
+			c.s.inflight.Release(c.inflight.Swap(0))
 		}()
 	}()
 

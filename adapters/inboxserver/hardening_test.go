@@ -208,7 +208,7 @@ func TestServerWideFetchBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "fetches in flight", func() bool { return e.srv.inflight.inUse() > 0 })
+	eventually(t, "fetches in flight", func() bool { return e.srv.inflight.InUse() > 0 })
 	time.Sleep(300 * time.Millisecond)
 	// A connection that goes away with fetches unwritten gives their
 	// budget back.
@@ -218,8 +218,8 @@ func TestServerWideFetchBudget(t *testing.T) {
 		wg.Go(func() { readFetches(t, c, each, raw) })
 	}
 	wg.Wait()
-	if peak := e.srv.inflight.maxUsed(); peak > budget {
+	if peak := e.srv.inflight.Peak(); peak > budget {
 		t.Errorf("fetches held %d bytes at most, over the budget %d", peak, budget)
 	}
-	eventually(t, "the budget to be free", func() bool { return e.srv.inflight.inUse() == 0 })
+	eventually(t, "the budget to be free", func() bool { return e.srv.inflight.InUse() == 0 })
 }

@@ -126,7 +126,7 @@ func (c *conn) mailboxOp(req inboxwire.Request, resp *inboxwire.Response) error 
 // (c.fetchHeld, which send hands to the queue item).
 func (c *conn) fetch(id mail.EntryID) (mail.Message, error) {
 	reserve := min(c.s.mailboxes.MaxMessageBytes(), c.s.cfg.MaxInflightBytes)
-	if err := c.s.inflight.acquire(c.ctx, reserve); err != nil {
+	if err := c.s.inflight.Acquire(c.ctx, reserve); err != nil {
 		return mail.Message{}, err
 	}
 	c.inflight.Add(reserve)

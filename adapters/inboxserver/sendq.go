@@ -92,7 +92,7 @@ func (c *conn) encode(resp inboxwire.Response) outItem {
 func (c *conn) giveBack(n int64) {
 	if n > 0 {
 		c.inflight.Add(-n)
-		c.s.inflight.release(n)
+		c.s.inflight.Release(n)
 	}
 }
 

@@ -176,7 +176,7 @@ type Server struct {
 	mailboxes Mailboxes
 	feed      ChangeFeed
 	log       *zap.Logger
-	inflight  *byteBudget // Config.MaxInflightBytes
+	inflight  *listener.Budget // Config.MaxInflightBytes
 	// ln is the connection plumbing: accept, caps, handshake, recover,
 	// shutdown.
 	ln *listener.Server
@@ -205,7 +205,7 @@ func New(cfg Config, accounts Accounts, mailboxes Mailboxes, feed ChangeFeed, lo
 		cfg:      cfg,
 		accounts: accounts, mailboxes: mailboxes, feed: feed,
 		log:      log.Named("inbox"),
-		inflight: newByteBudget(cfg.MaxInflightBytes),
+		inflight: listener.NewBudget(cfg.MaxInflightBytes),
 		feedCtx:  feedCtx, feedCancel: feedCancel,
 		feedDone: make(chan struct{}),
 		hub:      hub{watchers: map[int64]map[*conn]struct{}{}},
