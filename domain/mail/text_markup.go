@@ -129,6 +129,7 @@ type textWriter struct {
 	quote     int    // open <blockquote> elements
 	indent    string // the list indentation of a line
 	marker    string // a list item's marker, for its first line
+	preStart  bool   // a <pre> has just opened
 	inLink    bool
 	linkStart int // where the open link's text starts; -1 before any
 }
@@ -170,7 +171,7 @@ func (w *textWriter) open() {
 	case w.space:
 		w.b.WriteByte(' ')
 	}
-	w.sep, w.space = "", false
+	w.sep, w.space, w.preStart = "", false, false
 	if w.inLink && w.linkStart < 0 {
 		w.linkStart = w.b.Len()
 	}
@@ -206,11 +207,12 @@ func (w *textWriter) words(s string) {
 func (w *textWriter) verbatim(s string) {
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	for i, line := range strings.Split(s, "\n") {
-		if i > 0 && w.b.Len() > 0 && w.breaks == 0 {
-			// A newline right after <pre> is absorbed by the break
-			// before it, as HTML drops it.
-			w.b.WriteByte('\n')
-			w.lineStart = true
+		switch {
+		case i == 0:
+		case w.preStart:
+			w.preStart = false // HTML drops a newline right after <pre>
+		default:
+			w.lineBreak()
 		}
 		if line != "" {
 			w.open()
