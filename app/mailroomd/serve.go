@@ -70,7 +70,7 @@ func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 			log.Info("stopped while starting", zap.String("error", errText))
 			return exitOK
 		}
-		log.Error(se.step, zap.String("error", errText))
+		log.Error(se.step, zap.String("error", errText), zap.String("db", cfg.DBName()))
 		return exitError
 	}
 	code := n.run(ctx, cfg, mode)
