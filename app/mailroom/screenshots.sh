@@ -3,9 +3,13 @@
 #
 # It builds mailroomd, the GUI client and the seed tool, starts mailroomd
 # with a temporary data directory, registers users and exchanges mail (seed
-# uses the real client adapter), then runs the client under Xvfb at 400x800
-# and 1280x800, drives it with xdotool and saves PNGs in docs/screenshots
-# (or $OUT).
+# uses the real client adapter), then runs the client under Xvfb at 400x800,
+# 1280x800 and 1920x1080, drives it with xdotool and saves PNGs in
+# docs/screenshots (or $OUT). Last it stops mailroomd and queues a message
+# in the Outbox.
+#
+# On a busy machine set SLOW (default 1) to stretch every wait, e.g. SLOW=3;
+# the client's window is awaited up to WINDOW_WAIT seconds (default 60).
 #
 # Needs: Xvfb, xdotool, ImageMagick (import), python3, and the Gio build
 # packages (see /work/shared/notes/gio.md):
@@ -26,6 +30,9 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+# pause N: sleep N seconds times SLOW.
+pause() { sleep "$(python3 -c "print($1 * ${SLOW:-1})")"; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() {
@@ -57,7 +64,7 @@ echo "server fingerprint $FP"
 if [ -z "${SCREENSHOT_DISPLAY:-}" ]; then
 	n=57
 	while [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
-	Xvfb ":$n" -screen 0 1280x1024x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+	Xvfb ":$n" -screen 0 1920x1200x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
 	PIDS+=($!)
 	export DISPLAY=":$n"
 	for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
@@ -72,14 +79,14 @@ start_client() {
 	"$WORK/mailroom" -data "$data" -size "$size" -title "$title" "$@" >"$WORK/$title.log" 2>&1 &
 	CLIENT=$!
 	PIDS+=($CLIENT)
-	for _ in $(seq 100); do
+	for _ in $(seq $((${WINDOW_WAIT:-60} * 10))); do
 		WIN=$(xdotool search --name "^$title\$" 2>/dev/null | head -1 || true)
 		[ -n "$WIN" ] && break
 		sleep 0.1
 	done
 	[ -n "$WIN" ] || { echo "no window $title" >&2; cat "$WORK/$title.log" >&2; exit 1; }
 	xdotool windowfocus "$WIN"
-	sleep 1.5 # first frame (software GL) and the fingerprint check
+	pause 3 # first frame (software GL, font scan) and the fingerprint check
 }
 shot() { import -window "$WIN" "$OUT/$1.png"; echo "  $OUT/$1.png"; }
 click() { xdotool mousemove --window "$WIN" "$1" "$2" click 1; }
@@ -98,15 +105,20 @@ for size in 400x800 1280x800; do
 	# The username is remembered, so the password field has focus.
 	xdotool type --delay 20 "$PASSWORD"
 	xdotool key Return
-	sleep 3
+	pause 3
 	shot "inbox-$w"
-	click 200 150 # the newest message (below the bar and the tabs)
-	sleep 2
+	if [ "$w" = 1280 ]; then
+		click 200 150 # the newest message: every script and emoji
+		pause 2
+		shot "reader-i18n-$w"
+	fi
+	click 200 227 # the second newest (below the bar, the tabs and one row)
+	pause 2
 	shot "reader-$w"
 	xdotool key Escape
-	sleep 0.5
+	pause 0.5
 	xdotool key ctrl+n
-	sleep 0.5
+	pause 0.5
 	xdotool type --delay 20 "bob, nobody"
 	click "$mid" 215 # Subject: leaving To looks the recipients up
 	xdotool type --delay 20 "Lunch on Thursday?"
@@ -115,10 +127,28 @@ for size in 400x800 1280x800; do
 	# Attach: the first button under the message (the form is centred from 720dp).
 	left=$(( w > 720 ? (w - 720) / 2 : 0 ))
 	click $((left + 48)) 536
-	sleep 1.5
+	pause 1.5
 	shot "compose-$w"
 	stop_client
 done
+
+echo "client at 1920x1080"
+rm -rf "$WORK/c1920" && cp -r "$WORK/client" "$WORK/c1920"
+start_client "$WORK/c1920" 1920x1080 mailroom-1920
+shot "login-1920"
+xdotool type --delay 20 "$PASSWORD"
+xdotool key Return
+pause 3
+xdotool key ctrl+n
+pause 1
+xdotool type --delay 20 "bob, carol"
+xdotool key Tab
+xdotool type --delay 20 "Release notes"
+xdotool key Tab
+xdotool type --delay 10 "The forms keep their width on a wide screen now."
+pause 1
+shot "compose-1920"
+stop_client
 
 echo "first run: trust on first use"
 mkdir -p "$WORK/fresh"
@@ -126,7 +156,7 @@ printf '{"host":"127.0.0.1","smtp_port":%s,"inbox_port":%s}\n' "$SMTP" "$INBOX" 
 start_client "$WORK/fresh" 400x800 mailroom-trust
 shot "setup-400"
 xdotool key Return # Connect
-sleep 2
+pause 2
 shot "trust-400"
 stop_client
 
@@ -135,7 +165,7 @@ mkdir -p "$WORK/changed"
 printf '{"host":"127.0.0.1","smtp_port":%s,"inbox_port":%s,"fingerprint":"%s","username":"alice"}\n' \
 	"$SMTP" "$INBOX" "$(printf '00%.0s' $(seq 32))" >"$WORK/changed/settings.json"
 start_client "$WORK/changed" 400x800 mailroom-changed
-sleep 1
+pause 1
 shot "fingerprint-changed-400"
 stop_client
 
@@ -144,10 +174,31 @@ rm -rf "$WORK/dark" && cp -r "$WORK/client" "$WORK/dark"
 start_client "$WORK/dark" 1280x800 mailroom-dark -dark
 xdotool type --delay 20 "$PASSWORD"
 xdotool key Return
-sleep 3
+pause 3
 click 200 150
-sleep 2
+pause 2
 shot "reader-dark-1280"
+stop_client
+
+echo "outbox: the server stops mid-session"
+rm -rf "$WORK/out" && cp -r "$WORK/client" "$WORK/out"
+start_client "$WORK/out" 400x800 mailroom-outbox
+xdotool type --delay 20 "$PASSWORD"
+xdotool key Return
+pause 3
+kill "${PIDS[0]}" 2>/dev/null || true # mailroomd
+wait "${PIDS[0]}" 2>/dev/null || true
+pause 3 # the watch notices and shows the banner
+xdotool key ctrl+n
+pause 1
+xdotool type --delay 20 "bob"
+xdotool key Tab
+xdotool type --delay 20 "Notes from the train"
+xdotool key Tab
+xdotool type --delay 10 "No signal here; this goes out when the server is back."
+xdotool key ctrl+Return
+pause 2
+shot "outbox-400"
 stop_client
 
 echo "done: $(ls "$OUT"/*.png | wc -l) screenshots in $OUT"

@@ -69,6 +69,14 @@ func main() {
 		Body: "Hi Alice,\n\nGreat, thanks. Here is the checklist for Friday's release: the migration runs\nfirst, then the servers restart one by one. The runbook is attached.\n\n" +
 			"> Bob, I'll take the database part on Friday. The migration is additive, so no downtime.\n\nBob",
 		Attachments: []ports.Attachment{{Name: "runbook.txt", ContentType: "text/plain", Data: []byte(strings.Repeat("step\n", 400))}}})
+	// Newest: every script the Go fonts lack, for reader-i18n-1280.png.
+	send(ctx, carol, ports.Draft{To: []string{"alice"}, Subject: "会议 · اجتماع · מפגש 🎉",
+		Body: "مرحبا أليس، الاجتماع يوم الثلاثاء في الساعة الثالثة.\n\n" +
+			"下周二的会议改到三点，请准时参加。\n\n" +
+			"来週の会議は午後三時からです。よろしくお願いします。\n\n" +
+			"שלום אליס, הפגישה נדחתה ליום שלישי.\n\n" +
+			"नमस्ते ऐलिस, बैठक मंगलवार को तीन बजे होगी।\n\n" +
+			"See you there 🎉 👍 😀\nCarol"})
 
 	if *settings != "" {
 		s := model.Settings{Host: *host, SMTPPort: *smtp, InboxPort: *inbox, Fingerprint: fp, Username: "alice"}
