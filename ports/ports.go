@@ -25,8 +25,6 @@ type Accounts interface {
 
 // Mailboxes is the mail use cases (implemented by *mail.Service).
 type Mailboxes interface {
-	ResolveRecipient(ctx context.Context, rcpt string) (account.Account, error)
-	Deliver(ctx context.Context, sender account.Account, rcpts []string, raw []byte) ([]mail.Meta, error)
 	List(ctx context.Context, owner account.ID, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error)
 	Fetch(ctx context.Context, owner account.ID, id mail.EntryID) (mail.Message, error)
 	SetSeen(ctx context.Context, owner account.ID, id mail.EntryID, seen bool) error

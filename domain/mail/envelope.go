@@ -134,7 +134,8 @@ func (s *Service) DeliverEnvelope(ctx context.Context, env *Envelope, raw []byte
 	}
 	from := s.accounts.AddressOf(env.sender).String()
 	hdr := ParseHeader(raw)
-	msg := NewMessage{Raw: raw, From: from, Subject: hdr.Subject, Preview: Preview(raw), Received: s.now().UTC()}
+	msg := NewMessage{Raw: raw, From: from, Subject: hdr.Subject, Preview: Preview(raw), Received: s.now().UTC(),
+		MessageID: hdr.MessageID}
 
 	entries := make([]NewEntry, 0, len(env.rcpts)+1)
 	sentTo := make([]string, 0, len(env.rcpts))
@@ -143,7 +144,7 @@ func (s *Service) DeliverEnvelope(ctx context.Context, env *Envelope, raw []byte
 		sentTo = append(sentTo, addr)
 		entries = append(entries, NewEntry{Owner: o.ID, Folder: Inbox, To: withAddress(hdr.To, addr)})
 	}
-	entries = append(entries, NewEntry{Owner: env.sender.ID, Folder: Sent, To: sentTo, Seen: true})
+	entries = append(entries, NewEntry{Owner: env.sender.ID, Folder: Sent, To: sentTo, Seen: true, Flags: FlagSeen})
 	metas, err := s.store.Deliver(ctx, msg, entries)
 	if err != nil {
 		return nil, err

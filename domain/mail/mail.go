@@ -1,14 +1,16 @@
-// Package mail owns delivery and mailboxes: envelopes, the per-owner mailbox
-// entries in the inbox and sent folders, their metadata, and the Deliver,
-// List, Fetch, SetSeen and Delete use cases with their limits. It is pure:
-// storage and new-mail notification come in through Store and Notifier.
+// Package mail owns delivery and mailboxes: envelopes, folders (the special
+// inbox, sent, drafts and trash, and the owner's own), the per-owner mailbox
+// entries in them with their metadata, flags and per-folder UIDs, and the
+// use cases with their limits: DeliverEnvelope, List, Fetch, flags, Move,
+// Copy, Append, Expunge, Delete and the folder operations (folders.go holds
+// the folder API). It is pure: storage and new-mail notification come in
+// through Store and Notifier.
 package mail
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	netmail "net/mail" // an RFC 5322 parser; it does no IO
@@ -27,6 +29,9 @@ var (
 	ErrBadFolder         = errors.New("mail: bad folder")
 	ErrBadLimit          = errors.New("mail: limit out of range")
 	ErrTooLarge          = errors.New("mail: message too large")
+	ErrFolderExists      = errors.New("mail: folder exists")
+	ErrSpecialFolder     = errors.New("mail: special folder")
+	ErrBadFlags          = errors.New("mail: bad flags")
 )
 
 // Limits.
@@ -44,26 +49,9 @@ const (
 	MaxToAddresses = 100
 	// PreviewRunes bounds Meta.Preview (see Preview).
 	PreviewRunes = 160
+	// MaxMessageIDBytes bounds Meta.MessageID: RFC 5322's line limit.
+	MaxMessageIDBytes = 998
 )
-
-// Folder is a mailbox folder.
-type Folder string
-
-// The folders.
-const (
-	Inbox Folder = "inbox"
-	Sent  Folder = "sent"
-)
-
-// ParseFolder accepts "inbox" or "sent"; anything else is ErrBadFolder
-// (wrapped).
-func ParseFolder(s string) (Folder, error) {
-	switch f := Folder(s); f {
-	case Inbox, Sent:
-		return f, nil
-	}
-	return "", fmt.Errorf("%w: %q", ErrBadFolder, s)
-}
 
 // EntryID identifies one mailbox entry (one copy of a message in one
 // owner's folder). IDs grow with time, so newest first is id descending.
@@ -87,7 +75,13 @@ type Meta struct {
 	// Date is the time the server received the message.
 	Date time.Time
 	Size int64
+	// Seen is Flags.Has(FlagSeen), kept for the inbox wire.
 	Seen bool
+	// UID is the entry's UID in its folder.
+	UID   uint32
+	Flags Flags
+	// MessageID is the Message-ID header, angle brackets kept; "" if none.
+	MessageID string
 }
 
 // Message is an entry with its raw RFC 5322 bytes.
@@ -104,6 +98,8 @@ type NewMessage struct {
 	// Preview is Preview(Raw), computed once per message.
 	Preview  string
 	Received time.Time
+	// MessageID is the Message-ID header (see Meta.MessageID).
+	MessageID string
 }
 
 // NewEntry is one mailbox entry to create for a NewMessage.
@@ -111,24 +107,33 @@ type NewEntry struct {
 	Owner  account.ID
 	Folder Folder
 	To     []string
-	// Seen starts the entry read: the sender's own sent copy is.
-	Seen bool
+	// Seen starts the entry read: the sender's own sent copy is. The
+	// entry's flags are Flags with FlagSeen added when Seen.
+	Seen  bool
+	Flags Flags
 }
 
 // Store is what the service needs from storage. Each call is one unit of work.
+// Every account has the special folders: the store creates them with the
+// account. Entries get their folder's next UID as they enter it.
 type Store interface {
+	FolderStore
 	// Deliver stores msg once and every entry pointing at it, all or
-	// nothing, and returns the entries' metadata in the order given.
+	// nothing, and returns the entries' metadata in the order given. A
+	// missing owner is ErrNoSuchRecipient, a folder the owner lacks
+	// ErrBadFolder.
 	Deliver(ctx context.Context, msg NewMessage, entries []NewEntry) ([]Meta, error)
 	// List gives the owner's entries in folder with id < before (before 0
-	// means no bound), newest first, at most limit of them.
+	// means no bound), newest first, at most limit of them. ErrNotFound
+	// when owner has no such folder.
 	List(ctx context.Context, owner account.ID, folder Folder, before EntryID, limit int) ([]Meta, error)
 	// Fetch, SetSeen and Delete act only on the owner's own entries;
 	// anything else is ErrNotFound.
 	Fetch(ctx context.Context, owner account.ID, id EntryID) (Message, error)
 	SetSeen(ctx context.Context, owner account.ID, id EntryID, seen bool) error
 	Delete(ctx context.Context, owner account.ID, id EntryID) error
-	// Count gives the number of entries and of unseen entries in a folder.
+	// Count gives the number of entries and of unseen entries in a folder
+	// (ErrNotFound as List).
 	Count(ctx context.Context, owner account.ID, folder Folder) (total, unseen int, err error)
 }
 
@@ -191,44 +196,6 @@ func (s *Service) MaxMessageBytes() int64 { return s.cfg.MaxMessageBytes }
 // MaxRecipients is the configured recipient cap of one message.
 func (s *Service) MaxRecipients() int { return s.cfg.MaxRecipients }
 
-// ResolveRecipient finds the local account for a recipient given as a bare
-// name or name@domain. Anything else is ErrNoSuchRecipient (wrapped): there
-// is no relay. Other errors are the store's.
-//
-// Deprecated: use Envelope.Add, which resolves each recipient once for the
-// whole transaction.
-func (s *Service) ResolveRecipient(ctx context.Context, rcpt string) (account.Account, error) {
-	acc, err := s.accounts.Lookup(ctx, trimAngle(rcpt))
-	if errors.Is(err, account.ErrNoSuchUser) {
-		return account.Account{}, fmt.Errorf("%w: %s", ErrNoSuchRecipient, rcpt)
-	}
-	return acc, err
-}
-
-// Deliver stores raw from sender for every recipient (deduplicated) plus the
-// sender's sent folder, in one unit of work, then notifies. It returns the
-// entries created: the inbox copies first, in recipient order, then the sent
-// copy. Errors: ErrTooLarge, ErrNoRecipients, then Envelope.Add's and
-// DeliverEnvelope's; nothing is stored on any error.
-//
-// Deprecated: fill an Envelope at RCPT time and call DeliverEnvelope, so
-// that each recipient is looked up once, not at RCPT and again here.
-func (s *Service) Deliver(ctx context.Context, sender account.Account, rcpts []string, raw []byte) ([]Meta, error) {
-	if int64(len(raw)) > s.cfg.MaxMessageBytes {
-		return nil, ErrTooLarge
-	}
-	if len(rcpts) == 0 {
-		return nil, ErrNoRecipients
-	}
-	env := s.NewEnvelope(sender)
-	for _, r := range rcpts {
-		if _, err := env.Add(ctx, r); err != nil {
-			return nil, err
-		}
-	}
-	return s.DeliverEnvelope(ctx, env, raw)
-}
-
 // withAddress gives list plus addr when addr is not in it (case-insensitive),
 // keeping at most MaxToAddresses header addresses: the To/Cc fields are the
 // sender's to write, and an unbounded list would bloat every list page and
@@ -252,9 +219,11 @@ func withAddress(list []string, addr string) []string {
 
 // List gives one page of the owner's folder, newest first. limit 0 means
 // DefaultLimit. Errors: ErrBadFolder; ErrBadLimit when limit is over
-// MaxLimit or negative, or before is negative; else the store's.
+// MaxLimit or negative, or before is negative; ErrNotFound for a folder
+// owner lacks; else the store's.
 func (s *Service) List(ctx context.Context, owner account.ID, folder Folder, before EntryID, limit int) ([]Meta, error) {
-	if _, err := ParseFolder(string(folder)); err != nil {
+	folder, err := ParseFolder(string(folder))
+	if err != nil {
 		return nil, err
 	}
 	if limit == 0 {
@@ -283,9 +252,9 @@ func (s *Service) Delete(ctx context.Context, owner account.ID, id EntryID) erro
 }
 
 // Count gives a folder's total and unseen counts. Errors: ErrBadFolder,
-// else the store's.
+// ErrNotFound for a folder owner lacks, else the store's.
 func (s *Service) Count(ctx context.Context, owner account.ID, folder Folder) (total, unseen int, err error) {
-	if _, err := ParseFolder(string(folder)); err != nil {
+	if folder, err = ParseFolder(string(folder)); err != nil {
 		return 0, 0, err
 	}
 	return s.store.Count(ctx, owner, folder)
@@ -296,6 +265,10 @@ type Header struct {
 	Subject string
 	// To holds the addresses of the To and Cc fields, in order.
 	To []string
+	// From is the first address of the From field, lower-cased.
+	From string
+	// MessageID is the Message-ID field, angle brackets kept.
+	MessageID string
 }
 
 var wordDecoder = mime.WordDecoder{}
@@ -326,6 +299,14 @@ func ParseHeader(raw []byte) Header {
 	}
 	for _, field := range []string{"To", "Cc"} {
 		h.To = append(h.To, addresses(m.Header.Get(field))...)
+	}
+	if from := addresses(m.Header.Get("From")); len(from) > 0 {
+		h.From = from[0]
+	}
+	// A Message-ID longer than a header line may be (RFC 5322 §2.1.1) is
+	// nobody's real one: dropping it keeps the stored field small.
+	if id := strings.TrimSpace(m.Header.Get("Message-Id")); len(id) <= MaxMessageIDBytes {
+		h.MessageID = id
 	}
 	return h
 }

@@ -63,6 +63,10 @@ type mailStore struct {
 	msgs        []mail.NewMessage
 	entries     map[mail.EntryID]*mail.Message
 	nextID      mail.EntryID
+	folders     map[account.ID]map[mail.Folder]*mail.FolderInfo
+	validity    map[account.ID]uint32 // the last UIDValidity given
+	createArgs  []mail.Folder
+	appendArgs  []appendCall
 	deliverArgs [][]mail.NewEntry
 	listArgs    []listCall
 	failDeliver error
@@ -75,28 +79,36 @@ type listCall struct {
 	limit  int
 }
 
-func newMailStore() *mailStore { return &mailStore{entries: map[mail.EntryID]*mail.Message{}} }
+func newMailStore() *mailStore {
+	return &mailStore{
+		entries:  map[mail.EntryID]*mail.Message{},
+		folders:  map[account.ID]map[mail.Folder]*mail.FolderInfo{},
+		validity: map[account.ID]uint32{},
+	}
+}
 
 func (s *mailStore) Deliver(_ context.Context, msg mail.NewMessage, entries []mail.NewEntry) ([]mail.Meta, error) {
 	s.deliverArgs = append(s.deliverArgs, entries)
 	if s.failDeliver != nil {
 		return nil, s.failDeliver
 	}
+	for _, e := range entries {
+		if _, err := s.folder(e.Owner, e.Folder); err != nil {
+			return nil, mail.ErrBadFolder
+		}
+	}
 	s.msgs = append(s.msgs, msg)
 	var metas []mail.Meta
 	for _, e := range entries {
-		s.nextID++
-		m := mail.Meta{ID: s.nextID, Owner: e.Owner, Folder: e.Folder, From: msg.From, To: e.To,
-			Subject: msg.Subject, Preview: msg.Preview, Date: msg.Received, Size: int64(len(msg.Raw))}
-		s.entries[m.ID] = &mail.Message{Meta: m, Raw: msg.Raw}
-		metas = append(metas, m)
+		metas = append(metas, s.add(msg, e))
 	}
 	return metas, nil
 }
 
 func (s *mailStore) List(_ context.Context, owner account.ID, f mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error) {
 	s.listArgs = append(s.listArgs, listCall{owner, f, before, limit})
-	return nil, nil
+	_, err := s.folder(owner, f)
+	return nil, err
 }
 
 func (s *mailStore) own(owner account.ID, id mail.EntryID) (*mail.Message, error) {
@@ -117,29 +129,29 @@ func (s *mailStore) Fetch(_ context.Context, owner account.ID, id mail.EntryID) 
 func (s *mailStore) SetSeen(_ context.Context, owner account.ID, id mail.EntryID, seen bool) error {
 	m, err := s.own(owner, id)
 	if err == nil {
-		m.Seen = seen
+		op := mail.FlagsRemove
+		if seen {
+			op = mail.FlagsAdd
+		}
+		s.setFlags(m, op.Apply(m.Flags, mail.FlagSeen))
 	}
 	return err
 }
 
 func (s *mailStore) Delete(_ context.Context, owner account.ID, id mail.EntryID) error {
-	_, err := s.own(owner, id)
+	m, err := s.own(owner, id)
 	if err == nil {
-		delete(s.entries, id)
+		s.remove(m)
 	}
 	return err
 }
 
 func (s *mailStore) Count(_ context.Context, owner account.ID, f mail.Folder) (total, unseen int, err error) {
-	for _, m := range s.entries {
-		if m.Owner == owner && m.Folder == f {
-			total++
-			if !m.Seen {
-				unseen++
-			}
-		}
+	fi, err := s.folder(owner, f)
+	if err != nil {
+		return 0, 0, err
 	}
-	return total, unseen, nil
+	return fi.Total, fi.Unseen, nil
 }
 
 // notifier records each call and how many entries the store held then.
@@ -194,9 +206,21 @@ const simpleMsg = "From: alice@localhost\r\nTo: bob@localhost\r\nSubject: hi\r\n
 
 // ---- Deliver ----
 
+// deliver is what the removed Service.Deliver did: an envelope filled with
+// rcpts, then DeliverEnvelope.
+func deliver(ctx context.Context, svc *mail.Service, sender account.Account, rcpts []string, raw []byte) ([]mail.Meta, error) {
+	env := svc.NewEnvelope(sender)
+	for _, r := range rcpts {
+		if _, err := env.Add(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	return svc.DeliverEnvelope(ctx, env, raw)
+}
+
 func TestDeliverCopies(t *testing.T) {
 	h := newHarness(t, 0)
-	metas, err := h.svc.Deliver(context.Background(), h.alice, []string{"bob", "carol@localhost"}, []byte(simpleMsg))
+	metas, err := deliver(context.Background(), h.svc, h.alice, []string{"bob", "carol@localhost"}, []byte(simpleMsg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +284,7 @@ func TestDeliverRecipients(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, 0)
-			metas, err := h.svc.Deliver(context.Background(), h.alice, tc.rcpts, []byte(simpleMsg))
+			metas, err := deliver(context.Background(), h.svc, h.alice, tc.rcpts, []byte(simpleMsg))
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Deliver = %v, want %v", err, tc.wantErr)
 			}
@@ -287,7 +311,7 @@ func TestDeliverSize(t *testing.T) {
 	}{{99, nil}, {100, nil}, {101, mail.ErrTooLarge}, {10000, mail.ErrTooLarge}} {
 		h := newHarness(t, 100)
 		raw := []byte("Subject: x\r\n\r\n" + strings.Repeat("a", tc.size-14))
-		_, err := h.svc.Deliver(context.Background(), h.alice, []string{"bob"}, raw)
+		_, err := deliver(context.Background(), h.svc, h.alice, []string{"bob"}, raw)
 		if !errors.Is(err, tc.wantErr) {
 			t.Errorf("size %d: Deliver = %v, want %v", tc.size, err, tc.wantErr)
 		}
@@ -307,7 +331,7 @@ func TestDeliverToFields(t *testing.T) {
 		"Cc: carol@localhost\r\n" +
 		"Bcc: dave@localhost, erin@localhost\r\n" +
 		"Subject: meeting\r\n\r\nhello\r\n"
-	metas, err := h.svc.Deliver(context.Background(), h.alice,
+	metas, err := deliver(context.Background(), h.svc, h.alice,
 		[]string{"bob", "carol", "dave", "erin"}, []byte(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +370,7 @@ func TestDeliverSubjectDecoded(t *testing.T) {
 	} {
 		h := newHarness(t, 0)
 		raw := "Subject: " + tc.header + "\r\n\r\nbody"
-		metas, err := h.svc.Deliver(context.Background(), h.alice, []string{"bob"}, []byte(raw))
+		metas, err := deliver(context.Background(), h.svc, h.alice, []string{"bob"}, []byte(raw))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,7 +382,7 @@ func TestDeliverSubjectDecoded(t *testing.T) {
 
 func TestDeliverNotifies(t *testing.T) {
 	h := newHarness(t, 0)
-	metas, err := h.svc.Deliver(context.Background(), h.alice, []string{"bob"}, []byte(simpleMsg))
+	metas, err := deliver(context.Background(), h.svc, h.alice, []string{"bob"}, []byte(simpleMsg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +399,7 @@ func TestDeliverNotifies(t *testing.T) {
 	h = newHarness(t, 0)
 	boom := errors.New("disk full")
 	h.store.failDeliver = boom
-	if _, err := h.svc.Deliver(context.Background(), h.alice, []string{"bob"}, []byte(simpleMsg)); !errors.Is(err, boom) {
+	if _, err := deliver(context.Background(), h.svc, h.alice, []string{"bob"}, []byte(simpleMsg)); !errors.Is(err, boom) {
 		t.Fatalf("Deliver = %v, want the store's error", err)
 	}
 	if len(h.notes.calls) != 0 {
@@ -387,22 +411,8 @@ func TestDeliverWithoutNotifier(t *testing.T) {
 	as := &accountStore{byName: map[account.Username]account.Account{}}
 	alice, _ := as.add("alice"), as.add("bob")
 	svc := mail.NewService(newMailStore(), account.NewService(as, nopHasher{}, account.Config{}, nil), nil, mail.Config{}, nil)
-	if _, err := svc.Deliver(context.Background(), alice, []string{"bob"}, []byte(simpleMsg)); err != nil {
+	if _, err := deliver(context.Background(), svc, alice, []string{"bob"}, []byte(simpleMsg)); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestResolveRecipient(t *testing.T) {
-	h := newHarness(t, 0)
-	for _, in := range []string{"bob", "BOB", "bob@localhost", "<bob@LOCALHOST>"} {
-		if a, err := h.svc.ResolveRecipient(context.Background(), in); err != nil || a != h.bob {
-			t.Errorf("ResolveRecipient(%q) = %+v, %v", in, a, err)
-		}
-	}
-	for _, in := range []string{"mallory", "bob@example.org", "", "<>"} {
-		if _, err := h.svc.ResolveRecipient(context.Background(), in); !errors.Is(err, mail.ErrNoSuchRecipient) {
-			t.Errorf("ResolveRecipient(%q) = %v, want ErrNoSuchRecipient", in, err)
-		}
 	}
 }
 
@@ -423,9 +433,10 @@ func TestList(t *testing.T) {
 		{"limit 501", mail.Inbox, 0, 501, mail.ErrBadLimit, 0},
 		{"negative limit", mail.Inbox, 0, -1, mail.ErrBadLimit, 0},
 		{"negative before", mail.Inbox, -1, 10, mail.ErrBadLimit, 0},
-		{"bad folder", "trash", 0, 10, mail.ErrBadFolder, 0},
+		{"trash", mail.Trash, 0, 10, nil, 10},
+		{"bad folder", "a//b", 0, 10, mail.ErrBadFolder, 0},
 		{"empty folder", "", 0, 10, mail.ErrBadFolder, 0},
-		{"folder case", "INBOX", 0, 10, mail.ErrBadFolder, 0},
+		{"missing folder", "nope", 0, 10, mail.ErrNotFound, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, 0)
@@ -433,7 +444,7 @@ func TestList(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("List = %v, want %v", err, tc.wantErr)
 			}
-			if tc.wantErr != nil {
+			if errors.Is(tc.wantErr, mail.ErrBadFolder) || errors.Is(tc.wantErr, mail.ErrBadLimit) {
 				if len(h.store.listArgs) != 0 {
 					t.Errorf("refused List reached the store")
 				}
@@ -450,7 +461,7 @@ func TestList(t *testing.T) {
 func TestOwnerOnly(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, 0)
-	metas, err := h.svc.Deliver(ctx, h.alice, []string{"bob"}, []byte(simpleMsg))
+	metas, err := deliver(ctx, h.svc, h.alice, []string{"bob"}, []byte(simpleMsg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,17 +502,11 @@ func TestOwnerOnly(t *testing.T) {
 	if _, err := h.svc.Fetch(ctx, h.alice.ID, metas[1].ID); err != nil {
 		t.Errorf("sender's sent copy gone with bob's inbox copy: %v", err)
 	}
-	if _, _, err := h.svc.Count(ctx, h.bob.ID, "spam"); !errors.Is(err, mail.ErrBadFolder) {
-		t.Errorf("Count(spam) = %v, want ErrBadFolder", err)
+	if _, _, err := h.svc.Count(ctx, h.bob.ID, "spam"); !errors.Is(err, mail.ErrNotFound) {
+		t.Errorf("Count(spam) = %v, want ErrNotFound", err)
 	}
-}
-
-func TestParseFolder(t *testing.T) {
-	for in, want := range map[string]mail.Folder{"inbox": mail.Inbox, "sent": mail.Sent, "Inbox": "", "": "", "drafts": ""} {
-		got, err := mail.ParseFolder(in)
-		if want == "" && !errors.Is(err, mail.ErrBadFolder) || want != "" && (err != nil || got != want) {
-			t.Errorf("ParseFolder(%q) = %q, %v", in, got, err)
-		}
+	if _, _, err := h.svc.Count(ctx, h.bob.ID, "/spam"); !errors.Is(err, mail.ErrBadFolder) {
+		t.Errorf("Count(/spam) = %v, want ErrBadFolder", err)
 	}
 }
 
@@ -597,7 +602,7 @@ func TestDeliverToFieldBounded(t *testing.T) {
 		to = append(to, fmt.Sprintf("x%d@example.org", i))
 	}
 	raw := "To: " + strings.Join(to, ", ") + "\r\nSubject: many\r\n\r\nhi\r\n"
-	metas, err := h.svc.Deliver(context.Background(), h.alice, []string{"bob"}, []byte(raw))
+	metas, err := deliver(context.Background(), h.svc, h.alice, []string{"bob"}, []byte(raw))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -233,7 +233,7 @@ func TestPreviewBounded(t *testing.T) {
 func TestDeliverComputesPreview(t *testing.T) {
 	h := newHarness(t, 0)
 	raw := "From: alice@localhost\r\nTo: bob@localhost\r\nSubject: hi\r\n\r\nSee you\r\nat noon.\r\n"
-	metas, err := h.svc.Deliver(context.Background(), h.alice, []string{"bob"}, []byte(raw))
+	metas, err := deliver(context.Background(), h.svc, h.alice, []string{"bob"}, []byte(raw))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,35 +109,6 @@ func (l *Limiter) Allow(key string) bool {
 	return true
 }
 
-// Reserve takes one token of key's budget up front, before the expensive
-// or risky work (a password check), and reports whether there was one.
-// Call refund when the attempt turns out not to count (a successful login):
-// checking first and spending after would let parallel attempts all pass
-// the check before any of them spends.
-//
-// Deprecated: use Acquire. Reserve refuses while the tokens are merely
-// reserved by attempts that may yet be refunded, so a burst of honest
-// attempts from one key is refused; Acquire waits for them instead.
-func (l *Limiter) Reserve(key string) (ok bool, refund func()) {
-	if !l.Allow(key) {
-		return false, func() {}
-	}
-	if l == nil || l.rate.N == 0 {
-		return true, func() {}
-	}
-	var once sync.Once
-	return true, func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			b := l.refill(key)
-			if b.tokens += 1; b.tokens > float64(l.rate.N) {
-				b.tokens = float64(l.rate.N)
-			}
-		})
-	}
-}
-
 func (l *Limiter) refill(key string) *bucket {
 	now := l.now()
 	b, ok := l.buckets[key]
