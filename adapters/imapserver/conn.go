@@ -19,7 +19,7 @@ import (
 // to the command in hand has been written by then.
 type conn struct {
 	lc   *listener.Conn
-	tls  net.Conn // lc.TLS
+	tls  net.Conn      // lc.TLS
 	done chan struct{} // closed by Close: the core's handler returns
 
 	mu       sync.Mutex

@@ -77,17 +77,17 @@ var ErrServerClosed = listener.ErrServerClosed
 // oversized APPEND literal without waiting, and go-imap would read the
 // refused bytes as commands.
 var capabilities = imap.CapSet{
-	imap.CapIMAP4rev1:     {},
-	imap.CapIMAP4rev2:     {},
-	imap.CapNamespace:     {},
-	imap.CapUIDPlus:       {},
-	imap.CapESearch:       {},
-	imap.CapListExtended:  {},
-	imap.CapListStatus:    {},
-	imap.CapMove:          {},
-	imap.CapStatusSize:    {},
-	imap.CapSpecialUse:    {},
-	imap.CapChildren:      {},
+	imap.CapIMAP4rev1:    {},
+	imap.CapIMAP4rev2:    {},
+	imap.CapNamespace:    {},
+	imap.CapUIDPlus:      {},
+	imap.CapESearch:      {},
+	imap.CapListExtended: {},
+	imap.CapListStatus:   {},
+	imap.CapMove:         {},
+	imap.CapStatusSize:   {},
+	imap.CapSpecialUse:   {},
+	imap.CapChildren:     {},
 }
 
 // Server is the IMAP server.

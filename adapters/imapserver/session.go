@@ -26,9 +26,9 @@ type session struct {
 }
 
 var (
-	_ imapserver.SessionIMAP4rev2    = (*session)(nil)
-	_ imapserver.SessionSASL         = (*session)(nil)
-	_ imapserver.SessionAppendLimit  = (*session)(nil)
+	_ imapserver.SessionIMAP4rev2   = (*session)(nil)
+	_ imapserver.SessionSASL        = (*session)(nil)
+	_ imapserver.SessionAppendLimit = (*session)(nil)
 )
 
 // newSession is go-imap's NewSession: the greeting comes next.

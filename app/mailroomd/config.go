@@ -77,6 +77,9 @@ type config struct {
 	SMTPAddr string
 	// InboxAddr is the inbox protocol (TLS) listen address. Default 127.0.0.1:9999.
 	InboxAddr string
+	// IMAPAddr is the IMAP (implicit TLS) listen address; empty turns
+	// IMAP off in serve. Default 127.0.0.1:9993.
+	IMAPAddr string
 	// Domain is the mail domain. Default localhost.
 	Domain string
 	// Registration is "open" (REG allowed) or "closed". Default open.
@@ -231,6 +234,7 @@ func defaultConfig(getenv func(string) string) *config {
 		DataDir:      defaultDataDir(getenv),
 		SMTPAddr:     "127.0.0.1:8025",
 		InboxAddr:    "127.0.0.1:9999",
+		IMAPAddr:     "127.0.0.1:9993",
 		Domain:       "localhost",
 		Registration: "open",
 		MaxMessage:   25 << 20,

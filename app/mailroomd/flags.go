@@ -25,6 +25,7 @@ func newFlags(getenv func(string) string) *flags {
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "`dir`ectory for the database and the generated certificate")
 	fs.Var(addrValue{&cfg.SMTPAddr}, "smtp-addr", "SMTP (implicit TLS) listen `address`")
 	fs.Var(addrValue{&cfg.InboxAddr}, "inbox-addr", "inbox protocol (TLS) listen `address`")
+	fs.Var(optAddrValue{&cfg.IMAPAddr}, "imap-addr", "IMAP (implicit TLS) listen `address`; empty: no IMAP in serve")
 	fs.Var(domainValue{&cfg.Domain}, "domain", "mail `domain` of every address")
 	fs.Var(enumValue{p: &cfg.Registration, allowed: []string{"open", "closed"}}, "registration", "`open` or closed: whether clients may register accounts")
 	fs.Var(sizeValue{&cfg.MaxMessage, minMessageBytes, maxMessageBytes}, "max-message", "largest message, e.g. 25MiB, 10MB or 1048576 (`size`)")
@@ -159,9 +160,10 @@ func (f *flags) usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: mailroomd [flags] [command] [args]
 
 Commands:
-  serve                  run the SMTP and inbox servers in one process (default)
+  serve                  run the SMTP, inbox and IMAP servers in one process (default)
   smtp                   run the SMTP server only
   inbox                  run the inbox server only
+  imap                   run the IMAP server only
   migrate up|down|version
                          apply all migrations, revert the latest one, or print the schema version
   copy-db                copy the SQLite database in --data into the empty PostgreSQL database --db names

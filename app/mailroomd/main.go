@@ -83,7 +83,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	}
 	cfg := *f.cfg
 	switch cmd {
-	case "serve", "smtp", "inbox":
+	case "serve", "smtp", "inbox", "imap":
 		if len(pos) > 0 {
 			return c.fail(usagef("%s takes no arguments, got %q", cmd, pos))
 		}
@@ -109,7 +109,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		f.usage(c.stdout)
 		return exitOK
 	}
-	return c.fail(usagef("unknown command %q (want serve, smtp, inbox, migrate, user, copy-db, cert or version)", cmd))
+	return c.fail(usagef("unknown command %q (want serve, smtp, inbox, imap, migrate, user, copy-db, cert or version)", cmd))
 }
 
 // fail reports err on stderr and gives its exit code: 2 for a usage error,

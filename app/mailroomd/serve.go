@@ -54,7 +54,8 @@ func offRate(r throttle.Rate) throttle.Rate {
 	return r
 }
 
-// serve runs the servers that mode names ("serve": both, "smtp", "inbox")
+// serve runs the servers that mode names ("serve": all three, "smtp",
+// "inbox", "imap")
 // until ctx ends, then shuts them down within cfg.Grace and closes the
 // database. It exits 1 when a server stopped on its own or when the grace
 // ran out and connections were cut.
@@ -179,6 +180,18 @@ func (n *node) listen(cfg config, mode string, tc *tls.Config, acc *account.Serv
 	}
 	if mode == "serve" || mode == "inbox" {
 		if err := n.add("inbox", cfg.InboxAddr, newInboxServer(cfg, tc, acc, mb, n.db, n.log)); err != nil {
+			return err
+		}
+	}
+	if (mode == "serve" && cfg.IMAPAddr != "") || mode == "imap" {
+		if cfg.IMAPAddr == "" {
+			return fmt.Errorf("imap: --imap-addr is empty")
+		}
+		srv, err := newIMAPServer(cfg, tc, acc, mb, n.db, n.log)
+		if err != nil {
+			return err
+		}
+		if err := n.add("imap", cfg.IMAPAddr, srv); err != nil {
 			return err
 		}
 	}
