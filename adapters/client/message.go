@@ -38,29 +38,10 @@ func qualify(rcpt, from string) string {
 // text/plain part, or multipart/mixed with the text first and one part per
 // attachment. The subject is RFC 2047 encoded when not ASCII.
 func buildMessage(d ports.Draft, from string, now time.Time) ([]byte, error) {
-	var h gomail.Header
-	fromAddr := &gomail.Address{Address: from}
-	h.SetAddressList("From", []*gomail.Address{fromAddr})
-	to := make([]*gomail.Address, 0, len(d.To))
-	for _, r := range d.To {
-		to = append(to, &gomail.Address{Address: qualify(r, from)})
-	}
-	h.SetAddressList("To", to)
-	h.SetSubject(d.Subject)
-	h.SetDate(now)
-	_, domain, _ := strings.Cut(from, "@")
-	if domain == "" {
-		domain = "localhost"
-	}
-	if err := h.GenerateMessageIDWithHostname(domain); err != nil {
+	h, err := draftHeader(d, from, now)
+	if err != nil {
 		return nil, err
 	}
-	if id := strings.Trim(strings.TrimSpace(d.InReplyTo), "<>"); id != "" {
-		h.SetMsgIDList("In-Reply-To", []string{id})
-		h.SetMsgIDList("References", []string{id})
-	}
-	h.Set("MIME-Version", "1.0")
-
 	var buf bytes.Buffer
 	if len(d.Attachments) == 0 {
 		h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
@@ -94,25 +75,7 @@ func buildMessage(d ports.Draft, from string, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	for _, a := range d.Attachments {
-		ct := a.ContentType
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		mt, params, err := mime.ParseMediaType(ct)
-		if err != nil {
-			return nil, fmt.Errorf("client: attachment %q: content type %q: %w", a.Name, a.ContentType, err)
-		}
-		var ah gomail.AttachmentHeader
-		ah.SetContentType(mt, params)
-		ah.SetFilename(a.Name)
-		aw, err := mw.CreateAttachment(ah)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := aw.Write(a.Data); err != nil {
-			return nil, err
-		}
-		if err := aw.Close(); err != nil {
+		if err := writeAttachment(mw, a); err != nil {
 			return nil, err
 		}
 	}
@@ -120,6 +83,57 @@ func buildMessage(d ports.Draft, from string, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// draftHeader is the top-level header of a draft sent from from at now:
+// addresses, subject, date, a fresh Message-ID and the reply threading.
+func draftHeader(d ports.Draft, from string, now time.Time) (gomail.Header, error) {
+	var h gomail.Header
+	fromAddr := &gomail.Address{Address: from}
+	h.SetAddressList("From", []*gomail.Address{fromAddr})
+	to := make([]*gomail.Address, 0, len(d.To))
+	for _, r := range d.To {
+		to = append(to, &gomail.Address{Address: qualify(r, from)})
+	}
+	h.SetAddressList("To", to)
+	h.SetSubject(d.Subject)
+	h.SetDate(now)
+	_, domain, _ := strings.Cut(from, "@")
+	if domain == "" {
+		domain = "localhost"
+	}
+	if err := h.GenerateMessageIDWithHostname(domain); err != nil {
+		return h, err
+	}
+	if id := strings.Trim(strings.TrimSpace(d.InReplyTo), "<>"); id != "" {
+		h.SetMsgIDList("In-Reply-To", []string{id})
+		h.SetMsgIDList("References", []string{id})
+	}
+	h.Set("MIME-Version", "1.0")
+	return h, nil
+}
+
+// writeAttachment adds a as one attachment part of mw.
+func writeAttachment(mw *gomail.Writer, a ports.Attachment) error {
+	ct := a.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return fmt.Errorf("client: attachment %q: content type %q: %w", a.Name, a.ContentType, err)
+	}
+	var ah gomail.AttachmentHeader
+	ah.SetContentType(mt, params)
+	ah.SetFilename(a.Name)
+	aw, err := mw.CreateAttachment(ah)
+	if err != nil {
+		return err
+	}
+	if _, err := aw.Write(a.Data); err != nil {
+		return err
+	}
+	return aw.Close()
 }
 
 // parseMessage fills b's MessageID, Text, HTML and Attachments from raw. It

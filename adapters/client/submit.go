@@ -58,14 +58,6 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 	c.CommandTimeout = s.c.cfg.IOTimeout
 	c.SubmissionTimeout = s.c.cfg.IOTimeout
 	defer c.Close()
-	// ended catches a ctx that ended while no IO was pending, when the
-	// close may not have happened yet, before a step that commits to more.
-	ended := func(op string) error {
-		if ctx.Err() == nil {
-			return nil
-		}
-		return netError(ctx, fmt.Errorf("%s: not sent", op))
-	}
 	if err := c.Hello(s.c.cfg.HelloName); err != nil {
 		return smtpError(ctx, opAny, err)
 	}
@@ -74,14 +66,21 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 		s.noteRefusal(err)
 		return err
 	}
-	if err := ended(opMail); err != nil {
+	return s.transact(ctx, conn, c, from, d.To, raw)
+}
+
+// transact runs one mail transaction on a logged-in client: MAIL, a RCPT
+// per recipient (collecting refusals), then DATA. Nothing is sent unless
+// every recipient is accepted.
+func (s *Session) transact(ctx context.Context, conn net.Conn, c *smtp.Client, from string, to []string, raw []byte) error {
+	if err := ended(ctx, opMail); err != nil {
 		return err
 	}
 	if err := c.Mail(from, nil); err != nil {
 		return smtpError(ctx, opMail, err)
 	}
 	var failed []ports.RecipientError
-	for _, r := range d.To {
+	for _, r := range to {
 		if err := c.Rcpt(qualify(r, from), nil); err != nil {
 			var se *smtp.SMTPError
 			if !errors.As(err, &se) {
@@ -95,7 +94,7 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 		c.Quit()
 		return &ports.SendError{Failed: failed}
 	}
-	if err := ended(opData); err != nil {
+	if err := ended(ctx, opData); err != nil {
 		return err
 	}
 	w, err := c.Data()
@@ -111,6 +110,15 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 	}
 	c.Quit()
 	return nil
+}
+
+// ended catches a ctx that ended while no IO was pending, when the close
+// may not have happened yet, before a step that commits to more.
+func ended(ctx context.Context, op string) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return netError(ctx, fmt.Errorf("%s: not sent", op))
 }
 
 // smtpError maps a go-smtp error: a server refusal through replyError,

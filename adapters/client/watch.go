@@ -148,10 +148,14 @@ func (w *watcher) connection(ctx context.Context) (connected bool, err error) {
 		}
 	}
 	ic.events = nil
+	return true, w.pump(ctx, ic)
+}
 
-	// From here a reader goroutine owns reads; this one writes pings.
-	lines := make(chan line)
-	errc := make(chan error, 1)
+// startReader hands ic's reads to a goroutine of their own, so that the
+// caller can write pings meanwhile. stop ends the goroutine and closes ic.
+func startReader(ic *inboxConn) (lines <-chan line, errc <-chan error, stop func()) {
+	lc := make(chan line)
+	ec := make(chan error, 1)
 	done := make(chan struct{})
 	exited := make(chan struct{})
 	ic.conn.SetDeadline(time.Time{})
@@ -160,41 +164,48 @@ func (w *watcher) connection(ctx context.Context) (connected bool, err error) {
 		for {
 			l, err := ic.readLine()
 			if err != nil {
-				errc <- err
+				ec <- err
 				return
 			}
 			select {
-			case lines <- l:
+			case lc <- l:
 			case <-done:
 				return
 			}
 		}
 	}()
-	defer func() {
+	return lc, ec, func() {
 		close(done)
 		ic.close()
 		<-exited
-	}()
+	}
+}
+
+// pump handles events as they come and pings the server every
+// PingInterval, until the connection fails or ctx ends.
+func (w *watcher) pump(ctx context.Context, ic *inboxConn) error {
+	lines, errc, stop := startReader(ic)
+	defer stop()
 	stopCtx := watchCtx(ctx, ic.conn)
 	defer stopCtx()
 
-	cfg := s.c.cfg
+	cfg := w.s.c.cfg
 	ticker := time.NewTicker(cfg.PingInterval)
 	defer ticker.Stop()
 	var pingTag json.RawMessage
 	for {
 		select {
 		case <-ctx.Done():
-			return true, ctx.Err()
+			return ctx.Err()
 		case err := <-errc:
 			if ctx.Err() != nil {
-				return true, ctx.Err()
+				return ctx.Err()
 			}
-			return true, fmt.Errorf("%w: watch: %v", ports.ErrUnreachable, err)
+			return fmt.Errorf("%w: watch: %v", ports.ErrUnreachable, err)
 		case l := <-lines:
 			if l.event != nil {
 				if err := w.handle(ctx, *l.event); err != nil {
-					return true, err
+					return err
 				}
 				continue
 			}
@@ -204,7 +215,7 @@ func (w *watcher) connection(ctx context.Context) (connected bool, err error) {
 				continue
 			}
 			if !l.resp.OK && l.resp.Error != nil {
-				return true, &serverError{op: inboxwire.OpWatch, err: *l.resp.Error}
+				return &serverError{op: inboxwire.OpWatch, err: *l.resp.Error}
 			}
 		case <-ticker.C:
 			if pingTag != nil {
@@ -213,7 +224,7 @@ func (w *watcher) connection(ctx context.Context) (connected bool, err error) {
 			ic.conn.SetWriteDeadline(time.Now().Add(cfg.IOTimeout))
 			tag, err := ic.send(inboxwire.Request{Op: inboxwire.OpPing})
 			if err != nil {
-				return true, fmt.Errorf("%w: watch ping: %v", ports.ErrUnreachable, err)
+				return fmt.Errorf("%w: watch ping: %v", ports.ErrUnreachable, err)
 			}
 			pingTag = tag
 			ic.conn.SetReadDeadline(time.Now().Add(cfg.IOTimeout))
