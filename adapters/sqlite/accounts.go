@@ -13,7 +13,8 @@ import (
 	"mailroom/domain/account"
 )
 
-// CreateAccount inserts an account. A name taken in any letter case gives
+// CreateAccount inserts an account with its special folders (mail.Inbox,
+// Sent, Drafts, Trash). A name taken in any letter case gives
 // account.ErrUsernameTaken.
 func (s *Store) CreateAccount(ctx context.Context, name account.Username, passwordHash string, created time.Time) (account.Account, error) {
 	created = fromNanos(created.UnixNano())
@@ -25,8 +26,10 @@ func (s *Store) CreateAccount(ctx context.Context, name account.Username, passwo
 		if err != nil {
 			return err
 		}
-		id, err = res.LastInsertId()
-		return err
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return createSpecialFolders(w, account.ID(id), created)
 	})
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 		return account.Account{}, fmt.Errorf("%w: %s", account.ErrUsernameTaken, name)

@@ -35,7 +35,9 @@ type FeedConfig struct {
 	Buffer int
 }
 
-// Feed streams every committed mailbox entry, of every owner, in id order.
+// Feed streams every committed mailbox entry, of every owner, in id order
+// (Subscribe, SubscribeInterest), and the change log in Seq order
+// (SubscribeChanges).
 // One poller serves all subscribers: it holds one read connection and
 // watches PRAGMA data_version, which changes when any other connection,
 // in this process or another, commits; Notify makes it look at once.
@@ -52,6 +54,8 @@ type Feed struct {
 	closed bool
 	last   mail.EntryID // newest entry fanned out (or skipped for lack of interest)
 	subs   map[*subscriber]struct{}
+	// changes holds the SubscribeChanges subscribers (changefeed.go).
+	changes changeSubs
 
 	// Test hooks: how many queries read entry rows back (ids and owners
 	// only), and how many read entries' metadata (the join).
@@ -105,6 +109,7 @@ func (s *Store) Feed(cfg FeedConfig) *Feed {
 		done: make(chan struct{}),
 		subs: map[*subscriber]struct{}{},
 	}
+	f.changes.subs = map[*changeSub]struct{}{}
 	// Registering under s.mu's read lock orders it before Close's write
 	// lock, so Close either sees this feed or this call sees closed.
 	s.mu.RLock()
@@ -192,6 +197,9 @@ func (f *Feed) Close() error {
 		for sub := range f.subs {
 			f.dropLocked(sub)
 		}
+		for sub := range f.changes.subs {
+			f.dropChangeLocked(sub)
+		}
 	})
 	return nil
 }
@@ -224,9 +232,9 @@ func (f *Feed) run() {
 			kicked = true
 		}
 		f.mu.Lock()
-		n := len(f.subs)
+		n, nc := len(f.subs), len(f.changes.subs)
 		f.mu.Unlock()
-		if n == 0 {
+		if n+nc == 0 {
 			continue
 		}
 		if fc == nil {
@@ -245,7 +253,14 @@ func (f *Feed) run() {
 		if v == version && !kicked {
 			continue
 		}
-		if err := f.catchUp(fc); err != nil {
+		err = nil
+		if n > 0 {
+			err = f.catchUp(fc)
+		}
+		if nc > 0 && err == nil {
+			err = f.catchUpChanges(fc)
+		}
+		if err != nil {
 			version = -1 // look again next tick
 			continue
 		}

@@ -104,8 +104,13 @@ func TestFeedManySubscribersAndBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgID, _ := res.LastInsertId()
-	for range n {
-		if _, err := tx.Exec(`INSERT INTO entries (owner, message_id, folder, rcpts, received) VALUES (?, ?, 'inbox', '[]', 0)`, alice.ID, msgID); err != nil {
+	var inbox int64
+	if err := tx.QueryRow(`SELECT id FROM folders WHERE owner = ? AND name = 'inbox'`, alice.ID).Scan(&inbox); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, err := tx.Exec(`INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, received) VALUES (?, ?, ?, ?, '[]', 0)`,
+			alice.ID, inbox, i+1, msgID); err != nil {
 			t.Fatal(err)
 		}
 	}

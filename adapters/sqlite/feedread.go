@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -32,6 +31,7 @@ ORDER BY e.id`
 type feedConn struct {
 	conn                                 *sql.Conn
 	version, newestID, refs, after, byID *sql.Stmt
+	changesAfter                         *sql.Stmt
 }
 
 func (s *Store) openFeedConn(ctx context.Context) (*feedConn, error) {
@@ -46,6 +46,8 @@ func (s *Store) openFeedConn(ctx context.Context) (*feedConn, error) {
 		&fc.refs:     refsAfterSQL,
 		&fc.after:    afterQuery,
 		&fc.byID:     metasByIDSQL,
+
+		&fc.changesAfter: changesAfterSQL,
 	})
 	if err != nil {
 		c.Close()
@@ -59,7 +61,7 @@ func (fc *feedConn) close() {
 	if fc == nil {
 		return
 	}
-	closeStmts(fc.version, fc.newestID, fc.refs, fc.after, fc.byID)
+	closeStmts(fc.version, fc.newestID, fc.refs, fc.after, fc.byID, fc.changesAfter)
 	fc.conn.Close()
 }
 
@@ -120,16 +122,7 @@ func (fc *feedConn) metasByID(ctx context.Context, ids []mail.EntryID) ([]mail.M
 	if len(ids) == 0 {
 		return nil, errors.New("sqlite: feed: no ids")
 	}
-	arr := make([]byte, 0, 1+8*len(ids))
-	arr = append(arr, '[')
-	for i, id := range ids {
-		if i > 0 {
-			arr = append(arr, ',')
-		}
-		arr = strconv.AppendInt(arr, int64(id), 10)
-	}
-	arr = append(arr, ']')
-	rows, err := fc.byID.QueryContext(ctx, string(arr))
+	rows, err := fc.byID.QueryContext(ctx, jsonInts(ids))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: feed: entries by id: %w", err)
 	}

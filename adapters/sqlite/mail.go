@@ -7,17 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	sqlite3 "modernc.org/sqlite/lib"
+	"time"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
 
 // Deliver stores msg once and one entry per element of entries, all or
-// nothing, and gives the entries' metadata in the order given. An entry whose
-// owner does not exist (e.g. an account deleted meanwhile) fails the whole
-// delivery with mail.ErrNoSuchRecipient; a bad folder with mail.ErrBadFolder.
+// nothing, and gives the entries' metadata in the order given. Each entry
+// takes its folder's next UID. An entry whose owner does not exist (e.g. an
+// account deleted meanwhile) fails the whole delivery with
+// mail.ErrNoSuchRecipient; a folder the owner lacks with mail.ErrBadFolder.
 func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail.NewEntry) ([]mail.Meta, error) {
 	if len(entries) == 0 {
 		return nil, mail.ErrNoRecipients
@@ -39,41 +39,29 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 			return nil, fmt.Errorf("sqlite: deliver: %w", err)
 		}
 		rcpts[i] = string(b)
-		metas[i] = mail.Meta{
-			Owner: e.Owner, Folder: e.Folder, From: msg.From, To: to,
-			Subject: msg.Subject, Preview: msg.Preview, Date: received, Size: int64(len(raw)), Seen: e.Seen,
-		}
+		metas[i] = newMeta(msg, e, to, received, int64(len(raw)))
 	}
 	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
+		msgID, err := s.insertMessage(w, msg, raw, received)
 		if err != nil {
 			return err
 		}
-		msgID, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		if msg.Preview != "" { // no row reads as ''
-			if _, err := w.exec(s.wst.insPreview, msgID, msg.Preview); err != nil {
-				return err
-			}
-		}
-		stmt := w.stmt(s.wst.insEntry)
 		for i, e := range entries {
-			res, err := stmt.ExecContext(w.ctx, int64(e.Owner), msgID, string(e.Folder), rcpts[i], e.Seen, received.UnixNano())
-			switch {
-			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
-				return fmt.Errorf("%w: account id %d", mail.ErrNoSuchRecipient, e.Owner)
-			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_CHECK):
+			folderID, uid, _, err := s.reserveUIDs(w, e.Owner, e.Folder, 1)
+			if errors.Is(err, mail.ErrNotFound) {
+				if e.Folder.Special() != mail.SpecialNone {
+					return fmt.Errorf("%w: account id %d", mail.ErrNoSuchRecipient, e.Owner)
+				}
 				return fmt.Errorf("%w: %q", mail.ErrBadFolder, e.Folder)
-			case err != nil:
-				return err
 			}
-			id, err := res.LastInsertId()
 			if err != nil {
 				return err
 			}
-			metas[i].ID = mail.EntryID(id)
+			id, err := s.insertEntry(w, e.Owner, folderID, uid, msgID, rcpts[i], metas[i].Flags, received, msg.MessageID)
+			if err != nil {
+				return err
+			}
+			metas[i].ID, metas[i].UID = id, uid
 		}
 		return nil
 	})
@@ -86,23 +74,76 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 	return metas, nil
 }
 
-// metaCols reads an entry's metadata; with "e" the entry, "m" its message
-// and "p" the message's preview (metaJoin). None of them is messages.raw, so
-// no blob is read.
-const metaCols = `e.id, e.owner, e.folder, e.rcpts, e.seen, e.received, m.size, m.from_addr, m.subject, coalesce(p.preview, '')`
+// newMeta is the metadata of a new entry e of msg.
+func newMeta(msg mail.NewMessage, e mail.NewEntry, to []string, received time.Time, size int64) mail.Meta {
+	flags := e.Flags
+	if e.Seen {
+		flags |= mail.FlagSeen
+	}
+	return mail.Meta{
+		Owner: e.Owner, Folder: e.Folder, From: msg.From, To: to,
+		Subject: msg.Subject, Preview: msg.Preview, Date: received, Size: size,
+		Seen: flags.Has(mail.FlagSeen), Flags: flags, MessageID: msg.MessageID,
+	}
+}
 
-// metaJoin joins an entry to its message and preview. The preview is in
-// its own table so that it is not stored after messages.raw (see
+// insertMessage stores a message and its preview and gives its id.
+func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received time.Time) (int64, error) {
+	res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
+	if err != nil {
+		return 0, err
+	}
+	msgID, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	if msg.Preview != "" { // no row reads as ''
+		if _, err := w.exec(s.wst.insPreview, msgID, msg.Preview); err != nil {
+			return 0, err
+		}
+	}
+	return msgID, nil
+}
+
+// reserveUIDs takes n UIDs of owner's folder (its UIDNext grows by n) and
+// gives the folder's id, the first UID taken and the UIDVALIDITY; a folder
+// owner lacks is mail.ErrNotFound.
+func (s *Store) reserveUIDs(w *wtx, owner account.ID, folder mail.Folder, n int) (folderID int64, first uint32, validity uint32, err error) {
+	err = w.stmt(s.wst.reserveUIDs).QueryRowContext(w.ctx, n, int64(owner), string(folder)).Scan(&folderID, &first, &validity)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, 0, fmt.Errorf("%w: folder %q", mail.ErrNotFound, folder)
+	}
+	return folderID, first, validity, err
+}
+
+func (s *Store) insertEntry(w *wtx, owner account.ID, folderID int64, uid uint32, msgID int64, rcpts string, flags mail.Flags, received time.Time, messageID string) (mail.EntryID, error) {
+	res, err := w.exec(s.wst.insEntry, int64(owner), folderID, uid, msgID, rcpts, uint8(flags), received.UnixNano(), messageID)
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	return mail.EntryID(id), err
+}
+
+// metaCols reads an entry's metadata; with "e" the entry, "f" its folder,
+// "m" its message and "p" the message's preview (metaJoin). None of them is
+// messages.raw, so no blob is read.
+const metaCols = `e.id, e.owner, f.name, e.rcpts, e.flags, e.received, m.size, m.from_addr, m.subject, coalesce(p.preview, ''), e.uid, e.msgid`
+
+// metaJoin joins an entry to its folder, message and preview. The preview
+// is in its own table so that it is not stored after messages.raw (see
 // migrations/0002_preview.up.sql); a message without one reads as "".
-const metaJoin = `entries e CROSS JOIN messages m ON m.id = e.message_id
+// CROSS JOIN pins entries as the outer loop.
+const metaJoin = `entries e CROSS JOIN folders f ON f.id = e.folder_id
+CROSS JOIN messages m ON m.id = e.message_id
 LEFT JOIN message_previews p ON p.message_id = e.message_id`
 
-// listQuery is a range scan of entries_owner_folder_id, already in id
-// order, then one rowid lookup per row in messages and one in
-// message_previews. CROSS JOIN pins entries as the outer loop.
+// listQuery is a backward range scan of entries_folder_id, already in id
+// order, then one rowid lookup per row in folders, messages and
+// message_previews.
 const listQuery = `SELECT ` + metaCols + `
 FROM ` + metaJoin + `
-WHERE e.owner = ? AND e.folder = ? AND e.id < ?
+WHERE e.folder_id = ? AND e.id < ?
 ORDER BY e.id DESC
 LIMIT ?`
 
@@ -110,10 +151,12 @@ func scanMeta(sc interface{ Scan(...any) error }, extra ...any) (mail.Meta, erro
 	var m mail.Meta
 	var folder, rcpts string
 	var received int64
-	dst := append([]any{&m.ID, &m.Owner, &folder, &rcpts, &m.Seen, &received, &m.Size, &m.From, &m.Subject, &m.Preview}, extra...)
+	dst := append([]any{&m.ID, &m.Owner, &folder, &rcpts, &m.Flags, &received, &m.Size, &m.From, &m.Subject, &m.Preview,
+		&m.UID, &m.MessageID}, extra...)
 	if err := sc.Scan(dst...); err != nil {
 		return mail.Meta{}, err
 	}
+	m.Seen = m.Flags.Has(mail.FlagSeen)
 	m.Folder = mail.Folder(folder)
 	m.Date = fromNanos(received)
 	if err := json.Unmarshal([]byte(rcpts), &m.To); err != nil {
@@ -123,15 +166,20 @@ func scanMeta(sc interface{ Scan(...any) error }, extra ...any) (mail.Meta, erro
 }
 
 // List gives the owner's entries in folder with id < before (0: no bound),
-// newest first, at most limit of them.
+// newest first, at most limit of them; mail.ErrNotFound for a folder owner
+// lacks.
 func (s *Store) List(ctx context.Context, owner account.ID, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error) {
 	if before <= 0 {
 		before = math.MaxInt64
 	}
+	fi, err := s.folderRow(ctx, owner, folder)
+	if err != nil {
+		return nil, err
+	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.rst.list.QueryContext(ctx, int64(owner), string(folder), int64(before), limit)
+	rows, err := s.rst.list.QueryContext(ctx, fi.id, int64(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list: %w", err)
 	}
@@ -191,14 +239,20 @@ func (s *Store) Fetch(ctx context.Context, owner account.ID, id mail.EntryID) (m
 	return msg, nil
 }
 
-// SetSeen flags one of the owner's entries.
+// SetSeen sets or clears \Seen on one of the owner's entries.
 func (s *Store) SetSeen(ctx context.Context, owner account.ID, id mail.EntryID, seen bool) error {
+	op := mail.FlagsRemove
+	if seen {
+		op = mail.FlagsAdd
+	}
 	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec(s.wst.setSeen, seen, int64(id), int64(owner))
-		if err != nil {
-			return err
+		var uid uint32
+		var flags mail.Flags
+		err := w.stmt(s.wst.setFlags).QueryRowContext(w.ctx, uint8(op), uint8(mail.FlagSeen), int64(id), int64(owner)).Scan(&uid, &flags)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: entry %d", mail.ErrNotFound, id)
 		}
-		return mustAffect(res, fmt.Errorf("%w: entry %d", mail.ErrNotFound, id))
+		return err
 	})
 	if err != nil && !errors.Is(err, mail.ErrNotFound) {
 		return fmt.Errorf("sqlite: set seen: %w", err)
@@ -222,17 +276,13 @@ func (s *Store) Delete(ctx context.Context, owner account.ID, id mail.EntryID) e
 	return err
 }
 
-// Count gives the number of entries and of unseen entries in a folder, from
-// folder_counts, which triggers keep in step with entries.
+// Count gives the number of entries and of unseen entries in a folder, which
+// triggers keep in step with entries; mail.ErrNotFound for a folder owner
+// lacks.
 func (s *Store) Count(ctx context.Context, owner account.ID, folder mail.Folder) (total, unseen int, err error) {
-	err = s.rst.count.QueryRowContext(ctx, int64(owner), string(folder)).Scan(&total, &unseen)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, nil // nothing ever delivered there
-	}
+	fi, err := s.folderRow(ctx, owner, folder)
 	if err != nil {
-		return 0, 0, fmt.Errorf("sqlite: count: %w", err)
+		return 0, 0, err
 	}
-	return total, unseen, nil
+	return fi.Total, fi.Unseen, nil
 }
-
-const countQuery = `SELECT total, unseen FROM folder_counts WHERE owner = ? AND folder = ?`

@@ -19,7 +19,7 @@ func tables(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'messages', 'entries', 'folder_counts', 'message_previews') ORDER BY name`)
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'messages', 'entries', 'folder_counts', 'message_previews', 'folders', 'changes') ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,12 +51,13 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVer    uint
 		wantTables int
 	}{
-		{Up, 2, 5},
-		{Up, 2, 5},   // nothing pending is not an error
-		{Down, 1, 4}, // one step: message_previews goes
+		{Up, 3, 6},
+		{Up, 3, 6},   // nothing pending is not an error
+		{Down, 2, 5}, // one step: folders and changes go, folder_counts is back
+		{Down, 1, 4}, // message_previews goes
 		{Down, 0, 0},
 		{Down, 0, 0}, // nothing applied is not an error
-		{Up, 2, 5},
+		{Up, 3, 6},
 	}
 	for i, st := range steps {
 		if err := Migrate(ctx, path, st.direction); err != nil {
@@ -80,8 +81,8 @@ func TestOpenMigrates(t *testing.T) {
 	path := dbPath(t)
 	openAt(t, path, Config{})
 	v, dirty, err := MigrationVersion(path)
-	if err != nil || v != 2 || dirty {
-		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 2, false, nil", v, dirty, err)
+	if err != nil || v != 3 || dirty {
+		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 3, false, nil", v, dirty, err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		st, err := os.Stat(p)
@@ -122,7 +123,7 @@ func TestMigratePreviewKeepsOldMessages(t *testing.T) {
 	}
 	db.Close()
 
-	s := openAt(t, path, Config{}) // migrates to 2
+	s := openAt(t, path, Config{}) // migrates to the newest
 	old, err := s.List(ctx, 1, mail.Inbox, 0, 10)
 	if err != nil || len(old) != 1 || old[0].Subject != "old" || old[0].Preview != "" {
 		t.Fatalf("old entry after migrating: %+v, %v", old, err)
@@ -135,9 +136,11 @@ func TestMigratePreviewKeepsOldMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down to 1 drops the previews only.
-	if err := Migrate(ctx, path, Down); err != nil {
-		t.Fatal(err)
+	// Down to 1 (through 2) drops the previews only.
+	for range 2 {
+		if err := Migrate(ctx, path, Down); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if v, _, err := MigrationVersion(path); err != nil || v != 1 {
 		t.Fatalf("after down: version %d, %v; want 1", v, err)

@@ -17,9 +17,15 @@ import (
 const (
 	insMessageSQL = `INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (?, ?, ?, ?, ?)`
 	insPreviewSQL = `INSERT INTO message_previews (message_id, preview) VALUES (?, ?)`
-	insEntrySQL   = `INSERT INTO entries (owner, message_id, folder, rcpts, seen, received) VALUES (?, ?, ?, ?, ?, ?)`
-	setSeenSQL    = `UPDATE entries SET seen = ? WHERE id = ? AND owner = ?`
-	delEntrySQL   = `DELETE FROM entries WHERE id = ? AND owner = ?`
+	insEntrySQL   = `INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received, msgid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	// setFlagsSQL applies a mail.FlagOp (?1) with flags ?2.
+	setFlagsSQL = `UPDATE entries SET flags = CASE ?1 WHEN 0 THEN ?2 WHEN 1 THEN flags | ?2 ELSE flags & ~?2 END
+WHERE id = ?3 AND owner = ?4 RETURNING uid, flags`
+	delEntrySQL = `DELETE FROM entries WHERE id = ? AND owner = ?`
+	// reserveUIDsSQL takes ?1 UIDs of a folder: RETURNING gives the new
+	// uidnext, so the first one taken is that minus ?1.
+	reserveUIDsSQL = `UPDATE folders SET uidnext = uidnext + ?1 WHERE owner = ?2 AND name = ?3
+RETURNING id, uidnext - ?1, uidvalidity`
 
 	accountByNameSQL = `SELECT ` + accountCols + ` FROM accounts WHERE username = ?`
 	accountByIDSQL   = `SELECT ` + accountCols + ` FROM accounts WHERE id = ?`
@@ -33,14 +39,14 @@ WHERE e.id = ? AND e.owner = ?`
 type writeStmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	insMessage, insPreview         *sql.Stmt
-	insEntry                       *sql.Stmt
-	setSeen, delEntry              *sql.Stmt
+	insEntry, reserveUIDs          *sql.Stmt
+	setFlags, delEntry             *sql.Stmt
 }
 
 // readStmts are prepared on the read pool; database/sql prepares each one
 // once per pooled connection, on that connection's first use of it.
 type readStmts struct {
-	list, fetch, count, after  *sql.Stmt
+	list, fetch, folder, after *sql.Stmt
 	accountByName, accountByID *sql.Stmt
 	newest                     *sql.Stmt
 }
@@ -78,26 +84,28 @@ func closeStmts(sts ...*sql.Stmt) error {
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	return prepareAll(ctx, db, map[**sql.Stmt]string{
-		&w.savepoint:  `SAVEPOINT w`,
-		&w.release:    `RELEASE w`,
-		&w.rollbackTo: `ROLLBACK TO w`,
-		&w.insMessage: insMessageSQL,
-		&w.insPreview: insPreviewSQL,
-		&w.insEntry:   insEntrySQL,
-		&w.setSeen:    setSeenSQL,
-		&w.delEntry:   delEntrySQL,
+		&w.savepoint:   `SAVEPOINT w`,
+		&w.release:     `RELEASE w`,
+		&w.rollbackTo:  `ROLLBACK TO w`,
+		&w.insMessage:  insMessageSQL,
+		&w.insPreview:  insPreviewSQL,
+		&w.insEntry:    insEntrySQL,
+		&w.reserveUIDs: reserveUIDsSQL,
+		&w.setFlags:    setFlagsSQL,
+		&w.delEntry:    delEntrySQL,
 	})
 }
 
 func (w *writeStmts) close() error {
-	return closeStmts(w.savepoint, w.release, w.rollbackTo, w.insMessage, w.insPreview, w.insEntry, w.setSeen, w.delEntry)
+	return closeStmts(w.savepoint, w.release, w.rollbackTo, w.insMessage, w.insPreview, w.insEntry, w.reserveUIDs,
+		w.setFlags, w.delEntry)
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 	return prepareAll(ctx, db, map[**sql.Stmt]string{
 		&r.list:          listQuery,
 		&r.fetch:         fetchSQL,
-		&r.count:         countQuery,
+		&r.folder:        folderSQL,
 		&r.after:         afterQuery,
 		&r.accountByName: accountByNameSQL,
 		&r.accountByID:   accountByIDSQL,
@@ -106,7 +114,7 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (r *readStmts) close() error {
-	return closeStmts(r.list, r.fetch, r.count, r.after, r.accountByName, r.accountByID, r.newest)
+	return closeStmts(r.list, r.fetch, r.folder, r.after, r.accountByName, r.accountByID, r.newest)
 }
 
 // wtx is one write request's view of the writer's transaction.

@@ -122,6 +122,10 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 	}
 	if s.mustRecover {
 		s.checkpoint(ctx) // at once: the space may be back before the next write
+	} else if err == nil && s.batches.Load()%pruneEvery == 0 {
+		// Its own statement, after the commit: a failed prune must not
+		// fail the batch, and the next one tries again.
+		s.pruneChanges(ctx, keepChanges)
 	}
 }
 

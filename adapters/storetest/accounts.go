@@ -120,10 +120,13 @@ func testDeleteAccountCascades(t *testing.T, s Store) {
 	if err := s.DeleteAccount(ctx, bob.ID); !errors.Is(err, account.ErrNoSuchUser) {
 		t.Errorf("DeleteAccount again = %v, want ErrNoSuchUser", err)
 	}
-	for _, f := range []mail.Folder{mail.Inbox, mail.Sent} {
-		if total, unseen, err := s.Count(ctx, bob.ID, f); err != nil || total != 0 || unseen != 0 {
-			t.Errorf("Count(deleted, %s) = %d, %d, %v; want 0, 0", f, total, unseen, err)
+	for _, f := range mail.SpecialFolders() {
+		if total, unseen, err := s.Count(ctx, bob.ID, f); !errors.Is(err, mail.ErrNotFound) {
+			t.Errorf("Count(deleted, %s) = %d, %d, %v; want ErrNotFound: its folders went with it", f, total, unseen, err)
 		}
+	}
+	if fs, err := s.Folders(ctx, bob.ID); err != nil || len(fs) != 0 {
+		t.Errorf("Folders(deleted) = %+v, %v; want none", fs, err)
 	}
 
 	// A new account never gets a deleted account's id.

@@ -50,9 +50,14 @@ func testDeliverStoresOnce(t *testing.T, s Store) {
 	}
 	for i, m := range metas {
 		e := entries[i]
+		var flags mail.Flags
+		if e.Seen {
+			flags = mail.FlagSeen
+		}
 		want := mail.Meta{
 			ID: m.ID, Owner: e.Owner, Folder: e.Folder, From: msg.From, To: e.To,
 			Subject: "Hi all", Preview: msg.Preview, Date: t0, Size: int64(len(msg.Raw)), Seen: e.Seen,
+			UID: 1, Flags: flags, // each entry is the first in its folder
 		}
 		if !reflect.DeepEqual(m, want) {
 			t.Errorf("meta %d = %+v, want %+v", i, m, want)
@@ -106,7 +111,7 @@ func testDeliverAllOrNothing(t *testing.T, s Store) {
 		}, mail.ErrNoSuchRecipient},
 		{"bad folder", []mail.NewEntry{
 			{Owner: bob.ID, Folder: mail.Inbox},
-			{Owner: alice.ID, Folder: "trash"},
+			{Owner: alice.ID, Folder: "nope"},
 		}, mail.ErrBadFolder},
 		{"no entries", nil, mail.ErrNoRecipients},
 	}
@@ -382,6 +387,13 @@ func testCountsConsistent(t *testing.T, s Store) {
 	for _, a := range accs {
 		for _, f := range []mail.Folder{mail.Inbox, mail.Sent} {
 			list, err := s.List(ctx, a.ID, f, 0, mail.MaxLimit)
+			if a == accs[3] {
+				// A deleted account has no folders left.
+				if _, _, cerr := s.Count(ctx, a.ID, f); !errors.Is(err, mail.ErrNotFound) || !errors.Is(cerr, mail.ErrNotFound) {
+					t.Errorf("deleted account: List, Count(%s) = %v, %v; want ErrNotFound", f, err, cerr)
+				}
+				continue
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
