@@ -87,7 +87,7 @@ UPDATE folders SET
 -- that a UID is given once per folder.
 CREATE UNIQUE INDEX entries_folder_uid ON entries (folder_id, uid);
 -- "Newest 50 in a folder before id X" is a backward range scan of this one.
-CREATE INDEX entries_folder_id ON entries (folder_id, id);
+CREATE INDEX entries_folder_id ON entries (folder_id, id, uid, flags);
 -- Finds the remaining holders of a message when an entry goes.
 CREATE INDEX entries_message_id ON entries (message_id);
 -- APPEND to Sent: is this Message-ID there already?

@@ -34,6 +34,10 @@ func (c contractStore) SubscribeInterest(ctx context.Context, in storetest.Inter
 	return c.feed.SubscribeInterest(ctx, in)
 }
 
+func (c contractStore) SubscribeChanges(ctx context.Context, in storetest.Interest) <-chan mail.Change {
+	return c.feed.SubscribeChanges(ctx, in)
+}
+
 func (c contractStore) RowCount(ctx context.Context, table string) (int, error) {
 	var n int
 	err := c.pool.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n)

@@ -26,7 +26,9 @@ func (s *Store) CreateFolder(context.Context, account.ID, mail.Folder, time.Time
 func (s *Store) RenameFolder(context.Context, account.ID, mail.Folder, mail.Folder) error {
 	return errFoldersPending
 }
-func (s *Store) DeleteFolder(context.Context, account.ID, mail.Folder) error { return errFoldersPending }
+func (s *Store) DeleteFolder(context.Context, account.ID, mail.Folder) error {
+	return errFoldersPending
+}
 func (s *Store) UIDs(context.Context, account.ID, mail.Folder) ([]mail.UIDEntry, error) {
 	return nil, errFoldersPending
 }
@@ -44,4 +46,11 @@ func (s *Store) Append(context.Context, mail.NewMessage, mail.NewEntry, bool) (m
 }
 func (s *Store) Expunge(context.Context, account.ID, mail.Folder, []uint32) ([]uint32, error) {
 	return nil, errFoldersPending
+}
+
+// SubscribeChanges is a placeholder: a closed channel.
+func (f *Feed) SubscribeChanges(context.Context, Interest) <-chan mail.Change {
+	ch := make(chan mail.Change)
+	close(ch)
+	return ch
 }

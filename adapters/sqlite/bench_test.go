@@ -74,7 +74,12 @@ func bulkMailboxSized(b *testing.B, s *Store, owner account.ID, n, rawSize int) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	entStmt, err := tx.Prepare(`INSERT INTO entries (owner, message_id, folder, rcpts, seen, received) VALUES (?, ?, 'inbox', '["owner@localhost"]', ?, ?)`)
+	var inbox int64
+	var next uint32
+	if err := tx.QueryRow(`SELECT id, uidnext FROM folders WHERE owner = ? AND name = 'inbox'`, owner).Scan(&inbox, &next); err != nil {
+		b.Fatal(err)
+	}
+	entStmt, err := tx.Prepare(`INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received) VALUES (?, ?, ?, ?, '["owner@localhost"]', ?, ?)`)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,12 +96,15 @@ func bulkMailboxSized(b *testing.B, s *Store, owner account.ID, n, rawSize int) 
 		if _, err := prevStmt.Exec(msgID, preview); err != nil {
 			b.Fatal(err)
 		}
-		res, err = entStmt.Exec(owner, msgID, i%3 == 0, at)
+		res, err = entStmt.Exec(owner, inbox, next+uint32(i), msgID, i%3 == 0, at)
 		if err != nil {
 			b.Fatal(err)
 		}
 		id, _ := res.LastInsertId()
 		ids = append(ids, mail.EntryID(id))
+	}
+	if _, err := tx.Exec(`UPDATE folders SET uidnext = ? WHERE id = ?`, next+uint32(n), inbox); err != nil {
+		b.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)

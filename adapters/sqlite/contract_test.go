@@ -48,6 +48,10 @@ func (c contractStore) SubscribeInterest(ctx context.Context, in storetest.Inter
 	return c.feed.SubscribeInterest(ctx, in)
 }
 
+func (c contractStore) SubscribeChanges(ctx context.Context, in storetest.Interest) <-chan mail.Change {
+	return c.feed.SubscribeChanges(ctx, in)
+}
+
 func (c contractStore) RowCount(ctx context.Context, table string) (int, error) {
 	var n int
 	// table is one of the suite's three names, never input.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -28,7 +29,9 @@ ORDER BY CASE special WHEN 'inbox' THEN 0 WHEN 'sent' THEN 1 WHEN 'drafts' THEN 
 	nextValiditySQL = `UPDATE accounts SET last_uidvalidity = max(last_uidvalidity + 1, ?1) WHERE id = ?2
 RETURNING last_uidvalidity`
 	insFolderSQL = `INSERT INTO folders (owner, name, special, uidvalidity) VALUES (?, ?, ?, ?)`
-	uidsSQL      = `SELECT uid, id, flags FROM entries WHERE folder_id = ? ORDER BY uid`
+	// uidsSQL reads the covering index entries_folder_id, no table row: in
+	// a folder, id order is UID order (one writer gives both out, in step).
+	uidsSQL = `SELECT uid, id, flags FROM entries WHERE folder_id = ? ORDER BY id`
 	// metasByUIDSQL takes the UIDs as one JSON array, like metasByIDSQL.
 	metasByUIDSQL = `SELECT ` + metaCols + `
 FROM ` + metaJoin + `
@@ -210,8 +213,9 @@ func (s *Store) DeleteFolder(ctx context.Context, owner account.ID, name mail.Fo
 	return wrapErr("delete folder", err)
 }
 
-// UIDs gives every entry of a folder, ascending UID: one range scan of
-// entries_folder_uid.
+// UIDs gives every entry of a folder, ascending UID: one range scan of a
+// covering index (BenchmarkUIDs: about 130 ms for 100,000 entries on a
+// 2-core EPYC, most of it SQLite stepping through the rows).
 func (s *Store) UIDs(ctx context.Context, owner account.ID, name mail.Folder) ([]mail.UIDEntry, error) {
 	f, err := s.folderRow(ctx, owner, name)
 	if err != nil {
@@ -232,6 +236,10 @@ func (s *Store) UIDs(ctx context.Context, owner account.ID, name mail.Folder) ([
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: uids: %w", err)
+	}
+	byUID := func(a, b mail.UIDEntry) int { return cmp.Compare(a.UID, b.UID) }
+	if !slices.IsSortedFunc(out, byUID) { // never, while ids and UIDs grow in step
+		slices.SortFunc(out, byUID)
 	}
 	return out, nil
 }

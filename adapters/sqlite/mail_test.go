@@ -164,7 +164,7 @@ func TestQueryPlans(t *testing.T) {
 		{"folder", folderSQL, []any{1, "inbox"},
 			[]string{"SEARCH folders USING INDEX sqlite_autoindex_folders_1 (owner=? AND name=?)"}, []string{"SCAN"}},
 		{"uids", uidsSQL, []any{1},
-			[]string{"SEARCH entries USING INDEX entries_folder_uid (folder_id=?)"}, []string{"TEMP B-TREE", "SCAN"}},
+			[]string{"SEARCH entries USING COVERING INDEX entries_folder_id (folder_id=?)"}, []string{"TEMP B-TREE", "SCAN"}},
 		{"metas by uid", metasByUIDSQL, []any{1, "[1,2]"},
 			[]string{"SEARCH e USING INDEX entries_folder_uid (folder_id=? AND uid=?)"}, []string{"SCAN e", "SCAN m"}},
 		{"dedup", dedupSQL, []any{1, "<x@y>"},

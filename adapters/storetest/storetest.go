@@ -31,6 +31,9 @@ type Store interface {
 	// SubscribeInterest is Subscribe for the entries of the owners in wants
 	// (asked as each entry is fanned out).
 	SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta
+	// SubscribeChanges streams the change log (mail.Change) from the
+	// newest change on, for the owners in wants (nil: every owner).
+	SubscribeChanges(ctx context.Context, in Interest) <-chan mail.Change
 	// Close closes the store; it must be safe to call more than once, and it
 	// closes every subscription. Run's constructor registers it with
 	// t.Cleanup too.
@@ -64,6 +67,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"accounts", accountTests},
 		{"mail", mailTests},
 		{"feed", feedTests},
+		{"folders", folderTests},
+		{"changes", changeTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

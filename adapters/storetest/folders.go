@@ -1,0 +1,533 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+)
+
+var folderTests = []test{
+	{"SpecialFoldersExist", testSpecialFolders},
+	{"CreateListOrder", testCreateListOrder},
+	{"RenameMovesChildren", testRenameMovesChildren},
+	{"DeleteFolder", testDeleteFolder},
+	{"UIDValidityNeverRepeats", testUIDValidity},
+	{"UIDsOnlyGrow", testUIDsOnlyGrow},
+	{"MoveAndCopy", testMoveAndCopy},
+	{"FlagsAndExpunge", testFlagsAndExpunge},
+	{"AppendSentDedup", testAppendSentDedup},
+	{"FolderIsolation", testFolderIsolation},
+	{"ServiceRules", testServiceRules},
+}
+
+func folderNames(t *testing.T, s Store, owner account.ID) []mail.Folder {
+	t.Helper()
+	fs, err := s.Folders(context.Background(), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []mail.Folder
+	for _, f := range fs {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func mustFolder(t *testing.T, s Store, owner account.ID, name mail.Folder) mail.FolderInfo {
+	t.Helper()
+	fi, err := s.Folder(context.Background(), owner, name)
+	if err != nil {
+		t.Fatalf("Folder(%q): %v", name, err)
+	}
+	return fi
+}
+
+func mustCreate(t *testing.T, s Store, owner account.ID, name mail.Folder) mail.FolderInfo {
+	t.Helper()
+	fi, err := s.CreateFolder(context.Background(), owner, name, t0)
+	if err != nil {
+		t.Fatalf("CreateFolder(%q): %v", name, err)
+	}
+	return fi
+}
+
+func uidList(t *testing.T, s Store, owner account.ID, f mail.Folder) []mail.UIDEntry {
+	t.Helper()
+	u, err := s.UIDs(context.Background(), owner, f)
+	if err != nil {
+		t.Fatalf("UIDs(%q): %v", f, err)
+	}
+	return u
+}
+
+func testSpecialFolders(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice := mkAccount(t, s, "alice")
+	fs, err := s.Folders(ctx, alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 4 {
+		t.Fatalf("Folders = %+v, want the four special ones", fs)
+	}
+	seen := map[uint32]bool{}
+	for i, sp := range mail.SpecialFolders() {
+		f := fs[i]
+		if f.Name != sp || f.Special != sp.Special() || f.UIDNext != 1 || f.Total != 0 || f.Unseen != 0 {
+			t.Errorf("folder %d = %+v, want an empty %s", i, f, sp)
+		}
+		if f.UIDValidity == 0 || seen[f.UIDValidity] {
+			t.Errorf("%s: UIDValidity %d is zero or repeated", sp, f.UIDValidity)
+		}
+		seen[f.UIDValidity] = true
+	}
+	if _, err := s.CreateFolder(ctx, alice.ID, mail.Trash, t0); !errors.Is(err, mail.ErrFolderExists) {
+		t.Errorf("CreateFolder(trash) = %v, want ErrFolderExists", err)
+	}
+}
+
+func testCreateListOrder(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice := mkAccount(t, s, "alice")
+	work := mustCreate(t, s, alice.ID, "Work/2025") // makes Work too
+	if work.Name != "Work/2025" || work.Special != "" || work.UIDNext != 1 || work.UIDValidity == 0 {
+		t.Errorf("CreateFolder = %+v", work)
+	}
+	for _, n := range []mail.Folder{"ärger", "Archive", "Zed", "Work/2025/Q1", "Sentinel"} {
+		mustCreate(t, s, alice.ID, n)
+	}
+	want := []mail.Folder{"inbox", "sent", "drafts", "trash",
+		"Archive", "Sentinel", "Work", "Work/2025", "Work/2025/Q1", "Zed", "ärger"} // byte order
+	if got := folderNames(t, s, alice.ID); !reflect.DeepEqual(got, want) {
+		t.Errorf("Folders = %q, want %q", got, want)
+	}
+	if _, err := s.CreateFolder(ctx, alice.ID, "Work", t0); !errors.Is(err, mail.ErrFolderExists) {
+		t.Errorf("CreateFolder(Work) again = %v, want ErrFolderExists", err)
+	}
+	if _, err := s.CreateFolder(ctx, 999999, "Work", t0); !errors.Is(err, mail.ErrNotFound) {
+		t.Errorf("CreateFolder for a missing account = %v, want ErrNotFound", err)
+	}
+	// Names are compared exactly: "work" is another folder.
+	mustCreate(t, s, alice.ID, "work")
+}
+
+func testRenameMovesChildren(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	mustCreate(t, s, bob.ID, "a/x/x")
+	mustCreate(t, s, bob.ID, "ab")
+	before := map[mail.Folder]uint32{}
+	for _, n := range []mail.Folder{"a", "a/x", "a/x/x"} {
+		before[n] = mustFolder(t, s, bob.ID, n).UIDValidity
+	}
+	m := deliver(t, s, alice, "keep me", bob)[0]
+	ts, err := s.Transfer(ctx, bob.ID, []mail.EntryID{m.ID}, "a/x", true)
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("Transfer = %+v, %v", ts, err)
+	}
+	if err := s.RenameFolder(ctx, bob.ID, "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	want := []mail.Folder{"inbox", "sent", "drafts", "trash", "ab", "b", "b/x", "b/x/x"}
+	if got := folderNames(t, s, bob.ID); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after rename: %q, want %q", got, want)
+	}
+	for old, v := range before {
+		n := "b" + old[1:]
+		if got := mustFolder(t, s, bob.ID, n).UIDValidity; got != v {
+			t.Errorf("%s (was %s): UIDValidity %d, want %d kept (RFC 9051 §6.3.6)", n, old, got, v)
+		}
+	}
+	if u := uidList(t, s, bob.ID, "b/x"); len(u) != 1 || u[0].ID != ts[0].To.ID || u[0].UID != ts[0].To.UID {
+		t.Errorf("b/x holds %+v, want the moved entry %+v", u, ts[0].To)
+	}
+	if got, err := s.Fetch(ctx, bob.ID, ts[0].To.ID); err != nil || got.Folder != "b/x" {
+		t.Errorf("Fetch after rename: folder %q, %v", got.Folder, err)
+	}
+	// The parent's name taking a child's place ("b/x" -> "b" is taken,
+	// "b/x/x" -> "c" moves "b/x/x" to "c" only).
+	if err := s.RenameFolder(ctx, bob.ID, "b/x", "b"); !errors.Is(err, mail.ErrFolderExists) {
+		t.Errorf("rename onto an existing folder = %v, want ErrFolderExists", err)
+	}
+	if err := s.RenameFolder(ctx, bob.ID, "b/x", "b/y/x"); err != nil {
+		t.Errorf("rename to a deeper name: %v", err)
+	}
+	if err := s.RenameFolder(ctx, bob.ID, "b/y/x", "b/y"); err != nil {
+		t.Errorf("rename a child over its missing parent's name: %v", err)
+	}
+	want = []mail.Folder{"inbox", "sent", "drafts", "trash", "ab", "b", "b/y", "b/y/x"}
+	if got := folderNames(t, s, bob.ID); !reflect.DeepEqual(got, want) {
+		t.Errorf("after renames: %q, want %q", got, want)
+	}
+	if err := s.RenameFolder(ctx, bob.ID, "nope", "other"); !errors.Is(err, mail.ErrNotFound) {
+		t.Errorf("rename missing = %v, want ErrNotFound", err)
+	}
+	if err := s.RenameFolder(ctx, alice.ID, "b", "c"); !errors.Is(err, mail.ErrNotFound) {
+		t.Errorf("rename another owner's folder = %v, want ErrNotFound", err)
+	}
+}
+
+func testDeleteFolder(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	mustCreate(t, s, bob.ID, "Old/Child")
+	only := deliver(t, s, alice, "only in Old", bob)  // alice's sent copy stays
+	shared := deliver(t, s, alice, "also in inbox", bob)
+	if _, err := s.Transfer(ctx, bob.ID, []mail.EntryID{only[0].ID}, "Old", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Transfer(ctx, bob.ID, []mail.EntryID{shared[0].ID}, "Old", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAccount(ctx, alice.ID); err != nil { // only bob holds the messages now
+		t.Fatal(err)
+	}
+	before := counts(t, s)
+	if err := s.DeleteFolder(ctx, bob.ID, "Old"); err != nil {
+		t.Fatal(err)
+	}
+	after := counts(t, s)
+	if after.entries != before.entries-2 || after.messages != before.messages-1 {
+		t.Errorf("rows %+v -> %+v: want 2 entries and the message no entry holds gone", before, after)
+	}
+	if got := folderNames(t, s, bob.ID); !slices.Contains(got, "Old/Child") || slices.Contains(got, "Old") {
+		t.Errorf("Folders = %q: want Old gone and Old/Child kept", got)
+	}
+	if _, err := s.Fetch(ctx, bob.ID, shared[0].ID); err != nil {
+		t.Errorf("the inbox copy went with the folder: %v", err)
+	}
+	if err := s.DeleteFolder(ctx, bob.ID, "Old"); !errors.Is(err, mail.ErrNotFound) {
+		t.Errorf("DeleteFolder again = %v, want ErrNotFound", err)
+	}
+	for _, fn := range []func() error{
+		func() error { _, err := s.List(ctx, bob.ID, "Old", 0, 10); return err },
+		func() error { _, _, err := s.Count(ctx, bob.ID, "Old"); return err },
+		func() error { _, err := s.UIDs(ctx, bob.ID, "Old"); return err },
+	} {
+		if err := fn(); !errors.Is(err, mail.ErrNotFound) {
+			t.Errorf("a deleted folder: %v, want ErrNotFound", err)
+		}
+	}
+}
+
+func testUIDValidity(t *testing.T, s Store) {
+	alice := mkAccount(t, s, "alice")
+	old := mustCreate(t, s, alice.ID, "x")
+	if err := s.DeleteFolder(context.Background(), alice.ID, "x"); err != nil {
+		t.Fatal(err)
+	}
+	// The same clock reading: the value must still be new.
+	again := mustCreate(t, s, alice.ID, "x")
+	if again.UIDValidity <= old.UIDValidity {
+		t.Errorf("recreated folder: UIDValidity %d, was %d; want a greater one", again.UIDValidity, old.UIDValidity)
+	}
+	later := mustCreate(t, s, alice.ID, "y")
+	if later.UIDValidity <= again.UIDValidity {
+		t.Errorf("UIDValidity %d after %d: want growing values", later.UIDValidity, again.UIDValidity)
+	}
+	now := time.Now()
+	fi, err := s.CreateFolder(context.Background(), alice.ID, "z", now)
+	if err != nil || int64(fi.UIDValidity) < now.Unix() {
+		t.Errorf("UIDValidity %d, %v; want at least the creation time %d", fi.UIDValidity, err, now.Unix())
+	}
+}
+
+func testUIDsOnlyGrow(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	var in []mail.Meta
+	for range 4 {
+		in = append(in, deliver(t, s, alice, "m", bob)[0])
+	}
+	for i, m := range in {
+		if m.UID != uint32(i+1) {
+			t.Fatalf("delivery %d: UID %d, want %d", i, m.UID, i+1)
+		}
+	}
+	mustCreate(t, s, bob.ID, "Keep")
+	var last uint32
+	grew := func(what string, m mail.Meta) {
+		t.Helper()
+		if m.Folder != "Keep" || m.UID <= last {
+			t.Fatalf("%s: %+v has UID %d after %d", what, m, m.UID, last)
+		}
+		last = m.UID
+	}
+	ts, err := s.Transfer(ctx, bob.ID, []mail.EntryID{in[0].ID, in[1].ID}, "Keep", true)
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("move = %+v, %v", ts, err)
+	}
+	grew("move", ts[0].To)
+	grew("move", ts[1].To)
+	ts, err = s.Transfer(ctx, bob.ID, []mail.EntryID{in[2].ID}, "Keep", false)
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("copy = %+v, %v", ts, err)
+	}
+	grew("copy", ts[0].To)
+	app, _, err := s.Append(ctx, newMsg("appended", nil), mail.NewEntry{Owner: bob.ID, Folder: "Keep", To: []string{}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grew("append", app)
+	// The newest goes: its UID is never handed out again.
+	if err := s.Delete(ctx, bob.ID, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	ts, err = s.Transfer(ctx, bob.ID, []mail.EntryID{in[3].ID}, "Keep", true)
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("move = %+v, %v", ts, err)
+	}
+	grew("move after delete", ts[0].To)
+	if fi := mustFolder(t, s, bob.ID, "Keep"); fi.UIDNext != last+1 || fi.Total != 4 {
+		t.Errorf("Keep = %+v, want UIDNext %d and 4 entries", fi, last+1)
+	}
+	// Inbox kept its UIDNext though its entries left.
+	if fi := mustFolder(t, s, bob.ID, mail.Inbox); fi.UIDNext != 5 || fi.Total != 1 {
+		t.Errorf("inbox = %+v, want UIDNext 5 and the copied entry left", fi)
+	}
+	u := uidList(t, s, bob.ID, "Keep")
+	if len(u) != 4 || !slices.IsSortedFunc(u, func(a, b mail.UIDEntry) int { return int(a.UID) - int(b.UID) }) || u[3].UID != last {
+		t.Errorf("UIDs = %+v", u)
+	}
+}
+
+func testMoveAndCopy(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	m := deliver(t, s, alice, "travel", bob)[0]
+	if _, err := s.SetFlags(ctx, bob.ID, []mail.EntryID{m.ID}, mail.FlagsAdd, mail.FlagFlagged|mail.FlagSeen); err != nil {
+		t.Fatal(err)
+	}
+	before := counts(t, s)
+	ts, err := s.Transfer(ctx, bob.ID, []mail.EntryID{m.ID}, mail.Trash, false)
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("copy = %+v, %v", ts, err)
+	}
+	cp := ts[0]
+	if cp.From != m.ID || cp.FromUID != m.UID || cp.To.ID <= m.ID || cp.To.Subject != "travel" ||
+		cp.To.Flags != mail.FlagFlagged|mail.FlagSeen || !cp.To.Seen || cp.To.Size != m.Size || !cp.To.Date.Equal(m.Date) {
+		t.Errorf("copy = %+v (of %+v)", cp, m)
+	}
+	if got := counts(t, s); got.messages != before.messages || got.entries != before.entries+1 {
+		t.Errorf("copy: rows %+v -> %+v: want one more entry, the message stored once", before, got)
+	}
+	fetched, err := s.Fetch(ctx, bob.ID, cp.To.ID)
+	if err != nil || !reflect.DeepEqual(fetched.Meta, cp.To) {
+		t.Errorf("Fetch(copy) = %+v, %v; want %+v", fetched.Meta, err, cp.To)
+	}
+	ts, err = s.Transfer(ctx, bob.ID, []mail.EntryID{m.ID, 999999, cp.To.ID}, "drafts", true)
+	if err != nil || len(ts) != 2 || ts[0].From != m.ID || ts[1].From != cp.To.ID || ts[1].To.UID != ts[0].To.UID+1 {
+		t.Fatalf("move of two (and a missing id) = %+v, %v", ts, err)
+	}
+	for _, id := range []mail.EntryID{m.ID, cp.To.ID} {
+		if _, err := s.Fetch(ctx, bob.ID, id); !errors.Is(err, mail.ErrNotFound) {
+			t.Errorf("moved entry %d still there: %v", id, err)
+		}
+	}
+	if got := counts(t, s); got.messages != before.messages || got.entries != before.entries+1 {
+		t.Errorf("move: rows %+v: the message must survive its entries moving", got)
+	}
+	if _, err := s.Transfer(ctx, bob.ID, []mail.EntryID{ts[0].To.ID}, "nope", true); !errors.Is(err, mail.ErrNotFound) {
+		t.Errorf("move to a missing folder = %v, want ErrNotFound", err)
+	}
+	// A move into the folder it is in gives it a new UID there.
+	again, err := s.Transfer(ctx, bob.ID, []mail.EntryID{ts[0].To.ID}, "drafts", true)
+	if err != nil || len(again) != 1 || again[0].To.UID <= ts[1].To.UID {
+		t.Errorf("move within drafts = %+v, %v", again, err)
+	}
+}
+
+func testFlagsAndExpunge(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	var ms []mail.Meta
+	for range 4 {
+		ms = append(ms, deliver(t, s, alice, "f", bob)[0])
+	}
+	ids := []mail.EntryID{ms[0].ID, ms[1].ID, ms[2].ID}
+	got, err := s.SetFlags(ctx, bob.ID, ids, mail.FlagsAdd, mail.FlagDeleted|mail.FlagSeen)
+	if err != nil || len(got) != 3 || got[2] != (mail.UIDEntry{UID: ms[2].UID, ID: ms[2].ID, Flags: mail.FlagDeleted | mail.FlagSeen}) {
+		t.Fatalf("SetFlags add = %+v, %v", got, err)
+	}
+	if got, _ := s.SetFlags(ctx, bob.ID, ids[:1], mail.FlagsRemove, mail.FlagSeen); len(got) != 1 || got[0].Flags != mail.FlagDeleted {
+		t.Errorf("SetFlags remove = %+v", got)
+	}
+	if got, _ := s.SetFlags(ctx, bob.ID, ids[1:2], mail.FlagsSet, mail.FlagAnswered|mail.FlagDraft|mail.FlagDeleted); len(got) != 1 || got[0].Flags != mail.FlagAnswered|mail.FlagDraft|mail.FlagDeleted {
+		t.Errorf("SetFlags set = %+v", got)
+	}
+	if total, unseen, err := s.Count(ctx, bob.ID, mail.Inbox); err != nil || total != 4 || unseen != 3 {
+		t.Errorf("Count = %d, %d, %v; want 4, 3", total, unseen, err)
+	}
+	if err := s.SetSeen(ctx, bob.ID, ms[3].ID, true); err != nil {
+		t.Fatal(err)
+	}
+	metas, err := s.MetasByUID(ctx, bob.ID, mail.Inbox, []uint32{ms[3].UID, 77, ms[1].UID})
+	if err != nil || len(metas) != 2 || metas[0].ID != ms[1].ID || metas[1].ID != ms[3].ID || metas[1].Flags != mail.FlagSeen || !metas[1].Seen {
+		t.Errorf("MetasByUID = %+v, %v", metas, err)
+	}
+	// Only \Deleted entries, and only among the UIDs given.
+	if got, err := s.Expunge(ctx, bob.ID, mail.Inbox, []uint32{ms[2].UID, ms[3].UID}); err != nil || !reflect.DeepEqual(got, []uint32{ms[2].UID}) {
+		t.Errorf("Expunge(uids) = %v, %v; want [%d]", got, err, ms[2].UID)
+	}
+	if got, err := s.Expunge(ctx, bob.ID, mail.Inbox, nil); err != nil || !reflect.DeepEqual(got, []uint32{ms[0].UID, ms[1].UID}) {
+		t.Errorf("Expunge(all) = %v, %v", got, err)
+	}
+	u := uidList(t, s, bob.ID, mail.Inbox)
+	if len(u) != 1 || u[0] != (mail.UIDEntry{UID: ms[3].UID, ID: ms[3].ID, Flags: mail.FlagSeen}) {
+		t.Errorf("UIDs after expunge = %+v", u)
+	}
+	if total, unseen, _ := s.Count(ctx, bob.ID, mail.Inbox); total != 1 || unseen != 0 {
+		t.Errorf("Count after expunge = %d, %d; want 1, 0", total, unseen)
+	}
+	if got, err := s.Expunge(ctx, bob.ID, "nope", nil); !errors.Is(err, mail.ErrNotFound) {
+		t.Errorf("Expunge(missing folder) = %v, %v", got, err)
+	}
+}
+
+func testAppendSentDedup(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	msg := newMsg("sent once", []byte("hi\r\n"))
+	msg.MessageID = "<once@localhost>"
+	metas, err := s.Deliver(ctx, msg, []mail.NewEntry{
+		{Owner: bob.ID, Folder: mail.Inbox, To: []string{"bob@localhost"}},
+		{Owner: alice.ID, Folder: mail.Sent, To: []string{"bob@localhost"}, Seen: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metas[1].MessageID != "<once@localhost>" {
+		t.Fatalf("sent copy MessageID %q", metas[1].MessageID)
+	}
+	before := counts(t, s)
+	e := mail.NewEntry{Owner: alice.ID, Folder: mail.Sent, To: []string{"bob@localhost"}, Flags: mail.FlagSeen}
+	got, existed, err := s.Append(ctx, msg, e, true)
+	if err != nil || !existed || got.ID != metas[1].ID || got.UID != metas[1].UID {
+		t.Errorf("Append dedup = %+v, %v, %v; want the sent copy %d", got, existed, err, metas[1].ID)
+	}
+	if after := counts(t, s); after != before {
+		t.Errorf("a deduplicated Append stored rows: %+v -> %+v", before, after)
+	}
+	// Another owner's Sent is another folder; without dedup it is stored.
+	for _, tc := range []struct {
+		e     mail.NewEntry
+		dedup bool
+	}{
+		{mail.NewEntry{Owner: bob.ID, Folder: mail.Sent, To: []string{}}, true},
+		{e, false},
+	} {
+		m, existed, err := s.Append(ctx, msg, tc.e, tc.dedup)
+		if err != nil || existed || m.ID == metas[1].ID || m.MessageID != "<once@localhost>" {
+			t.Errorf("Append(%+v, dedup %v) = %+v, %v, %v; want a new entry", tc.e, tc.dedup, m, existed, err)
+		}
+		if f, _ := s.Fetch(ctx, tc.e.Owner, m.ID); !reflect.DeepEqual(f.Meta, m) {
+			t.Errorf("Fetch(appended) = %+v, want %+v", f.Meta, m)
+		}
+	}
+	if _, _, err := s.Append(ctx, msg, mail.NewEntry{Owner: alice.ID, Folder: "nope"}, false); !errors.Is(err, mail.ErrNotFound) {
+		t.Errorf("Append to a missing folder = %v, want ErrNotFound", err)
+	}
+}
+
+func testFolderIsolation(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	mustCreate(t, s, bob.ID, "Private")
+	m := deliver(t, s, alice, "for bob", bob)[0]
+	moved, err := s.Transfer(ctx, bob.ID, []mail.EntryID{m.ID}, "Private", true)
+	if err != nil || len(moved) != 1 {
+		t.Fatal(err)
+	}
+	p := moved[0].To
+	if got := folderNames(t, s, alice.ID); slices.Contains(got, "Private") {
+		t.Errorf("alice sees bob's folder: %q", got)
+	}
+	for name, fn := range map[string]func() error{
+		"Folder":     func() error { _, err := s.Folder(ctx, alice.ID, "Private"); return err },
+		"List":       func() error { _, err := s.List(ctx, alice.ID, "Private", 0, 10); return err },
+		"Count":      func() error { _, _, err := s.Count(ctx, alice.ID, "Private"); return err },
+		"UIDs":       func() error { _, err := s.UIDs(ctx, alice.ID, "Private"); return err },
+		"MetasByUID": func() error { _, err := s.MetasByUID(ctx, alice.ID, "Private", []uint32{p.UID}); return err },
+		"Rename":     func() error { return s.RenameFolder(ctx, alice.ID, "Private", "Mine") },
+		"Delete":     func() error { return s.DeleteFolder(ctx, alice.ID, "Private") },
+		"Expunge":    func() error { _, err := s.Expunge(ctx, alice.ID, "Private", nil); return err },
+		"Fetch":      func() error { _, err := s.Fetch(ctx, alice.ID, p.ID); return err },
+	} {
+		if err := fn(); !errors.Is(err, mail.ErrNotFound) {
+			t.Errorf("%s by another owner = %v, want ErrNotFound", name, err)
+		}
+	}
+	if got, err := s.SetFlags(ctx, alice.ID, []mail.EntryID{p.ID}, mail.FlagsAdd, mail.FlagDeleted); err != nil || len(got) != 0 {
+		t.Errorf("SetFlags by another owner = %+v, %v; want nothing", got, err)
+	}
+	// alice moving bob's entry into her own folder takes nothing.
+	if got, err := s.Transfer(ctx, alice.ID, []mail.EntryID{p.ID}, mail.Inbox, true); err != nil || len(got) != 0 {
+		t.Errorf("Transfer by another owner = %+v, %v; want nothing", got, err)
+	}
+	// alice's folder of the same name is hers alone.
+	mustCreate(t, s, alice.ID, "Private")
+	if u := uidList(t, s, alice.ID, "Private"); len(u) != 0 {
+		t.Errorf("alice's Private holds %+v", u)
+	}
+	if u := uidList(t, s, bob.ID, "Private"); len(u) != 1 || u[0].ID != p.ID || u[0].Flags != 0 {
+		t.Errorf("bob's Private = %+v, want his entry untouched", u)
+	}
+}
+
+// testServiceRules runs the domain service over the store: the rules the
+// domain keeps (special folders, names, the Sent dedup by Message-ID) hold
+// end to end.
+func testServiceRules(t *testing.T, s Store) {
+	ctx := context.Background()
+	accounts := account.NewService(s, nopHasher{}, account.Config{Domain: "localhost"}, nil)
+	svc := mail.NewService(s, accounts, nil, mail.Config{}, func() time.Time { return t0 })
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	for _, sp := range []string{"INBOX", "Sent", "drafts", "Trash"} {
+		if err := svc.DeleteFolder(ctx, bob.ID, mail.Folder(sp)); !errors.Is(err, mail.ErrSpecialFolder) {
+			t.Errorf("DeleteFolder(%s) = %v, want ErrSpecialFolder", sp, err)
+		}
+		if err := svc.RenameFolder(ctx, bob.ID, mail.Folder(sp), "Other"); !errors.Is(err, mail.ErrSpecialFolder) {
+			t.Errorf("RenameFolder(%s) = %v, want ErrSpecialFolder", sp, err)
+		}
+	}
+	if _, err := svc.CreateFolder(ctx, bob.ID, "Sent/2025"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Folder(ctx, bob.ID, "SENT/2025"); err != nil {
+		t.Errorf("Folder(SENT/2025): %v", err)
+	}
+	raw := []byte("From: bob@localhost\r\nTo: alice@localhost\r\nMessage-ID: <t1@x>\r\nSubject: hi\r\n\r\nhello\r\n")
+	env := svc.NewEnvelope(bob)
+	if _, err := env.Add(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	metas, err := svc.DeliverEnvelope(ctx, env, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, existed, err := svc.Append(ctx, bob.ID, "Sent", raw, mail.FlagSeen, time.Time{})
+	if err != nil || !existed || m.ID != metas[1].ID {
+		t.Errorf("Append to Sent of what was sent = %+v, %v, %v; want the sent copy", m, existed, err)
+	}
+	m, existed, err = svc.Append(ctx, alice.ID, "Drafts", raw, mail.FlagDraft, time.Time{})
+	if err != nil || existed || m.Folder != mail.Drafts || m.From != "bob@localhost" || m.Subject != "hi" {
+		t.Errorf("Append to Drafts = %+v, %v, %v", m, existed, err)
+	}
+	moved, err := svc.Move(ctx, alice.ID, metas[0].ID, "TRASH")
+	if err != nil || moved.Folder != mail.Trash || moved.UID != 1 {
+		t.Errorf("Move to TRASH = %+v, %v", moved, err)
+	}
+}
+
+// nopHasher is enough of account.Hasher for a service that never checks a
+// password.
+type nopHasher struct{}
+
+func (nopHasher) Hash(context.Context, string) (string, error)         { return "", nil }
+func (nopHasher) Verify(context.Context, string, string) (bool, error) { return false, nil }
