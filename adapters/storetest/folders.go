@@ -177,7 +177,7 @@ func testDeleteFolder(t *testing.T, s Store) {
 	ctx := context.Background()
 	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
 	mustCreate(t, s, bob.ID, "Old/Child")
-	only := deliver(t, s, alice, "only in Old", bob)  // alice's sent copy stays
+	only := deliver(t, s, alice, "only in Old", bob) // alice's sent copy stays
 	shared := deliver(t, s, alice, "also in inbox", bob)
 	if _, err := s.Transfer(ctx, bob.ID, []mail.EntryID{only[0].ID}, "Old", true); err != nil {
 		t.Fatal(err)
