@@ -53,6 +53,7 @@ type tally struct {
 	acked   int64
 	lat     []time.Duration // MAIL to the 250 after DATA
 	authLat []time.Duration // dial, handshake, EHLO and AUTH
+	resumed int64           // of len(authLat) handshakes
 }
 
 // runLoad is the default mode: sustained submission.
@@ -88,14 +89,16 @@ func runLoad(ctx context.Context, o options) (*result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	res := &result{Mode: "load", Addr: o.addr, Conns: o.conns, Size: o.size, Rcpts: o.rcpts,
+	res := &result{Mode: "load", Label: o.label, Addr: o.addr, Conns: o.conns, Size: o.size, Rcpts: o.rcpts,
 		PerMessageConn: o.perMessage, Seconds: elapsed.Seconds(), Errors: lr.errs.snapshot(), LoadAvgStart: probe.load}
 	var lat, authLat []time.Duration
 	for _, t := range tallies {
 		res.Messages += t.acked
 		lat = append(lat, t.lat...)
 		authLat = append(authLat, t.authLat...)
+		res.Resumed += t.resumed
 	}
+	res.Handshakes = int64(len(authLat))
 	res.MsgsPerSec = float64(res.Messages) / elapsed.Seconds()
 	res.MiBPerSec = float64(res.Messages) * float64(o.size) / (1 << 20) / elapsed.Seconds()
 	res.P50Ms, res.P99Ms = quantiles(lat)
@@ -130,6 +133,9 @@ func (lr *loadRun) work(ctx context.Context, i int, c *smtpConn, deadline time.T
 				continue
 			}
 			t.authLat = append(t.authLat, took)
+			if c.resumed() {
+				t.resumed++
+			}
 		}
 		t0 := time.Now()
 		err := c.send(from, rcpts, lr.body)

@@ -57,6 +57,7 @@ type options struct {
 	trickle    time.Duration
 	timeout    time.Duration
 	resume     bool
+	label      string
 }
 
 func main() {
@@ -111,18 +112,34 @@ func parseFlags(args []string, stdout, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.register, "register", true, "REG the accounts first (a name already taken is used as it is)")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "PID of the server, to read its CPU time and RSS from /proc")
 	jsonOut := fs.Bool("json", false, "print the result as JSON (same as --format json)")
-	fs.StringVar(&o.format, "format", "text", "text, json or md (one Markdown table row)")
+	fs.StringVar(&o.format, "format", "text", "text, json, jsonl (one line, for --compare) or md (one Markdown table row)")
 	fs.IntVar(&o.idle, "idle", 0, "open N connections, AUTH, sit idle for --duration, report the server's RSS")
 	fs.IntVar(&o.slowloris, "slowloris", 0, "open N logged-in connections that trickle a command line, report when the server closes them")
 	fs.DurationVar(&o.trickle, "trickle", 2*time.Second, "slowloris: time between bytes")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "per reply, and per connect+handshake")
 	fs.BoolVar(&o.resume, "tls-resume", true, "share a TLS session cache across connections, as real clients do")
+	fs.StringVar(&o.label, "label", "", "name of the server under test, carried into the result (sidebyside.sh: mailroom or mailpit)")
+	compare := fs.String("compare", "", "read a file of --format jsonl results and print medians per cell and label side by side, then exit")
+	freePort := fs.Bool("free-port", false, "print a free loopback TCP port and exit (for scripts starting a server that cannot listen on :0)")
 	header := fs.Bool("md-header", false, "print the Markdown table header that --format md rows fit, and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if *header {
+	switch {
+	case *header:
 		fmt.Fprintln(stdout, mdHeader)
+		return o, flag.ErrHelp
+	case *compare != "":
+		if err := compareFile(*compare, stdout); err != nil {
+			return o, err
+		}
+		return o, flag.ErrHelp
+	case *freePort:
+		port, err := pickFreePort()
+		if err != nil {
+			return o, err
+		}
+		fmt.Fprintln(stdout, port)
 		return o, flag.ErrHelp
 	}
 	if fs.NArg() > 0 {
@@ -158,8 +175,8 @@ func (o *options) check() error {
 		return fmt.Errorf("%w: --idle and --slowloris are separate runs", errUsage)
 	case o.trickle <= 0 || o.timeout <= 0:
 		return fmt.Errorf("%w: --trickle and --timeout must be positive", errUsage)
-	case o.format != "text" && o.format != "json" && o.format != "md":
-		return fmt.Errorf("%w: --format %q: want text, json or md", errUsage, o.format)
+	case o.format != "text" && o.format != "json" && o.format != "jsonl" && o.format != "md":
+		return fmt.Errorf("%w: --format %q: want text, json, jsonl or md", errUsage, o.format)
 	}
 	if o.duration == 0 {
 		switch {

@@ -12,6 +12,7 @@ import (
 // (no --server-pid, no message acknowledged, not this mode).
 type result struct {
 	Mode           string  `json:"mode"`
+	Label          string  `json:"label,omitempty"`
 	Addr           string  `json:"addr"`
 	Conns          int     `json:"conns"`
 	Size           int     `json:"size_bytes,omitempty"`
@@ -27,6 +28,10 @@ type result struct {
 	AuthP50Ms  *float64         `json:"connect_auth_p50_ms,omitempty"`
 	AuthP99Ms  *float64         `json:"connect_auth_p99_ms,omitempty"`
 	Errors     map[string]int64 `json:"errors"`
+	// Handshakes and Resumed count the TLS handshakes made while the clock
+	// ran and how many of them resumed a session (a ticket was accepted).
+	Handshakes int64 `json:"handshakes,omitempty"`
+	Resumed    int64 `json:"resumed,omitempty"`
 
 	ServerCPUMicrosPerMsg *float64 `json:"server_cpu_us_per_msg,omitempty"`
 	ClientCPUMicrosPerMsg *float64 `json:"client_cpu_us_per_msg,omitempty"`
@@ -54,6 +59,8 @@ func (r *result) write(w io.Writer, format string) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
+	case "jsonl":
+		return json.NewEncoder(w).Encode(r)
 	case "md":
 		_, err := fmt.Fprintln(w, r.mdRow())
 		return err
@@ -88,7 +95,8 @@ func (r *result) text() string {
 		fmt.Fprintf(&b, "acknowledged %d messages: %.1f msgs/s, %.2f MiB/s\n", r.Messages, r.MsgsPerSec, r.MiBPerSec)
 		fmt.Fprintf(&b, "MAIL→250 after DATA: p50 %.2f ms, p99 %.2f ms\n", r.P50Ms, r.P99Ms)
 		if r.AuthP50Ms != nil {
-			fmt.Fprintf(&b, "connect+TLS+EHLO+AUTH: p50 %.2f ms, p99 %.2f ms\n", *r.AuthP50Ms, *r.AuthP99Ms)
+			fmt.Fprintf(&b, "connect+TLS+EHLO+AUTH: p50 %.2f ms, p99 %.2f ms; TLS sessions resumed: %d of %d handshakes\n",
+				*r.AuthP50Ms, *r.AuthP99Ms, r.Resumed, r.Handshakes)
 		}
 		fmt.Fprintf(&b, "CPU µs per message: server %s, this tool %s\n", optF(r.ServerCPUMicrosPerMsg), optF(r.ClientCPUMicrosPerMsg))
 	}

@@ -92,6 +92,13 @@ func dial(addr string, tlsConf *tls.Config, timeout time.Duration) (*smtpConn, e
 
 func (c *smtpConn) close() { c.conn.Close() }
 
+// resumed reports whether the TLS handshake resumed a session from a ticket
+// rather than running a full key exchange.
+func (c *smtpConn) resumed() bool {
+	tc, ok := c.conn.(*tls.Conn)
+	return ok && tc.ConnectionState().DidResume
+}
+
 // readReply reads one (possibly multi-line) reply.
 func (c *smtpConn) readReply() (int, string, error) {
 	var text strings.Builder
