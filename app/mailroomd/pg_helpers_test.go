@@ -144,7 +144,7 @@ func (d *daemon) endpoint() ports.Endpoint {
 // shared certificate, and a data directory of its own.
 func startPGHost(t *testing.T, dbURL, certFile, keyFile string, args ...string) *daemon {
 	t.Helper()
-	all := append([]string{"--db", dbURL, "--cert", certFile, "--key", keyFile, "--argon2", cheapArgon2}, args...)
+	all := append([]string{"--db", dbURL, "--cert", certFile, "--key", keyFile, "--argon2", cheapArgon2, "--imap-addr", "127.0.0.1:0"}, args...)
 	return startDaemon(t, t.TempDir(), all...)
 }
 

@@ -67,7 +67,7 @@ func waitConnected(t *testing.T, events <-chan ports.WatchEvent) {
 func TestHostsShareOneDatabase(t *testing.T) {
 	dbURL := pgSchema(t, pgServerURL(t))
 	cert, key := sharedCert(t)
-	common := []string{"--db", dbURL, "--cert", cert, "--key", key, "--argon2", cheapArgon2}
+	common := []string{"--db", dbURL, "--cert", cert, "--key", key, "--argon2", cheapArgon2, "--imap-addr", "127.0.0.1:0"}
 	a := launchDaemon(t, t.TempDir(), common...)
 	b := launchDaemon(t, t.TempDir(), common...)
 	a.waitStarted(a.logs.lines, a.done)
@@ -174,7 +174,7 @@ func startChild(t *testing.T, dbURL, cert, key string) (*exec.Cmd, *daemon) {
 		t.Skipf("no binary to run: %v", err)
 	}
 	cmd := exec.Command(bin, "--data", t.TempDir(), "--cert", cert, "--key", key, "--argon2", cheapArgon2,
-		"--smtp-addr", "127.0.0.1:0", "--inbox-addr", "127.0.0.1:0", "--log-format", "json")
+		"--smtp-addr", "127.0.0.1:0", "--inbox-addr", "127.0.0.1:0", "--imap-addr", "127.0.0.1:0", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "MAILROOM_DB="+dbURL)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

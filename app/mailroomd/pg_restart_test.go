@@ -140,7 +140,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	for _, name := range []string{"alice", "bob"} {
 		mustRun(t, e, name+"-password\n", "--data", t.TempDir(), "--argon2", cheapArgon2, "user", "add", name)
 	}
-	d := startDaemon(t, t.TempDir(), "--db", c.url, "--argon2", cheapArgon2)
+	d := startDaemon(t, t.TempDir(), "--db", c.url, "--argon2", cheapArgon2, "--imap-addr", "127.0.0.1:0")
 	bob := login(t, d.endpoint(), "bob", "bob-password")
 	wctx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()

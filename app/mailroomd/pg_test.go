@@ -92,7 +92,7 @@ func TestPostgresPasswordNeverShown(t *testing.T) {
 		for _, args := range [][]string{
 			{"migrate", "up"}, {"migrate", "version"}, {"migrate", "down"},
 			{"user", "list"}, {"user", "delete", "alice"}, {"copy-db"}, {"version"},
-			{"serve", "--smtp-addr", "127.0.0.1:0", "--inbox-addr", "127.0.0.1:0", "--log-format", "json"},
+			{"serve", "--smtp-addr", "127.0.0.1:0", "--inbox-addr", "127.0.0.1:0", "--imap-addr", "127.0.0.1:0", "--log-format", "json"},
 		} {
 			t.Run(u.name+"/"+strings.Join(args[:1], " "), func(t *testing.T) {
 				r := runCLI(t, env{"MAILROOM_DB": u.url}, "", append([]string{"--data", dir}, args...)...)
@@ -146,7 +146,7 @@ func TestCopyDBToPostgres(t *testing.T) {
 	}
 	mustRun(t, nil, "", append(base, "user", "delete", "carol")...) // id 3 is never handed out again
 
-	d := startDaemon(t, dir, "--argon2", cheapArgon2)
+	d := startDaemon(t, dir, "--argon2", cheapArgon2, "--imap-addr", "127.0.0.1:0")
 	snd := &sender{addr: d.addrs["smtp"], fingerprint: d.fingerprint, user: "alice", password: "old-password-alice"}
 	for i := range 4 {
 		if code, err := snd.send("bob@localhost", fmt.Sprintf("old mail %d", i)); code != 250 {
