@@ -115,6 +115,9 @@ type Config struct {
 	// message it would push over MaxMessageBytes (which is stored as sent),
 	// so that what is stored never exceeds the limit the client was given.
 	OmitReceived bool
+	// Observer, when set, is told of each mail transaction's outcome (for
+	// metrics). Default nil: nobody is told.
+	Observer Observer
 }
 
 // Defaults.

@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"go.uber.org/zap"
 
+	"mailroom/adapters/smtpreply"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
@@ -195,6 +196,9 @@ func (s *session) data(r io.Reader) error {
 			fields = append(fields, zap.Error(err))
 		}
 		log.Info("transaction", fields...)
+		if o := s.srv.cfg.Observer; o != nil {
+			o.Transaction(res.Code)
+		}
 	}
 	if acc == nil || env == nil {
 		// go-smtp allows DATA only after MAIL, which needs AUTH.
@@ -247,7 +251,8 @@ func (s *session) data(r io.Reader) error {
 		summary(len(raw), res, err)
 		return res.err()
 	}
-	summary(len(raw), reply{codeOK, enhOK, "OK"}, nil)
+	// The reply the shim sends for go-smtp's "OK: queued" (rewrite.go).
+	summary(len(raw), reply(smtpreply.DataOK), nil)
 	return nil
 }
 

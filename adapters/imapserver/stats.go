@@ -1,0 +1,5 @@
+package imapserver
+
+// OpenConns is the number of open connections, TLS handshakes included:
+// what Config.MaxConns counts. The daemon reads it for its metrics.
+func (s *Server) OpenConns() int { return s.ln.OpenConns() }
