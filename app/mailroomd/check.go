@@ -35,5 +35,10 @@ func (c *config) check() error {
 		// scheme may still carry one.
 		return usagef("flag --db: %q is not a postgres:// or postgresql:// URL (leave it empty for the SQLite file in --data)", postgres.RedactURL(c.DB))
 	}
+	if c.MetricsAddr != "" && !c.MetricsPublic {
+		if err := (loopbackAddrValue{new(string)}).Set(c.MetricsAddr); err != nil {
+			return usagef("flag --metrics-addr: %q is not a loopback address; give --metrics-public to serve metrics on it", c.MetricsAddr)
+		}
+	}
 	return nil
 }

@@ -191,6 +191,13 @@ type config struct {
 	// PprofAddr is the loopback address net/http/pprof is served on; empty
 	// means not at all. Default empty.
 	PprofAddr string
+	// MetricsAddr is the address /metrics, /healthz and /readyz are
+	// served on (plain HTTP); empty means not at all. Default empty.
+	MetricsAddr string
+	// MetricsPublic lets MetricsAddr be an address other than a loopback
+	// IP. Default false: the metrics name accounts' activity and the
+	// servers' load, which is nobody else's business.
+	MetricsPublic bool
 }
 
 // DBPath is the SQLite file inside DataDir.

@@ -66,6 +66,8 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(sizeValue{&cfg.DBMaxWAL, minWAL, maxSize}, "db-max-wal", "SQLite WAL size past which it is checkpointed and truncated (`size`)")
 	fs.Var(offDurationValue{&cfg.AuthCacheTTL}, "auth-cache-ttl", "how long a verified login is remembered so a repeat costs no password hash; 0 turns the cache off (`duration`)")
 	fs.Var(loopbackAddrValue{&cfg.PprofAddr}, "pprof-addr", "loopback `address` to serve net/http/pprof on; empty: off")
+	fs.Var(optAddrValue{&cfg.MetricsAddr}, "metrics-addr", "`address` to serve /metrics, /healthz and /readyz on (plain HTTP); loopback only unless --metrics-public; empty: off")
+	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "allow a --metrics-addr that is not a loopback IP")
 	return &flags{fs: fs, cfg: cfg}
 }
 

@@ -9,13 +9,12 @@ import (
 	"go.uber.org/zap"
 
 	"mailroom/adapters/imapserver"
-	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
 
 // newIMAPServer wires the IMAP adapter from the daemon's settings; its
 // IDLE updates come from the run's change feed.
-func newIMAPServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Service, db *storeWiring, log *zap.Logger) (server, error) {
+func newIMAPServer(cfg config, tc *tls.Config, acc imapserver.Accounts, mb *mail.Service, db *storeWiring, log *zap.Logger) (server, error) {
 	feed, ok := db.feed.(imapserver.ChangeFeed)
 	if !ok {
 		return nil, fmt.Errorf("imap: the %T change feed has no SubscribeChanges", db.feed)

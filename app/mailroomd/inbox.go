@@ -6,13 +6,12 @@ import (
 	"go.uber.org/zap"
 
 	"mailroom/adapters/inboxserver"
-	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
 
 // newInboxServer wires the inbox adapter from the daemon's settings; it
 // pushes new mail from the run's change feed.
-func newInboxServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Service, db *storeWiring, log *zap.Logger) server {
+func newInboxServer(cfg config, tc *tls.Config, acc inboxserver.Accounts, mb *mail.Service, db *storeWiring, log *zap.Logger) server {
 	return inboxserver.New(inboxserver.Config{
 		TLS:              tc,
 		HandshakeTimeout: cfg.HandshakeTimeout,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -110,6 +111,10 @@ type node struct {
 	// served holds each server's Serve result, once it returns.
 	served chan stopped
 	wg     sync.WaitGroup
+	// up counts the servers whose Serve is running, for /readyz.
+	up atomic.Int32
+	// obs is the run's metrics and health; nil when --metrics-addr is off.
+	obs *observability
 }
 
 type stopped struct {
@@ -131,7 +136,7 @@ func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node
 		log.Info("free disk space is not checked: the mail is in PostgreSQL", zap.String("flag", "--min-free"))
 		cfg.MinFree = 0
 	}
-	n := &node{log: log, db: newStoreWiring(st, log), fingerprint: certs.Fingerprint(cert)}
+	n := &node{log: log, db: newStoreWiring(st, log), fingerprint: certs.Fingerprint(cert), obs: newObservability(cfg)}
 	acc := account.NewService(st, newHasher(cfg), accountConfig(cfg), nil)
 	// Before listening: the first unknown-user login must cost what any
 	// failed login costs.
@@ -139,7 +144,7 @@ func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node
 		n.db.close()
 		return nil, stepError{"password hasher", err}
 	}
-	mb := mail.NewService(st, acc, n.db.feed, mail.Config{MaxMessageBytes: cfg.MaxMessage, MaxRecipients: cfg.MaxRecipients}, nil)
+	mb := mail.NewService(n.obs.store(st), acc, n.db.feed, mail.Config{MaxMessageBytes: cfg.MaxMessage, MaxRecipients: cfg.MaxRecipients}, nil)
 	if err := n.listen(cfg, mode, certs.ServerConfig(cert), acc, mb); err != nil {
 		n.closeListeners()
 		n.db.close()
@@ -174,12 +179,12 @@ func openData(ctx context.Context, cfg config, log *zap.Logger) (tls.Certificate
 // --pprof-addr is set.
 func (n *node) listen(cfg config, mode string, tc *tls.Config, acc *account.Service, mb *mail.Service) error {
 	if mode == "serve" || mode == "smtp" {
-		if err := n.add("smtp", cfg.SMTPAddr, newSMTPServer(cfg, tc, acc, mb, n.log)); err != nil {
+		if err := n.add("smtp", cfg.SMTPAddr, newSMTPServer(cfg, tc, n.obs.accounts(acc, "smtp"), mb, n.obs.smtpObserver(), n.log)); err != nil {
 			return err
 		}
 	}
 	if mode == "serve" || mode == "inbox" {
-		if err := n.add("inbox", cfg.InboxAddr, newInboxServer(cfg, tc, acc, mb, n.db, n.log)); err != nil {
+		if err := n.add("inbox", cfg.InboxAddr, newInboxServer(cfg, tc, n.obs.accounts(acc, "inbox"), mb, n.db, n.log)); err != nil {
 			return err
 		}
 	}
@@ -187,7 +192,7 @@ func (n *node) listen(cfg config, mode string, tc *tls.Config, acc *account.Serv
 		if cfg.IMAPAddr == "" {
 			return fmt.Errorf("imap: --imap-addr is empty")
 		}
-		srv, err := newIMAPServer(cfg, tc, acc, mb, n.db, n.log)
+		srv, err := newIMAPServer(cfg, tc, n.obs.accounts(acc, "imap"), mb, n.db, n.log)
 		if err != nil {
 			return err
 		}
@@ -197,6 +202,12 @@ func (n *node) listen(cfg config, mode string, tc *tls.Config, acc *account.Serv
 	}
 	if cfg.PprofAddr != "" {
 		if err := n.add("pprof", cfg.PprofAddr, newPprofServer()); err != nil {
+			return err
+		}
+	}
+	if n.obs != nil {
+		n.obs.watch(n) // before adding itself: it watches the mail servers
+		if err := n.add("metrics", cfg.MetricsAddr, n.obs.server()); err != nil {
 			return err
 		}
 	}
@@ -225,9 +236,12 @@ func (n *node) run(ctx context.Context, cfg config, mode string) int {
 	for _, r := range n.servers {
 		n.log.Info("listening", zap.String("adapter", r.name), zap.String("addr", r.ln.Addr().String()))
 		n.wg.Add(1)
+		n.up.Add(1)
 		go func() {
 			defer n.wg.Done()
-			n.served <- stopped{r.name, r.srv.Serve(r.ln)}
+			err := r.srv.Serve(r.ln)
+			n.up.Add(-1)
+			n.served <- stopped{r.name, err}
 		}()
 	}
 	n.log.Info("mailroomd started",
@@ -253,6 +267,7 @@ func (n *node) run(ctx context.Context, cfg config, mode string) int {
 // ran out and the connections still open were cut, so transfers in flight
 // were lost (their clients retry) and the exit code must say so.
 func (n *node) shutdown(grace time.Duration) bool {
+	n.obs.stopping()
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	var mu sync.Mutex

@@ -6,12 +6,11 @@ import (
 	"go.uber.org/zap"
 
 	"mailroom/adapters/smtpserver"
-	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
 
 // newSMTPServer wires the SMTP adapter from the daemon's settings.
-func newSMTPServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Service, log *zap.Logger) server {
+func newSMTPServer(cfg config, tc *tls.Config, acc smtpserver.Accounts, mb *mail.Service, obs smtpserver.Observer, log *zap.Logger) server {
 	// --min-free 0 turns the check off; so does a system without statfs.
 	var freeSpace func() (uint64, error)
 	if cfg.MinFree > 0 {
@@ -40,5 +39,6 @@ func newSMTPServer(cfg config, tc *tls.Config, acc *account.Service, mb *mail.Se
 		MaxProtocolErrors: cfg.MaxProtocolErrors,
 		FreeSpace:         freeSpace,
 		MinFreeBytes:      cfg.MinFree,
+		Observer:          obs,
 	}, acc, mb, log.Named("smtp"))
 }
