@@ -45,7 +45,9 @@ func loadCert(cfg config) (tls.Certificate, certSource, error) {
 // warn tells the operator of a command what was fixed on the way.
 func (c *cli) warn(msg string) { fmt.Fprintln(c.stderr, "mailroomd:", msg) }
 
-// cert prints the fingerprint clients pin, creating the pair if needed.
+// cert prints the fingerprint clients pin, creating the pair if needed:
+// plain lower-case hex on the first line (what the Gio client and
+// `openssl x509 -fingerprint` users compare), AA:BB:… on the second.
 func (c *cli) cert(cfg config) int {
 	unlock, err := lockDataDir(cfg, c.warn)
 	if err != nil {
@@ -59,8 +61,24 @@ func (c *cli) cert(cfg config) int {
 	if src.Created {
 		fmt.Fprintln(c.stderr, "mailroomd: created a self-signed certificate:", src.CertFile)
 	}
-	fmt.Fprintln(c.stdout, certs.Fingerprint(cert))
+	hexFP := certs.Fingerprint(cert)
+	fmt.Fprintln(c.stdout, hexFP)
+	fmt.Fprintln(c.stdout, colonFingerprint(hexFP))
 	return exitOK
+}
+
+// colonFingerprint writes a hex fingerprint as upper-case pairs joined by
+// colons (AA:BB:…), the form msmtp's tls_fingerprint, s-nail and
+// Thunderbird show and take.
+func colonFingerprint(hexFP string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(hexFP); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strings.ToUpper(hexFP[i : i+2]))
+	}
+	return b.String()
 }
 
 // migrate runs `migrate up|down|version` on the database cfg selects.

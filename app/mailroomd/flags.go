@@ -15,6 +15,7 @@ import (
 type flags struct {
 	fs  *flag.FlagSet
 	cfg *config
+	cmd *cmdFlags // export and import's own (help.go)
 }
 
 // newFlags defines every flag of the daemon on a config at its defaults.
@@ -68,7 +69,7 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(loopbackAddrValue{&cfg.PprofAddr}, "pprof-addr", "loopback `address` to serve net/http/pprof on; empty: off")
 	fs.Var(optAddrValue{&cfg.MetricsAddr}, "metrics-addr", "`address` to serve /metrics, /healthz and /readyz on (plain HTTP); loopback only unless --metrics-public; empty: off")
 	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "allow a --metrics-addr that is not a loopback IP")
-	return &flags{fs: fs, cfg: cfg}
+	return &flags{fs: fs, cfg: cfg, cmd: addCommandFlags(fs)}
 }
 
 // envName is the environment variable a flag falls back to.
@@ -84,7 +85,7 @@ func (f *flags) parse(args []string) ([]string, error) {
 	for {
 		if err := f.fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				return pos, err // the command, if it came first, picks the help
 			}
 			return nil, usageError{msg: twoDashes(err.Error())}
 		}
@@ -142,7 +143,7 @@ func (f *flags) applyEnv(getenv func(string) string) error {
 	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	var err error
 	f.fs.VisitAll(func(fl *flag.Flag) {
-		if err != nil || set[fl.Name] {
+		if err != nil || set[fl.Name] || commandOnly[fl.Name] {
 			return
 		}
 		name := envName(fl.Name)
@@ -173,13 +174,17 @@ Commands:
   user list              list accounts
   user passwd NAME       set a new password (read like user add)
   user delete NAME       delete an account and its mailbox
+  backup DEST            copy the running SQLite database to DEST, checked
+  export --user NAME     write a user's folder as mboxrd (--folder, --out)
+  import --user NAME FILE
+                         add an mbox file or a Maildir to a user's folder, skipping Message-IDs it has
   cert                   print the certificate's SHA-256 fingerprint, creating the pair if needed
   version                print the version, the data directory and the database path
+  paths                  print the data directory, database and certificate paths (name<TAB>path)
+
+Run 'mailroomd COMMAND --help' for one command and only the flags it reads.
 
 Flags (each falls back to the environment variable shown):
 `)
-	f.fs.VisitAll(func(fl *flag.Flag) {
-		name, use := flag.UnquoteUsage(fl)
-		fmt.Fprintf(w, "  --%s %s\n    \t%s (env %s, default %q)\n", fl.Name, name, use, envName(fl.Name), fl.DefValue)
-	})
+	f.fs.VisitAll(func(fl *flag.Flag) { printFlag(w, fl) })
 }

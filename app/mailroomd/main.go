@@ -3,8 +3,9 @@
 // file in its data directory, or a PostgreSQL database that several hosts
 // share), either in one process (serve, the default) or as two processes
 // sharing the database (smtp and inbox), and that carries the ops commands:
-// migrate, user, copy-db, cert and version. Run `mailroomd -h` for the flags; docs/ops.md has
-// the whole story.
+// migrate, user, copy-db, backup, export, import, cert, version and paths.
+// Run `mailroomd -h` for the commands, `mailroomd COMMAND -h` for one
+// command's flags; docs/ops.md has the whole story.
 package main
 
 import (
@@ -19,6 +20,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"mailroom/adapters/certs"
 )
 
 // version is set at link time: -ldflags "-X main.version=v1.2.3". Empty
@@ -64,7 +67,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	f := newFlags(c.getenv)
 	pos, err := f.parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		f.usage(c.stdout)
+		if len(pos) == 0 || !f.commandUsage(c.stdout, pos[0]) {
+			f.usage(c.stdout)
+		}
 		return exitOK
 	}
 	if err == nil {
@@ -105,11 +110,34 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	case "version":
 		c.version(cfg)
 		return exitOK
+	case "paths":
+		if len(pos) > 0 {
+			return c.fail(usagef("paths takes no arguments, got %q", pos))
+		}
+		c.paths(cfg)
+		return exitOK
+	case "backup":
+		if len(pos) != 1 {
+			return c.fail(usagef("backup wants one DEST file, got %d arguments", len(pos)))
+		}
+		return c.backup(ctx, cfg, pos[0])
+	case "export":
+		if len(pos) > 0 {
+			return c.fail(usagef("export takes no arguments (--user NAME, --folder F, --out FILE), got %q", pos))
+		}
+		return c.export(ctx, cfg, *f.cmd)
+	case "import":
+		if len(pos) != 1 {
+			return c.fail(usagef("import wants one mbox FILE or Maildir DIR, got %d arguments", len(pos)))
+		}
+		return c.importMail(ctx, cfg, *f.cmd, pos[0])
 	case "help":
-		f.usage(c.stdout)
+		if len(pos) == 0 || !f.commandUsage(c.stdout, pos[0]) {
+			f.usage(c.stdout)
+		}
 		return exitOK
 	}
-	return c.fail(usagef("unknown command %q (want serve, smtp, inbox, imap, migrate, user, copy-db, cert or version)", cmd))
+	return c.fail(usagef("unknown command %q (want serve, smtp, inbox, imap, migrate, user, copy-db, backup, export, import, cert, version or paths)", cmd))
 }
 
 // fail reports err on stderr and gives its exit code: 2 for a usage error,
@@ -135,6 +163,22 @@ func (c *cli) version(cfg config) {
 	}
 	fmt.Fprintln(c.stdout, "data directory:", cfg.DataDir)
 	fmt.Fprintln(c.stdout, "database:", cfg.DBName())
+}
+
+// paths prints what version does, for scripts: one name<TAB>path per
+// line (data, database, cert, key), absolute, nothing created or opened.
+// The README's sqlite3 line reads the database from it.
+func (c *cli) paths(cfg config) {
+	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
+		cfg.DataDir = abs
+	}
+	certFile, keyFile := cfg.CertFile, cfg.KeyFile
+	if certFile == "" {
+		certFile, keyFile = filepath.Join(cfg.DataDir, certs.CertFile), filepath.Join(cfg.DataDir, certs.KeyFile)
+	}
+	for _, p := range [][2]string{{"data", cfg.DataDir}, {"database", cfg.DBName()}, {"cert", certFile}, {"key", keyFile}} {
+		fmt.Fprintf(c.stdout, "%s\t%s\n", p[0], p[1])
+	}
 }
 
 func versionString() string {
