@@ -140,6 +140,12 @@ func (s *Server) serveConn(nc net.Conn, ip, key string) {
 	s.live[c] = struct{}{}
 	s.mu.Unlock()
 
+	if ce := s.log.Check(zap.DebugLevel, "connection"); ce != nil {
+		st := tc.ConnectionState()
+		ce.Write(zap.String("remote", ip), zap.String("tls", tls.VersionName(st.Version)),
+			zap.String("cipher", tls.CipherSuiteName(st.CipherSuite)), zap.Bool("resumed", st.DidResume),
+			zap.Duration("handshake", time.Since(start)))
+	}
 	defer s.finish(c)
 	s.handler(c)
 }
@@ -152,6 +158,9 @@ func (s *Server) finish(c *Conn) {
 	}
 	c.cancel()
 	c.Raw.Close()
+	if ce := s.log.Check(zap.DebugLevel, "connection closed"); ce != nil {
+		ce.Write(zap.String("remote", c.IP), zap.Duration("duration", time.Since(c.Start)))
+	}
 	s.mu.Lock()
 	delete(s.live, c)
 	s.releaseLocked(c.Key)
