@@ -80,6 +80,10 @@ func (fakeAccounts) Domain() string { return testDomain }
 
 // fakeStore is an in-memory mail.Store that keeps what is delivered.
 type fakeStore struct {
+	// The SMTP server only delivers: the folder methods it never reaches
+	// come from the nil embedded interface (and would panic if it did).
+	mail.Store
+
 	mu        sync.Mutex
 	delivered [][]byte
 }
