@@ -50,8 +50,10 @@ func (b *byteBudget) maxUsed() int64 { return b.Peak() }
 
 // inflightChunk is the first buffer a message gets; the buffer then
 // doubles, each step's growth taken from the budget before it is
-// allocated.
-const inflightChunk = 64 << 10
+// allocated. 16 KiB holds most messages (and a 10 KB one with its
+// Received header) in one buffer from the allocator's small size classes;
+// 64 KiB cost every 1 KB message a large, zeroed allocation.
+const inflightChunk = 16 << 10
 
 // readMessage reads a message after prefix (the Received header, or
 // nothing) into one buffer, taking its capacity from the budget as it

@@ -20,6 +20,12 @@ import (
 // every mailbox, so the shim says so.
 var dataOKTo = smtpreply.DataOK.String() + "\r\n"
 
+// dataOKPrefix is how the shim knows that reply when it goes out.
+var dataOKPrefix = []byte(smtpreply.DataOK.String())
+
+// codeBye is the reply to QUIT (RFC 5321 §4.2.2: closing the channel).
+const codeBye = 221
+
 // bareRcpt rewrites "RCPT TO:<name>" (a bare local name, which go-smtp's
 // path parser refuses as a syntax error) to "RCPT TO:<name@domain>", so that
 // a bare name reaches the envelope (mail.Envelope.Add) like a full address. ok is
@@ -65,14 +71,74 @@ func (c *shimConn) Write(p []byte) (int, error) {
 	c.wbuf = append(c.wbuf[:0], c.wbuf[start:]...)
 	c.out = out[:0]
 	if len(out) > 0 {
-		if _, err := c.tc.Write(out); err != nil {
+		if err := c.send(out, holdable(out)); err != nil {
 			// go-smtp ignores write errors; its bufio.Writer keeps this one.
 			// Nothing more can be said to the client: end at the next Read.
-			c.closing = true
 			return 0, err
 		}
 	}
 	return len(p), nil
+}
+
+// holdable reports whether out, one or more complete reply lines, may wait
+// in the held output while the client's pipelined commands are read. All
+// may but three: the 250 after DATA, which goes out the moment the commit
+// has happened, and 221 and 421, after which the connection ends.
+func holdable(out []byte) bool {
+	last := out[:len(out)-1]
+	if i := bytes.LastIndexByte(last, '\n'); i >= 0 {
+		last = last[i+1:]
+	}
+	code, _ := replyCode(last)
+	return code != codeBye && code != smtpreply.CodeClosing && !bytes.HasPrefix(last, dataOKPrefix)
+}
+
+func (c *shimConn) writeReply(r reply) {
+	if r.Code == codeClosing {
+		c.closing = true
+	}
+	c.writeRaw([]byte(r.String() + "\r\n"))
+}
+
+// writeRaw sends one of the shim's own replies, after what is held.
+func (c *shimConn) writeRaw(b []byte) {
+	c.send(b, holdable(b))
+}
+
+// send writes b, one or more complete reply lines, after the held output.
+// With hold, and client bytes already waiting in buf (pipelined commands),
+// b is held too: the replies to a pipelined MAIL, RCPTs and DATA then leave
+// in one TLS record and one write, not one each (RFC 2920 §3.1 asks a
+// server to batch them so). Held output goes out before the shim waits for
+// the client (fill), so a client never waits for a reply that is held.
+func (c *shimConn) send(b []byte, hold bool) error {
+	if hold && c.r < c.w {
+		c.held = append(c.held, b...)
+		return nil
+	}
+	if len(c.held) > 0 {
+		c.held = append(c.held, b...)
+		b = c.held
+	}
+	return c.writeOut(b)
+}
+
+// flushHeld writes the held output, if any.
+func (c *shimConn) flushHeld() error {
+	if len(c.held) == 0 {
+		return nil
+	}
+	return c.writeOut(c.held)
+}
+
+func (c *shimConn) writeOut(b []byte) error {
+	c.held = c.held[:0]
+	c.tc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	if _, err := c.tc.Write(b); err != nil {
+		c.closing = true
+		return err
+	}
+	return nil
 }
 
 // track appends line, rewritten where it must be, to out, and notes what

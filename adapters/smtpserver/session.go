@@ -185,17 +185,14 @@ func (s *session) data(r io.Reader) error {
 	from, env, started := s.from, s.env, s.started
 	s.mu.Unlock()
 	acc := s.st.account()
-	var rcpts []string
-	if env != nil {
-		rcpts = env.Addresses()
-	}
-	log := s.srv.log.With(zap.String("remote", s.sh.ip), zap.String("from", from), zap.Strings("rcpts", rcpts))
 	summary := func(size int, res reply, err error) {
-		fields := []zap.Field{zap.Int("size", size), zap.String("result", res.String()), zap.Duration("duration", time.Since(started))}
-		if err != nil {
-			fields = append(fields, zap.Error(err))
+		if ce := s.srv.log.Check(zap.InfoLevel, "transaction"); ce != nil {
+			fields := s.txFields(from, env, zap.Int("size", size), zap.String("result", res.String()), zap.Duration("duration", time.Since(started)))
+			if err != nil {
+				fields = append(fields, zap.Error(err))
+			}
+			ce.Write(fields...)
 		}
-		log.Info("transaction", fields...)
 		if o := s.srv.cfg.Observer; o != nil {
 			o.Transaction(res.Code)
 		}
@@ -230,8 +227,8 @@ func (s *session) data(r io.Reader) error {
 			res, known = replyDataTimeout, true
 		case errors.Is(err, errInflightBudget):
 			res, known = replyLowStorage, true
-			log.Warn("in-flight message budget spent: DATA refused",
-				zap.Int64("budget", s.srv.cfg.MaxInflightBytes), zap.Int64("read", n))
+			s.srv.log.Warn("in-flight message budget spent: DATA refused",
+				s.txFields(from, env, zap.Int64("budget", s.srv.cfg.MaxInflightBytes), zap.Int64("read", n))...)
 		}
 		if known {
 			err = nil
@@ -254,6 +251,17 @@ func (s *session) data(r io.Reader) error {
 	// The reply the shim sends for go-smtp's "OK: queued" (rewrite.go).
 	summary(len(raw), reply(smtpreply.DataOK), nil)
 	return nil
+}
+
+// txFields are a transaction's log fields, then more. They are made only
+// for a line that is written: a logger With them would encode the
+// recipients on every message, even with info lines off.
+func (s *session) txFields(from string, env *mail.Envelope, more ...zap.Field) []zap.Field {
+	var rcpts []string
+	if env != nil {
+		rcpts = env.Addresses()
+	}
+	return append([]zap.Field{zap.String("remote", s.sh.ip), zap.String("from", from), zap.Strings("rcpts", rcpts)}, more...)
 }
 
 // normalize turns each bare LF of the message (raw[from:], after the

@@ -30,7 +30,11 @@ package smtpserver
 // the verbs of its own that are next in its buffer, in order, writing to the
 // TLS connection, and then hand over the next standard line. A PING or REG
 // packed between MAIL and RCPT in one segment is therefore answered after
-// MAIL's reply and before RCPT's.
+// MAIL's reply and before RCPT's. Every reply, go-smtp's and the shim's,
+// goes out through send, which may hold a 250 back while more pipelined
+// commands are already buffered, so that one write carries the replies to
+// MAIL, the RCPTs and DATA; held replies keep their order and leave before
+// the shim next waits for the client (holdable says which may wait).
 //
 // Stepping aside. Some client bytes are not commands:
 //   - after a 334 reply, one line answers the SASL challenge (it may well
@@ -127,6 +131,7 @@ type shimConn struct {
 	closing     bool   // a 421 went out: end the session at the next Read
 	wbuf        []byte // partial reply line from go-smtp
 	out         []byte
+	held        []byte // replies held while pipelined commands are read (send)
 
 	// contentReady is set when DATA's content is next (the 354 went out)
 	// and taken by the session's Data, which then reads the content from
@@ -166,6 +171,11 @@ func (c *shimConn) ctx() context.Context { return c.peer.ctx }
 // message content. It answers Mailroom's verbs on the way.
 func (c *shimConn) Read(p []byte) (n int, err error) {
 	defer c.guard(&err)
+	defer func() {
+		if err != nil {
+			c.flushHeld() // the session ends: what is held must not be lost
+		}
+	}()
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -278,6 +288,9 @@ func (c *shimConn) lineTooLong() error {
 // during Shutdown, an idle session (no transaction under way) is told 421
 // instead.
 func (c *shimConn) fill(deadline time.Time) error {
+	if err := c.flushHeld(); err != nil {
+		return err
+	}
 	for {
 		c.mu.Lock()
 		if c.mode == modeCommand && c.peer.shuttingDown() && !c.state.inTx.Load() {
@@ -362,20 +375,6 @@ func (c *shimConn) countProtocolError(out *[]byte) {
 		c.writeRaw([]byte(line))
 	}
 	c.closing = true
-}
-
-func (c *shimConn) writeReply(r reply) {
-	if r.Code == codeClosing {
-		c.closing = true
-	}
-	c.writeRaw([]byte(r.String() + "\r\n"))
-}
-
-func (c *shimConn) writeRaw(b []byte) {
-	c.tc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-	if _, err := c.tc.Write(b); err != nil {
-		c.closing = true
-	}
 }
 
 func trimEOL(b []byte) []byte { return bytes.TrimRight(b, "\r\n") }
