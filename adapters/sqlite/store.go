@@ -200,6 +200,12 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 	// limit one batch of big messages leaves it that big for good.
 	q.Add("_pragma", "journal_size_limit("+strconv.Itoa(walSizeLimit)+")")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Each request of a group commit runs in a SAVEPOINT, whose sub-journal
+	// (the pages it changed, to roll back to) spills to a temporary file
+	// past 64 KiB: a 10-recipient delivery did that, one pwrite per page.
+	// In memory it costs at most one batch's changed pages. Durability is
+	// the WAL's and synchronous's, not the sub-journal's.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
