@@ -29,13 +29,17 @@ trap cleanup EXIT
 
 (cd "$DAEMON_SRC" && go build -o "$work/mailroomd" ./app/mailroomd)
 (cd "$root" && go build -o "$work/mailroom-load" ./app/mailroom-load)
+# Every listener on a free port; an older mailroomd (DAEMON_SRC) may have
+# no IMAP server.
+ports=(--inbox-addr 127.0.0.1:0)
+if "$work/mailroomd" --help 2>&1 | grep -q -- --imap-addr; then ports+=(--imap-addr 127.0.0.1:0); fi
 
 # start_daemon starts mailroomd with its flags plus "$@" and sets pid and
 # addr (the SMTP address it logged).
 start_daemon() {
 	rm -rf "$work/data"
 	# shellcheck disable=SC2086
-	"$work/mailroomd" serve --data "$work/data" --smtp-addr 127.0.0.1:0 --inbox-addr 127.0.0.1:0 \
+	"$work/mailroomd" serve --data "$work/data" --smtp-addr 127.0.0.1:0 "${ports[@]}" \
 		--log-format json $DAEMON_ARGS "$@" >"$work/log" 2>&1 &
 	pid=$!
 	addr=

@@ -39,6 +39,10 @@ trap "exit 130" INT TERM
 
 (cd "$DAEMON_SRC" && go build -o "$work/mailroomd" ./app/mailroomd)
 (cd "$root" && go build -o "$work/mailroom-load" ./app/mailroom-load)
+# Every listener on a free port; an older mailroomd (DAEMON_SRC) may have
+# no IMAP server.
+ports=(--inbox-addr 127.0.0.1:0)
+if "$work/mailroomd" --help 2>&1 | grep -q -- --imap-addr; then ports+=(--imap-addr 127.0.0.1:0); fi
 load="$work/mailroom-load"
 
 # Mailroom's self-signed pair, made once, serves Mailpit too.
@@ -61,7 +65,7 @@ start_mailroom() {
 	local port
 	port=$("$load" --free-port)
 	# shellcheck disable=SC2086
-	"$work/mailroomd" serve --data "$work/data" --smtp-addr "127.0.0.1:$port" --inbox-addr 127.0.0.1:0 \
+	"$work/mailroomd" serve --data "$work/data" --smtp-addr "127.0.0.1:$port" "${ports[@]}" \
 		--log-level warn $DAEMON_ARGS >"$work/log" 2>&1 &
 	pid=$!
 	addr=127.0.0.1:$port
