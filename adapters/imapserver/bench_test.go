@@ -1,0 +1,191 @@
+package imapserver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"go.uber.org/zap"
+
+	"mailroom/adapters/sqlite"
+	"mailroom/domain/account"
+	"mailroom/domain/throttle"
+)
+
+// benchMailbox is how many messages bob's INBOX holds in the benchmarks.
+const benchMailbox = 100_000
+
+var (
+	bigOnce sync.Once
+	bigPath string
+	bigErr  error
+)
+
+// bigDB builds (once per test binary) a database where bob's INBOX holds
+// benchMailbox messages. The rows go in with plain SQL in one transaction
+// (delivering them one by one would take minutes of fsyncs); the schema's
+// triggers keep the folder counts and the change log as the store would.
+func bigDB(b *testing.B) string {
+	b.Helper()
+	bigOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "imapbench")
+		if err != nil {
+			bigErr = err
+			return
+		}
+		bigPath = filepath.Join(dir, "mail.db")
+		bigErr = populate(bigPath)
+	})
+	if bigErr != nil {
+		b.Fatal(bigErr)
+	}
+	return bigPath
+}
+
+func populate(path string) error {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acc := account.NewService(st, testHasher(), account.Config{Domain: testDomain, AuthFailRate: throttle.Rate{N: -1}}, nil)
+	bob, err := acc.Register(ctx, "bob", testPassword)
+	if err != nil {
+		return err
+	}
+	tx, err := st.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var folder int64
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM folders WHERE owner = ? AND name = 'inbox'`, int64(bob.ID)).Scan(&folder); err != nil {
+		return err
+	}
+	msgStmt, err := tx.PrepareContext(ctx, `INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	entStmt, err := tx.PrepareContext(ctx, `INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received, msgid)
+		VALUES (?, ?, ?, ?, '["bob@example.test"]', ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	start := time.Now().Add(-benchMailbox * time.Minute)
+	body := strings.Repeat("Some text of a typical short message, wrapped at a sane width.\r\n", 12)
+	for i := range benchMailbox {
+		subject := fmt.Sprintf("Message number %d about things", i)
+		msgid := fmt.Sprintf("<%d@example.test>", i)
+		raw := fmt.Sprintf("From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: %s\r\nMessage-ID: %s\r\n"+
+			"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s", subject, msgid, body)
+		at := start.Add(time.Duration(i) * time.Minute).UnixNano()
+		res, err := msgStmt.ExecContext(ctx, len(raw), "alice@example.test", subject, at, []byte(raw))
+		if err != nil {
+			return err
+		}
+		mid, _ := res.LastInsertId()
+		if _, err := entStmt.ExecContext(ctx, int64(bob.ID), folder, i+1, mid, i%3 == 0, at, msgid); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE folders SET uidnext = ? WHERE id = ?`, benchMailbox+1, folder); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM changes`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// benchEnv serves the big database over real TLS.
+func benchEnv(b *testing.B) *env {
+	b.Helper()
+	return newEnv(b, envOpts{dbPath: bigDB(b), log: zap.NewNop()})
+}
+
+// BenchmarkSelectFetch50Envelopes: SELECT INBOX (100,000 messages) and
+// FETCH ENVELOPE, FLAGS, UID and RFC822.SIZE of the newest 50, what a
+// client does when it opens the folder; one op is both commands.
+func BenchmarkSelectFetch50Envelopes(b *testing.B) {
+	e := benchEnv(b)
+	c := e.login("bob", nil)
+	lat := make([]time.Duration, 0, b.N)
+	opts := &imap.FetchOptions{Envelope: true, Flags: true, UID: true, RFC822Size: true}
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		sel, err := c.Select("INBOX", nil).Wait()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var set imap.SeqSet
+		set.AddRange(sel.NumMessages-49, sel.NumMessages)
+		msgs, err := c.Fetch(set, opts).Collect()
+		if err != nil || len(msgs) != 50 || msgs[49].Envelope == nil {
+			b.Fatalf("FETCH: %d messages, %v", len(msgs), err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat, "")
+}
+
+// BenchmarkIdleLatency: from DeliverEnvelope's return (in a second store
+// instance, as another process) to the IDLE client's EXISTS.
+func BenchmarkIdleLatency(b *testing.B) {
+	e := benchEnv(b)
+	u := newUpdates()
+	c := e.login("bob", u.handler())
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer idle.Close()
+	other := openNode(b, e.dbPath, account.Config{Domain: testDomain, AuthFailRate: throttle.Rate{N: -1}})
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		u.mu.Lock()
+		seen := len(u.exists)
+		u.mu.Unlock()
+		other.deliver(b, "alice", []string{"bob"}, "idle bench")
+		t0 := time.Now()
+		deadline := time.After(5 * time.Second)
+		for done := false; !done; {
+			select {
+			case <-u.ch:
+				u.mu.Lock()
+				done = len(u.exists) > seen
+				u.mu.Unlock()
+			case <-deadline:
+				b.Fatal("no EXISTS within 5s")
+			}
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat, "")
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration, prefix string) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), prefix+"p50-ms")
+	b.ReportMetric(pct(0.99), prefix+"p99-ms")
+}
