@@ -127,7 +127,7 @@ func TestDataDirNotOursRefused(t *testing.T) {
 	if r.code != exitError || !strings.Contains(r.stderr, dir) || !strings.Contains(r.stderr, "refusing") {
 		t.Errorf("cert: exit %d, stderr %q; want 1 and a refusal naming %s", r.code, r.stderr, dir)
 	}
-	r = runCLI(t, nil, "", "--data", dir, "--log-format", "json", "--smtp-addr", "127.0.0.1:0", "--inbox-addr", "127.0.0.1:0")
+	r = runCLI(t, nil, "", "--data", dir, "--log-format", "json", "--smtp-addr", "127.0.0.1:0", "--inbox-addr", "127.0.0.1:0", "--imap-addr", "127.0.0.1:0")
 	if r.code != exitError || !strings.Contains(r.stderr, dir) || !strings.Contains(r.stderr, "refusing") {
 		t.Errorf("serve: exit %d, stderr %q; want 1 and a refusal naming %s", r.code, r.stderr, dir)
 	}

@@ -77,7 +77,7 @@ func launchDaemon(t *testing.T, dataDir string, args ...string) *daemon {
 	d := &daemon{t: t, cancel: cancel, done: make(chan int, 1), logs: newLineWriter(), addrs: map[string]string{}}
 	all := append([]string{
 		"--data", dataDir, "--log-format", "json", "--log-level", "debug",
-		"--smtp-addr", "127.0.0.1:0", "--inbox-addr", "127.0.0.1:0", "--grace", "10s",
+		"--smtp-addr", "127.0.0.1:0", "--inbox-addr", "127.0.0.1:0", "--imap-addr", "127.0.0.1:0", "--grace", "10s",
 	}, args...)
 	c := &cli{stdin: strings.NewReader(""), stdout: d.logs, stderr: d.logs, getenv: env{}.get}
 	go func() { d.done <- c.run(ctx, all) }()
@@ -404,7 +404,7 @@ func TestServeAddressInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	r := runCLI(t, nil, "", "--data", t.TempDir(), "--log-format", "json",
-		"--smtp-addr", "127.0.0.1:0", "--inbox-addr", ln.Addr().String())
+		"--smtp-addr", "127.0.0.1:0", "--imap-addr", "127.0.0.1:0", "--inbox-addr", ln.Addr().String())
 	if r.code != exitError || !strings.Contains(r.stderr, "address already in use") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}

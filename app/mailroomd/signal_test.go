@@ -35,7 +35,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	cmd := exec.Command(bin, "--log-format=json")
 	cmd.Env = append(os.Environ(),
 		"HOME="+tmp, "XDG_DATA_HOME="+filepath.Join(tmp, "xdg"),
-		"MAILROOM_SMTP_ADDR=127.0.0.1:0", "MAILROOM_INBOX_ADDR=127.0.0.1:0")
+		"MAILROOM_SMTP_ADDR=127.0.0.1:0", "MAILROOM_INBOX_ADDR=127.0.0.1:0", "MAILROOM_IMAP_ADDR=127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
