@@ -36,7 +36,7 @@ const Validity = 10 * 365 * 24 * time.Hour
 func Load(certPath, keyPath string) (tls.Certificate, error) {
 	c, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("certs: load %s/%s: %w", certPath, keyPath, err)
+		return tls.Certificate{}, fmt.Errorf("certs: load certificate %s and key %s: %w", certPath, keyPath, err)
 	}
 	return c, nil
 }

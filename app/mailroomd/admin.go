@@ -165,26 +165,29 @@ func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 		return c.fail(usagef("unknown user command %q (want add, list, passwd or delete)", sub))
 	}
 
+	// Every error past the usage checks says which command failed, as
+	// "user add: …", whichever step it came from.
+	failed := func(err error) int { return c.fail(fmt.Errorf("user %s: %w", sub, err)) }
 	// Read the password before opening the database, so that a prompt is
 	// not kept waiting with the file open, and a bad password costs nothing.
 	var password string
 	if sub == "add" || sub == "passwd" {
 		if _, err := account.ParseUsername(stripDomain(args[0], cfg.Domain)); err != nil {
-			return c.fail(err)
+			return failed(err)
 		}
 		p, err := c.readPassword(ctx, args[0])
 		if err != nil {
-			return c.fail(err)
+			return failed(err)
 		}
 		if err := account.CheckPassword(p); err != nil {
-			return c.fail(err)
+			return failed(err)
 		}
 		password = p
 	}
 
 	store, err := c.openForCommand(ctx, cfg)
 	if err != nil {
-		return c.fail(err)
+		return failed(err)
 	}
 	defer store.Close()
 	acc := account.NewService(store, newHasher(cfg), account.Config{Domain: cfg.Domain}, nil)
@@ -193,23 +196,23 @@ func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 	case "add":
 		a, err := acc.Register(ctx, stripDomain(args[0], cfg.Domain), password)
 		if err != nil {
-			return c.fail(fmt.Errorf("user add: %w", err))
+			return failed(err)
 		}
 		fmt.Fprintln(c.stdout, "created", acc.AddressOf(a))
 	case "passwd":
 		if err := acc.SetPassword(ctx, args[0], password); err != nil {
-			return c.fail(fmt.Errorf("user passwd: %w", err))
+			return failed(err)
 		}
 		fmt.Fprintln(c.stdout, "password changed for", args[0])
 	case "delete":
 		if err := acc.Delete(ctx, args[0]); err != nil {
-			return c.fail(fmt.Errorf("user delete: %w", err))
+			return failed(err)
 		}
 		fmt.Fprintln(c.stdout, "deleted", args[0])
 	case "list":
 		list, err := acc.List(ctx)
 		if err != nil {
-			return c.fail(fmt.Errorf("user list: %w", err))
+			return failed(err)
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tADDRESS\tCREATED")

@@ -115,6 +115,9 @@ type node struct {
 	up atomic.Int32
 	// obs is the run's metrics and health; nil when --metrics-addr is off.
 	obs *observability
+	// bound are the listeners opened before the data directory, until
+	// add hands them to their servers.
+	bound map[string]net.Listener
 }
 
 type stopped struct {
@@ -126,8 +129,13 @@ type stopped struct {
 // that mode names. On error nothing is left open and the error is a
 // stepError.
 func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node, error) {
+	bound, err := bindListeners(cfg, mode)
+	if err != nil {
+		return nil, stepError{"listen", err}
+	}
 	cert, st, err := openData(ctx, cfg, log)
 	if err != nil {
+		closeAll(bound)
 		return nil, err
 	}
 	if cfg.Postgres() && cfg.MinFree > 0 {
@@ -136,11 +144,12 @@ func build(ctx context.Context, cfg config, mode string, log *zap.Logger) (*node
 		log.Info("free disk space is not checked: the mail is in PostgreSQL", zap.String("flag", "--min-free"))
 		cfg.MinFree = 0
 	}
-	n := &node{log: log, db: newStoreWiring(st, log), fingerprint: certs.Fingerprint(cert), obs: newObservability(cfg)}
+	n := &node{log: log, db: newStoreWiring(st, log), fingerprint: certs.Fingerprint(cert), obs: newObservability(cfg), bound: bound}
 	acc := account.NewService(st, newHasher(cfg), accountConfig(cfg), nil)
 	// Before listening: the first unknown-user login must cost what any
 	// failed login costs.
 	if err := acc.Warm(ctx); err != nil {
+		closeAll(bound)
 		n.db.close()
 		return nil, stepError{"password hasher", err}
 	}
@@ -214,10 +223,16 @@ func (n *node) listen(cfg config, mode string, tc *tls.Config, acc *account.Serv
 	return nil
 }
 
+// add gives srv its listener: the one bindListeners opened for name, else
+// a new one on addr.
 func (n *node) add(name, addr string, srv server) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	ln, ok := n.bound[name]
+	delete(n.bound, name)
+	if !ok {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	n.servers = append(n.servers, running{name: name, srv: srv, ln: ln})
 	return nil
@@ -227,6 +242,7 @@ func (n *node) closeListeners() {
 	for _, r := range n.servers {
 		r.ln.Close()
 	}
+	closeAll(n.bound)
 }
 
 // run serves until ctx ends or a server stops on its own, and gives the
