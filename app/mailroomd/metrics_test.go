@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +92,18 @@ func TestMetricsAfterDelivery(t *testing.T) {
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// Every metric the example dashboard and rules use exists.
+	for _, doc := range []string{"grafana-dashboard.json", "prometheus.yml"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "docs", doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range regexp.MustCompile(`\b(?:mailroom|go|process)_[a-z_]+[a-z]`).FindAllString(string(b), -1) {
+			if !strings.Contains(text, "\n"+name) && !strings.HasPrefix(name, "mailroom_rules") {
+				t.Errorf("docs/%s uses %s, which /metrics does not have", doc, name)
+			}
 		}
 	}
 	if t.Failed() {
