@@ -1,9 +1,13 @@
 package main
 
 import (
+	"database/sql"
+	"encoding/base64"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -95,4 +99,55 @@ func TestDebugLogsEachConnection(t *testing.T) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
 		}
 	}
+}
+
+// TestFetchRawStartsWithReceived: protocol.md says fetch's raw is the
+// message with the server's Received: header in front.
+func TestFetchRawStartsWithReceived(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, nil, "alice-password\n", "--data", dir, "user", "add", "alice")
+	d := startDaemon(t, dir, "--imap-addr", "127.0.0.1:0")
+	sendMail(t, d, "alice", "alice-password", "alice@localhost", "Subject: traced\r\n\r\nhi")
+	ic := dialInbox(t, d.addrs["inbox"], d.fingerprint)
+	mustOK(t, "login", ic.do(`{"tag":1,"op":"login","user":"alice","password":"alice-password"}`))
+	list := ic.do(`{"tag":2,"op":"list","folder":"inbox"}`)
+	msgs, _ := list["messages"].([]any)
+	if len(msgs) != 1 {
+		t.Fatalf("list: %v", list)
+	}
+	id := msgs[0].(map[string]any)["id"]
+	resp := ic.do(fmt.Sprintf(`{"tag":3,"op":"fetch","id":%v}`, id))
+	m, _ := resp["message"].(map[string]any)
+	raw, err := base64.StdEncoding.DecodeString(fmt.Sprint(m["raw"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(raw), "Received: from test.example ([127.0.0.1])\r\n\tby localhost (Mailroom) with ESMTPSA\r\n\t(TLS 1.3 ") ||
+		!strings.HasSuffix(string(raw), "\r\nSubject: traced\r\n\r\nhi\r\n") || int(m["size"].(float64)) != len(raw) {
+		t.Errorf("raw %q, size %v", raw, m["size"])
+	}
+}
+
+// TestReadmeQueries: README's sqlite3 query runs on the schema as it is.
+func TestReadmeQueries(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)sqlite3 "\$DB" "(SELECT .*?)"\n`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal(`README has no sqlite3 "$DB" "SELECT …" line`)
+	}
+	dir := t.TempDir()
+	mustRun(t, nil, "alice-password\n", "--data", dir, "user", "add", "alice")
+	db, err := sql.Open("sqlite", filepath.Join(dir, "mailroom.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(string(m[1]))
+	if err != nil {
+		t.Fatalf("README's query: %v\n%s", err, m[1])
+	}
+	rows.Close()
 }
