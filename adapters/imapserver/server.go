@@ -103,9 +103,7 @@ type Server struct {
 	hub    *hub
 	budget *listener.Budget
 
-	handoff chan *conn
-	closed  chan struct{} // closed once Shutdown is done with the handlers
-	close   sync.Once
+	handoff *listener.Handoff // go-imap serves only a listener: this one
 }
 
 // New wires a Server. cfg.TLS is required; accounts, mailboxes, feed and
@@ -132,8 +130,7 @@ func New(cfg Config, accounts Accounts, mailboxes Mailboxes, feed ChangeFeed, lo
 	s := &Server{
 		cfg: cfg, accounts: accounts, mailboxes: mailboxes, log: log,
 		budget:  listener.NewBudget(cfg.MaxInflightBytes),
-		handoff: make(chan *conn),
-		closed:  make(chan struct{}),
+		handoff: listener.NewHandoff(),
 	}
 	s.hub = newHub(feed, mailboxes, log)
 	s.ln = listener.New(listener.Config{
@@ -173,7 +170,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	if !s.ln.ShuttingDown() {
 		s.once.Do(func() {
 			go s.hub.run()
-			go s.imap.Serve(handoffListener{s: s, addr: ln.Addr()})
+			s.handoff.Start(ln.Addr(), s.imap.Serve)
 		})
 	}
 	return s.ln.Serve(ln)
@@ -184,9 +181,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) serveConn(lc *listener.Conn) {
 	c := newConn(lc, s.cfg.LoginTimeout)
 	lc.OnShutdown(c.shutdown)
-	select {
-	case s.handoff <- c:
-	case <-lc.ShutdownStarted():
+	if !s.handoff.Give(lc, c) {
 		return
 	}
 	<-c.done
@@ -198,30 +193,11 @@ func (s *Server) serveConn(lc *listener.Conn) {
 // returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.ln.Shutdown(ctx)
-	s.close.Do(func() { close(s.closed) })
+	s.handoff.Close()
 	s.imap.Close()
 	s.hub.stop()
 	return err
 }
-
-// handoffListener yields handshaken connections to go-imap's Serve loop,
-// which only takes a net.Listener.
-type handoffListener struct {
-	s    *Server
-	addr net.Addr
-}
-
-func (l handoffListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.s.handoff:
-		return c, nil
-	case <-l.s.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l handoffListener) Close() error   { return nil }
-func (l handoffListener) Addr() net.Addr { return l.addr }
 
 // imapLog routes go-imap's error log (read errors, panics it recovered)
 // to zap: a client's broken connection is nothing an operator acts on, a

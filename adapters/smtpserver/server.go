@@ -13,7 +13,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -197,7 +196,7 @@ type Server struct {
 	// shutdown. Its handler hands each connection, shimmed, to smtp.
 	ln       *listener.Server
 	smtp     *smtp.Server
-	smtpOnce sync.Once
+	handoff  *listener.Handoff // go-smtp serves only a listener: this one
 	inflight *byteBudget
 
 	// ehloSizeFrom is go-smtp's SIZE capability (it knows the limit plus
@@ -207,10 +206,6 @@ type Server struct {
 	// verb table as the registration policy leaves it.
 	help      []byte
 	xmailroom string
-
-	handoff chan *shimConn
-	closed  chan struct{} // closed when Shutdown is done: go-smtp's Serve returns
-	close   sync.Once
 }
 
 // New wires a Server. cfg.TLS is required; accounts, mailboxes and log must
@@ -226,8 +221,7 @@ func New(cfg Config, accounts Accounts, mailboxes Mailboxes, log *zap.Logger) *S
 		mailboxes: mailboxes,
 		log:       log,
 		inflight:  newByteBudget(cfg.MaxInflightBytes),
-		handoff:   make(chan *shimConn),
-		closed:    make(chan struct{}),
+		handoff:   listener.NewHandoff(),
 	}
 	shown := shownVerbs(accounts.RegistrationOpen())
 	s.help, s.xmailroom = helpText(shown), ehloKeyword(shown)
@@ -287,9 +281,7 @@ func busyReply(limit listener.Limit) []byte {
 // error. It may be called for several listeners.
 func (s *Server) Serve(ln net.Listener) error {
 	if !s.ln.ShuttingDown() {
-		s.smtpOnce.Do(func() {
-			go s.smtp.Serve(handoffListener{s: s, addr: ln.Addr()})
-		})
+		s.handoff.Start(ln.Addr(), s.smtp.Serve)
 	}
 	return s.ln.Serve(ln)
 }
@@ -301,9 +293,7 @@ func (s *Server) serveConn(lc *listener.Conn) {
 	sh := newShim(s, lc.TLS, peerOf(lc))
 	lc.OnShutdown(sh.wake)
 	lc.OnPanic(sh.lastWords)
-	select {
-	case s.handoff <- sh:
-	case <-lc.ShutdownStarted():
+	if !s.handoff.Give(lc, sh) {
 		sh.Close()
 		return
 	}
@@ -318,29 +308,10 @@ func (s *Server) serveConn(lc *listener.Conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.ln.Shutdown(ctx)
 	// Every handler has returned, so no shim waits for go-smtp any more.
-	s.close.Do(func() { close(s.closed) })
+	s.handoff.Close()
 	s.smtp.Close()
 	return err
 }
-
-// handoffListener yields handshaken, shimmed connections to go-smtp's
-// Serve loop.
-type handoffListener struct {
-	s    *Server
-	addr net.Addr
-}
-
-func (l handoffListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.s.handoff:
-		return c, nil
-	case <-l.s.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l handoffListener) Close() error   { return nil }
-func (l handoffListener) Addr() net.Addr { return l.addr }
 
 // zapErrorLog routes go-smtp's internal error log (panics, accept errors)
 // to zap.
