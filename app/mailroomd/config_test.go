@@ -41,6 +41,7 @@ func TestDefaults(t *testing.T) {
 		DataDir:      "/home/u/.local/share/mailroom",
 		SMTPAddr:     "127.0.0.1:8025",
 		InboxAddr:    "127.0.0.1:9999",
+		IMAPAddr:     "127.0.0.1:9993",
 		Domain:       "localhost",
 		Registration: "open",
 		MaxMessage:   25 << 20,
