@@ -193,8 +193,11 @@ func (s *Server) serveConn(lc *listener.Conn) {
 // returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.ln.Shutdown(ctx)
+	// Every handler has returned, so go-imap holds no connection; closing
+	// the Handoff ends its Serve loop. go-imap's own Close is not called:
+	// it waits on a WaitGroup that a Serve still starting may Add to at the
+	// same moment (a race the detector reports), and has nothing to close.
 	s.handoff.Close()
-	s.imap.Close()
 	s.hub.stop()
 	return err
 }
