@@ -187,7 +187,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 		for i := range b.N {
 			// Start at a random phase of the poll, as real mail does.
 			time.Sleep(time.Duration(rand.IntN(int(sqlite.DefaultPollInterval))))
-			metas, err := o.mb.Deliver(context.Background(), sender, []string{"bob"}, rawMessage("alice", []string{"bob"}, strconv.Itoa(i)))
+			metas, err := deliverVia(context.Background(), o.mb, sender, []string{"bob"}, rawMessage("alice", []string{"bob"}, strconv.Itoa(i)))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -138,7 +138,7 @@ func (e *env) deliverDoc(from, to, subject, body string) {
 	e.t.Helper()
 	e.user(to)
 	raw := "From: " + from + "@" + testDomain + "\r\nTo: " + to + "@" + testDomain + "\r\nSubject: " + subject + "\r\n\r\n" + body
-	if _, err := e.mb.Deliver(context.Background(), e.user(from), []string{to}, []byte(raw)); err != nil {
+	if _, err := deliverVia(context.Background(), e.mb, e.user(from), []string{to}, []byte(raw)); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -152,7 +152,7 @@ func (e *env) bigMessage(size int) (fetch string, raw []byte) {
 	body := strings.Repeat(strings.Repeat("y", 76)+"\r\n", size/78)
 	raw = []byte("From: alice@" + testDomain + "\r\nTo: bob@" + testDomain + "\r\nSubject: big\r\n\r\n" + body)
 	e.user("bob")
-	metas, err := e.mb.Deliver(context.Background(), e.user("alice"), []string{"bob"}, raw)
+	metas, err := deliverVia(context.Background(), e.mb, e.user("alice"), []string{"bob"}, raw)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -193,7 +193,7 @@ func (e *env) deliver(from string, to []string, subject string) []mail.Meta {
 	for _, r := range to {
 		e.user(r)
 	}
-	metas, err := e.mb.Deliver(context.Background(), e.user(from), to, rawMessage(from, to, subject))
+	metas, err := deliverVia(context.Background(), e.mb, e.user(from), to, rawMessage(from, to, subject))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -397,4 +397,16 @@ func (e *env) watch(c *client) {
 	n := e.srv.watcherCount()
 	c.ok(`{"op":"watch"}`)
 	eventually(e.t, "the watcher", func() bool { return e.srv.watcherCount() > n })
+}
+
+// deliverVia delivers raw from sender to rcpts the way the SMTP server
+// does: an envelope filled recipient by recipient, then one delivery.
+func deliverVia(ctx context.Context, mb *mail.Service, sender account.Account, rcpts []string, raw []byte) ([]mail.Meta, error) {
+	env := mb.NewEnvelope(sender)
+	for _, r := range rcpts {
+		if _, err := env.Add(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	return mb.DeliverEnvelope(ctx, env, raw)
 }

@@ -92,7 +92,7 @@ func BenchmarkMemoryPipelinedFetch(b *testing.B) {
 		e.user("bob")
 		body := strings.Repeat(strings.Repeat("z", 998)+"\r\n", 10<<20/1000)
 		raw := []byte("From: alice@" + testDomain + "\r\nTo: bob@" + testDomain + "\r\nSubject: big\r\n\r\n" + body)
-		metas, err := e.mb.Deliver(context.Background(), e.user("alice"), []string{"bob"}, raw)
+		metas, err := deliverVia(context.Background(), e.mb, e.user("alice"), []string{"bob"}, raw)
 		if err != nil {
 			b.Fatal(err)
 		}

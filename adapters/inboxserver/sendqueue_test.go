@@ -48,7 +48,7 @@ func TestFetchesWaitForTheSendQueueBytes(t *testing.T) {
 	raw := []byte("From: alice@" + testDomain + "\r\nTo: bob@" + testDomain + "\r\nSubject: big\r\n\r\n" + body)
 	e.user("alice")
 	e.user("bob")
-	metas, err := e.mb.Deliver(context.Background(), e.user("alice"), []string{"bob"}, raw)
+	metas, err := deliverVia(context.Background(), e.mb, e.user("alice"), []string{"bob"}, raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func (o *other) deliver(t testing.TB, from, to, subject string) []mail.Meta {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metas, err := o.mb.Deliver(context.Background(), sender, []string{to}, rawMessage(from, []string{to}, subject))
+	metas, err := deliverVia(context.Background(), o.mb, sender, []string{to}, rawMessage(from, []string{to}, subject))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func childMain(spec string) error {
 	w := bufio.NewWriter(os.Stdout)
 	for i := range count {
 		time.Sleep(gap)
-		metas, err := o.mb.Deliver(ctx, sender, []string{f[2]}, rawMessage(f[1], []string{f[2]}, f[3]))
+		metas, err := deliverVia(ctx, o.mb, sender, []string{f[2]}, rawMessage(f[1], []string{f[2]}, f[3]))
 		if err != nil {
 			return err
 		}
