@@ -11,16 +11,16 @@ import (
 	"mailroom/domain/account"
 )
 
-// CreateAccount inserts an account. A name taken in any letter case gives
-// account.ErrUsernameTaken, on every host sharing the database (the unique
-// index is on lower(username)).
+// CreateAccount inserts an account with its special folders (mail.Inbox,
+// Sent, Drafts, Trash), in one statement. A name taken in any letter case
+// gives account.ErrUsernameTaken, on every host sharing the database (the
+// unique index is on lower(username)).
 func (s *Store) CreateAccount(ctx context.Context, name account.Username, passwordHash string, created time.Time) (account.Account, error) {
 	created = fromNanos(created.UnixNano())
 	var id int64
 	err := s.write(ctx, func(ctx context.Context) error {
-		return s.pool.QueryRow(ctx,
-			`INSERT INTO accounts (username, password_hash, created) VALUES ($1, $2, $3) RETURNING id`,
-			string(name), passwordHash, created.UnixNano()).Scan(&id)
+		return s.pool.QueryRow(ctx, createAccountSQL,
+			string(name), passwordHash, created.UnixNano(), max(created.Unix(), 1)).Scan(&id)
 	})
 	if code, _ := pgCode(err); code == "23505" { // unique_violation
 		return account.Account{}, fmt.Errorf("%w: %s", account.ErrUsernameTaken, name)
@@ -30,6 +30,18 @@ func (s *Store) CreateAccount(ctx context.Context, name account.Username, passwo
 	}
 	return account.Account{ID: account.ID(id), Username: name, PasswordHash: passwordHash, Created: created}, nil
 }
+
+// createAccountSQL inserts an account and its special folders, whose
+// UIDVALIDITY values start at $4 (the creation time in seconds).
+const createAccountSQL = `WITH a AS (
+    INSERT INTO accounts (username, password_hash, created, last_uidvalidity) VALUES ($1, $2, $3, $4 + 3)
+    RETURNING id
+), f AS (
+    INSERT INTO folders (owner, name, special, uidvalidity)
+    SELECT a.id, s.name, s.name, $4 + s.n
+    FROM a CROSS JOIN (VALUES ('inbox', 0), ('sent', 1), ('drafts', 2), ('trash', 3)) AS s (name, n)
+)
+SELECT id FROM a`
 
 const accountCols = `id, username, password_hash, created`
 

@@ -51,3 +51,31 @@ func BenchmarkDeliver(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUIDs is an IMAP SELECT's UID map of a 100,000-entry folder.
+func BenchmarkUIDs(b *testing.B) {
+	const n = 100_000
+	s := newStore(b)
+	owner := mkAccount(b, s, "owner")
+	ctx := context.Background()
+	_, err := s.pool.Exec(ctx, `WITH m AS (
+    INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (1, 'a', 's', 0, 'x') RETURNING id)
+INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, received)
+SELECT $1, f.id, g, m.id, '[]', g FROM m, folders f, generate_series(1, $2) g WHERE f.owner = $1 AND f.name = 'inbox'`,
+		int64(owner.ID), n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE folders SET uidnext = $2 + 1 WHERE owner = $1 AND name = 'inbox'`, int64(owner.ID), n); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE entries`); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		u, err := s.UIDs(ctx, owner.ID, mail.Inbox)
+		if err != nil || len(u) != n {
+			b.Fatalf("UIDs = %d, %v", len(u), err)
+		}
+	}
+}

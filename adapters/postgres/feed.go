@@ -48,7 +48,8 @@ type FeedConfig struct {
 }
 
 // Feed streams every committed mailbox entry, of every owner and from every
-// host sharing the database, in id order.
+// host sharing the database, in id order (Subscribe, SubscribeInterest), and
+// the change log in Seq order (SubscribeChanges, changefeed.go).
 //
 // A listener goroutine holds its own connection (not one of the pool's) and
 // LISTENs on the channel every delivery NOTIFYs on commit. Each notification,
@@ -78,6 +79,8 @@ type Feed struct {
 	hold   *gapHold     // the gap entries are held back behind, if any
 	final  mail.EntryID // no id at or below this can still commit
 	subs   map[*subscriber]struct{}
+	// changes holds the SubscribeChanges subscribers (changefeed.go).
+	changes changeSubs
 
 	// For tests: how many times the listener has begun listening, and the
 	// backend pid of its connection.
@@ -131,6 +134,7 @@ func (s *Store) Feed(cfg FeedConfig) *Feed {
 		ctx:  ctx, stop: cancel,
 		subs: map[*subscriber]struct{}{},
 	}
+	f.changes.subs = map[*changeSub]struct{}{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -216,6 +220,9 @@ func (f *Feed) Close() error {
 		f.closed = true
 		for sub := range f.subs {
 			f.dropLocked(sub)
+		}
+		for sub := range f.changes.subs {
+			f.dropChangeLocked(sub)
 		}
 	})
 	return nil

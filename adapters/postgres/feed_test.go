@@ -137,8 +137,8 @@ func beginDelivery(t *testing.T, dbURL string, owner account.ID) (pgx.Tx, mail.E
 	err = tx.QueryRow(ctx, `WITH m AS (
     INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (0, 'x', 'held', 0, '')
     RETURNING id)
-INSERT INTO entries (owner, message_id, folder, rcpts, received)
-SELECT $1, m.id, 'inbox', '[]', 0 FROM m RETURNING id`, int64(owner)).Scan(&id)
+INSERT INTO entries (owner, message_id, folder_id, uid, rcpts, received)
+SELECT $1, m.id, f.id, 1000000, '[]', 0 FROM m, folders f WHERE f.owner = $1 AND f.name = 'inbox' RETURNING id`, int64(owner)).Scan(&id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestFeedHoldsBackBehindUncommittedIDs(t *testing.T) {
 			waitListening(t, feed, 1)
 
 			// To another owner than the later delivery: two deliveries to
-			// one folder take turns on its folder_counts row.
+			// one folder take turns on its folders row.
 			tx, held := beginDelivery(t, dbURL, alice.ID)
 			later := deliverOne(t, s, bob, "later")
 			if later.ID <= held {

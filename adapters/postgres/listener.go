@@ -50,8 +50,10 @@ func (f *Feed) listenOnce() {
 		defer cancel()
 		conn.Close(ctx)
 	}()
-	if _, err := conn.Exec(f.ctx, "LISTEN "+notifyChannel); err != nil {
-		return
+	for _, ch := range []string{notifyChannel, changesChannel} {
+		if _, err := conn.Exec(f.ctx, "LISTEN "+ch); err != nil {
+			return
+		}
 	}
 	f.listenerPID.Store(conn.PgConn().PID())
 	f.listens.Add(1)
@@ -83,29 +85,40 @@ func (f *Feed) listenOnce() {
 	}
 }
 
-// work fans out entries whenever it is kicked, and polls while it holds
-// entries back behind a gap or after a failed read.
+// work fans out entries and changes whenever it is kicked, polls while it
+// holds either back behind a gap or after a failed read, and prunes the
+// change log every pruneInterval.
 func (f *Feed) work() {
 	defer f.wg.Done()
 	var again <-chan time.Time
+	prune := time.NewTicker(pruneInterval)
+	defer prune.Stop()
 	for {
 		select {
 		case <-f.ctx.Done():
 			return
+		case <-prune.C:
+			f.s.pruneChanges(f.ctx, keepChanges) // a failure waits for the next tick
+			continue
 		case <-f.kick:
 		case <-again:
 		}
 		again = nil
 		f.mu.Lock()
-		n := len(f.subs)
+		n, nc := len(f.subs), len(f.changes.subs)
 		f.mu.Unlock()
-		if n == 0 {
-			continue
+		var held, heldC bool
+		var err, errC error
+		if n > 0 {
+			held, err = f.catchUp()
 		}
-		switch held, err := f.catchUp(); {
-		case err != nil:
+		if nc > 0 {
+			heldC, errC = f.catchUpChanges()
+		}
+		switch {
+		case err != nil || errC != nil:
 			again = time.After(f.cfg.ReconnectDelay) // the database may be restarting
-		case held:
+		case held || heldC:
 			again = time.After(f.cfg.GapPoll)
 		}
 	}

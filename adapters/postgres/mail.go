@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,19 +31,38 @@ const notifyChannel = "mailroom_entries"
 // inserted, grow in that order: the ids sorted ascending are the entries in
 // the order given. The message is inserted before any entry takes an id
 // (the entries are joined to its row), which the feed's gap logic relies on.
+//
+// Each entry takes its folder's next UID: r takes a block of each
+// folder's UIDNEXT (k numbers the entries of one folder), one row update per
+// folder. The lk subquery, an InitPlan run before r updates anything, locks
+// the folders in id order first, so two deliveries to the same folders in
+// another order wait instead of deadlocking. A folder the owner lacks (or a
+// missing owner) leaves folder_id and uid NULL: a not-null violation.
 const deliverQuery = `WITH m AS (
     INSERT INTO messages (size, from_addr, subject, preview, received, raw)
     VALUES ($1, $2, $3, $4, $5, $6)
     RETURNING id
+), x AS (
+    SELECT x.owner, x.rcpts, x.flags, x.n, f.id AS folder_id,
+        row_number() OVER (PARTITION BY f.id ORDER BY x.n) AS k
+    FROM unnest($7::bigint[], $8::text[], $9::text[], $10::smallint[]) WITH ORDINALITY AS x (owner, folder, rcpts, flags, n)
+    LEFT JOIN folders f ON f.owner = x.owner AND f.name = x.folder
+), lk AS (
+    SELECT id FROM folders WHERE id IN (SELECT folder_id FROM x) ORDER BY id FOR UPDATE
+), r AS (
+    UPDATE folders f SET uidnext = f.uidnext + c.n
+    FROM (SELECT folder_id, count(*) AS n FROM x
+          WHERE folder_id IS NOT NULL AND (SELECT count(*) FROM lk) >= 0 GROUP BY folder_id) c
+    WHERE f.id = c.folder_id
+    RETURNING f.id, f.uidnext - c.n AS first
 ), e AS (
-    INSERT INTO entries (owner, message_id, folder, rcpts, seen, received)
-    SELECT x.owner, m.id, x.folder, x.rcpts::jsonb, x.seen, $5
-    FROM m CROSS JOIN unnest($7::bigint[], $8::text[], $9::text[], $10::boolean[])
-        WITH ORDINALITY AS x (owner, folder, rcpts, seen, n)
+    INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received, msgid)
+    SELECT x.owner, x.folder_id, r.first + x.k - 1, m.id, x.rcpts::jsonb, x.flags, $5, $11
+    FROM m CROSS JOIN x LEFT JOIN r ON r.id = x.folder_id
     ORDER BY x.n
-    RETURNING id
+    RETURNING id, uid
 )
-SELECT array_agg(id ORDER BY id), pg_notify('` + notifyChannel + `', max(id)::text) FROM e`
+SELECT array_agg(id ORDER BY id), array_agg(uid ORDER BY id), pg_notify('` + notifyChannel + `', max(id)::text) FROM e`
 
 // Deliver stores msg once and one entry per element of entries, all or
 // nothing, and gives the entries' metadata in the order given. An entry whose
@@ -62,7 +82,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 	owners := make([]int64, len(entries))
 	folders := make([]string, len(entries))
 	rcpts := make([]string, len(entries))
-	seen := make([]bool, len(entries))
+	flags := make([]int16, len(entries))
 	for i, e := range entries {
 		to := e.To
 		if to == nil {
@@ -72,48 +92,74 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		if err != nil {
 			return nil, fmt.Errorf("postgres: deliver: %w", err)
 		}
-		owners[i], folders[i], rcpts[i], seen[i] = int64(e.Owner), string(e.Folder), string(b), e.Seen
-		metas[i] = mail.Meta{
-			Owner: e.Owner, Folder: e.Folder, From: msg.From, To: to,
-			Subject: msg.Subject, Preview: msg.Preview, Date: received, Size: int64(len(raw)), Seen: e.Seen,
-		}
+		owners[i], folders[i], rcpts[i] = int64(e.Owner), string(e.Folder), string(b)
+		metas[i] = newMeta(msg, e, to, received, int64(len(raw)))
+		flags[i] = int16(metas[i].Flags)
 	}
-	var ids []int64
+	var ids, uids []int64
 	err := s.write(ctx, func(ctx context.Context) error {
 		return s.pool.QueryRow(ctx, deliverQuery,
 			len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
-			owners, folders, rcpts, seen).Scan(&ids, nil)
+			owners, folders, rcpts, flags, msg.MessageID).Scan(&ids, &uids, nil)
 	})
-	switch code, constraint := pgCode(err); {
-	case code == "23503" && constraint != "entries_message_id_fkey": // foreign_key_violation
-		return nil, fmt.Errorf("%w: an account among %v", mail.ErrNoSuchRecipient, owners)
-	case code == "23514": // check_violation: entries.folder
-		return nil, fmt.Errorf("%w: one of %q", mail.ErrBadFolder, folders)
+	switch code, _ := pgCode(err); {
+	case code == "23502": // not_null_violation: entries.folder_id
+		return nil, s.missingFolder(ctx, entries)
 	case err != nil:
 		return nil, s.fail("deliver", err)
 	case len(ids) != len(entries) || !slices.IsSorted(ids):
 		return nil, fmt.Errorf("postgres: deliver: %d ids for %d entries", len(ids), len(entries))
 	}
 	for i, id := range ids {
-		metas[i].ID = mail.EntryID(id)
+		metas[i].ID, metas[i].UID = mail.EntryID(id), uint32(uids[i])
 	}
 	return metas, nil
 }
 
-// metaCols reads an entry's metadata, with "e" the entry and "m" its
-// message; none of them is m.raw, which stays TOASTed unless selected.
-const metaCols = `e.id, e.owner, e.folder, e.rcpts, e.seen, e.received, m.size, m.from_addr, m.subject, m.preview`
+// missingFolder tells why a delivery found no folder for an entry: a
+// special folder is missing only with its account.
+func (s *Store) missingFolder(ctx context.Context, entries []mail.NewEntry) error {
+	for _, e := range entries {
+		if _, err := s.Folder(ctx, e.Owner, e.Folder); errors.Is(err, mail.ErrNotFound) {
+			if e.Folder.Special() != mail.SpecialNone {
+				return fmt.Errorf("%w: account id %d", mail.ErrNoSuchRecipient, e.Owner)
+			}
+			return fmt.Errorf("%w: %q", mail.ErrBadFolder, e.Folder)
+		}
+	}
+	return fmt.Errorf("%w: an account or folder went meanwhile", mail.ErrNoSuchRecipient)
+}
 
-// listQuery is a backward range scan of entries_owner_folder_id, already in
-// id order, and one primary key lookup per row in messages.
+// newMeta is the metadata of a new entry e of msg.
+func newMeta(msg mail.NewMessage, e mail.NewEntry, to []string, received time.Time, size int64) mail.Meta {
+	flags := e.Flags
+	if e.Seen {
+		flags |= mail.FlagSeen
+	}
+	return mail.Meta{
+		Owner: e.Owner, Folder: e.Folder, From: msg.From, To: to,
+		Subject: msg.Subject, Preview: msg.Preview, Date: received, Size: size,
+		Seen: flags.Has(mail.FlagSeen), Flags: flags, MessageID: msg.MessageID,
+	}
+}
+
+// metaCols reads an entry's metadata, with "e" the entry, "f" its folder
+// and "m" its message (metaJoin); none of them is m.raw, which stays
+// TOASTed unless selected.
+const metaCols = `e.id, e.owner, f.name, e.rcpts, e.flags, e.received, m.size, m.from_addr, m.subject, m.preview, e.uid, e.msgid`
+
+const metaJoin = `entries e JOIN folders f ON f.id = e.folder_id JOIN messages m ON m.id = e.message_id`
+
+// listQuery is a backward range scan of entries_folder_id, already in id
+// order, and one primary key lookup per row in folders and messages.
 const listQuery = `SELECT ` + metaCols + `
-FROM entries e JOIN messages m ON m.id = e.message_id
-WHERE e.owner = $1 AND e.folder = $2 AND e.id < $3
+FROM ` + metaJoin + `
+WHERE e.folder_id = $1 AND e.id < $2
 ORDER BY e.id DESC
-LIMIT $4`
+LIMIT $3`
 
 const afterQuery = `SELECT ` + metaCols + `
-FROM entries e JOIN messages m ON m.id = e.message_id
+FROM ` + metaJoin + `
 WHERE e.id > $1
 ORDER BY e.id
 LIMIT $2`
@@ -122,10 +168,15 @@ func scanMeta(row pgx.Row, extra ...any) (mail.Meta, error) {
 	var m mail.Meta
 	var folder string
 	var received int64
-	dst := append([]any{&m.ID, &m.Owner, &folder, &m.To, &m.Seen, &received, &m.Size, &m.From, &m.Subject, &m.Preview}, extra...)
+	var flags int16
+	var uid int64
+	dst := append([]any{&m.ID, &m.Owner, &folder, &m.To, &flags, &received, &m.Size, &m.From, &m.Subject, &m.Preview,
+		&uid, &m.MessageID}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return mail.Meta{}, err
 	}
+	m.Flags, m.UID = mail.Flags(flags), uint32(uid)
+	m.Seen = m.Flags.Has(mail.FlagSeen)
 	m.Folder = mail.Folder(folder)
 	m.Date = fromNanos(received)
 	if m.To == nil {
@@ -150,15 +201,20 @@ func (s *Store) queryMetas(ctx context.Context, op, sql string, args ...any) ([]
 }
 
 // List gives the owner's entries in folder with id < before (0: no bound),
-// newest first, at most limit of them.
+// newest first, at most limit of them; mail.ErrNotFound for a folder the
+// owner lacks.
 func (s *Store) List(ctx context.Context, owner account.ID, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error) {
 	if before <= 0 {
 		before = math.MaxInt64
 	}
+	f, err := s.folderRow(ctx, owner, folder)
+	if err != nil {
+		return nil, err
+	}
 	if limit <= 0 {
 		return nil, nil
 	}
-	return s.queryMetas(ctx, "list", listQuery, int64(owner), string(folder), int64(before), limit)
+	return s.queryMetas(ctx, "list", listQuery, f.id, int64(before), limit)
 }
 
 // EntriesAfter gives every owner's entries with id > after, oldest first, at
@@ -178,7 +234,7 @@ func (s *Store) Fetch(ctx context.Context, owner account.ID, id mail.EntryID) (m
 	}
 	var msg mail.Message
 	meta, err := scanMeta(s.pool.QueryRow(ctx, `SELECT `+metaCols+`, m.raw
-FROM entries e JOIN messages m ON m.id = e.message_id
+FROM `+metaJoin+`
 WHERE e.id = $1 AND e.owner = $2`, int64(id), int64(owner)), &msg.Raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return mail.Message{}, fmt.Errorf("%w: entry %d", mail.ErrNotFound, id)
@@ -193,10 +249,14 @@ WHERE e.id = $1 AND e.owner = $2`, int64(id), int64(owner)), &msg.Raw)
 	return msg, nil
 }
 
-// SetSeen flags one of the owner's entries.
+// SetSeen sets or clears \Seen on one of the owner's entries.
 func (s *Store) SetSeen(ctx context.Context, owner account.ID, id mail.EntryID, seen bool) error {
+	op := mail.FlagsRemove
+	if seen {
+		op = mail.FlagsAdd
+	}
 	return s.execOne(ctx, "set seen", fmt.Errorf("%w: entry %d", mail.ErrNotFound, id),
-		`UPDATE entries SET seen = $1 WHERE id = $2 AND owner = $3`, seen, int64(id), int64(owner))
+		setFlagsSQL, int16(op), int16(mail.FlagSeen), []int64{int64(id)}, int64(owner))
 }
 
 // Delete removes one of the owner's entries; the message goes with its last
@@ -206,19 +266,13 @@ func (s *Store) Delete(ctx context.Context, owner account.ID, id mail.EntryID) e
 		`DELETE FROM entries WHERE id = $1 AND owner = $2`, int64(id), int64(owner))
 }
 
-// Count gives the number of entries and of unseen entries in a folder, from
-// folder_counts, which triggers keep in step with entries.
+// Count gives the number of entries and of unseen entries in a folder, which
+// triggers keep in step with entries; mail.ErrNotFound for a folder the
+// owner lacks.
 func (s *Store) Count(ctx context.Context, owner account.ID, folder mail.Folder) (total, unseen int, err error) {
-	if err := s.check(); err != nil {
+	f, err := s.folderRow(ctx, owner, folder)
+	if err != nil {
 		return 0, 0, err
 	}
-	err = s.pool.QueryRow(ctx, `SELECT total, unseen FROM folder_counts WHERE owner = $1 AND folder = $2`,
-		int64(owner), string(folder)).Scan(&total, &unseen)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, 0, nil // nothing ever delivered there
-	}
-	if err != nil {
-		return 0, 0, s.fail("count", err)
-	}
-	return total, unseen, nil
+	return f.Total, f.Unseen, nil
 }

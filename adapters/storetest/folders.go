@@ -24,6 +24,7 @@ var folderTests = []test{
 	{"AppendSentDedup", testAppendSentDedup},
 	{"FolderIsolation", testFolderIsolation},
 	{"ServiceRules", testServiceRules},
+	{"BulkTransfer", testBulkTransfer},
 }
 
 func folderNames(t *testing.T, s Store, owner account.ID) []mail.Folder {
@@ -522,6 +523,85 @@ func testServiceRules(t *testing.T, s Store) {
 	moved, err := svc.Move(ctx, alice.ID, metas[0].ID, "TRASH")
 	if err != nil || moved.Folder != mail.Trash || moved.UID != 1 {
 		t.Errorf("Move to TRASH = %+v, %v", moved, err)
+	}
+}
+
+// testBulkTransfer moves and expunges 1024 entries in single calls: the
+// counts, UIDs and change rows stay right, and it takes no time to speak of
+// (a store that updates a folder's row once per entry within one
+// transaction slows down quadratically).
+func testBulkTransfer(t *testing.T, s Store) {
+	ctx := context.Background()
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	deliver(t, s, alice, "seed", bob)
+	mustCreate(t, s, bob.ID, "Big")
+	for range 10 { // double the inbox ten times: 1024 entries
+		var ids []mail.EntryID
+		for _, u := range uidList(t, s, bob.ID, mail.Inbox) {
+			ids = append(ids, u.ID)
+		}
+		if _, err := s.Transfer(ctx, bob.ID, ids, mail.Inbox, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := uidList(t, s, bob.ID, mail.Inbox)
+	if len(u) != 1024 || u[1023].UID != 1024 {
+		t.Fatalf("inbox has %d entries, last UID %d; want 1024, 1024", len(u), u[len(u)-1].UID)
+	}
+	ids := make([]mail.EntryID, len(u))
+	for i, e := range u {
+		ids[i] = e.ID
+	}
+	ch := s.SubscribeChanges(ctx, nil)
+	// More changes than a subscriber's buffer: read them as they come.
+	kinds := map[mail.ChangeKind]int{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		timeout := time.After(20 * time.Second)
+		for n := 0; n < 4096; n++ {
+			select {
+			case c, ok := <-ch:
+				if !ok {
+					return
+				}
+				kinds[c.Kind]++
+			case <-timeout:
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	ts, err := s.Transfer(ctx, bob.ID, ids, "Big", true)
+	if err != nil || len(ts) != 1024 || ts[1023].To.UID != 1024 || ts[0].To.UID != 1 {
+		t.Fatalf("move of 1024 = %d, %v", len(ts), err)
+	}
+	if _, err := s.SetFlags(ctx, bob.ID, ids, mail.FlagsAdd, mail.FlagDeleted); err != nil { // moved away: no-ops
+		t.Fatal(err)
+	}
+	var moved []mail.EntryID
+	for _, tr := range ts {
+		moved = append(moved, tr.To.ID)
+	}
+	if _, err := s.SetFlags(ctx, bob.ID, moved, mail.FlagsAdd, mail.FlagDeleted|mail.FlagSeen); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := s.Expunge(ctx, bob.ID, "Big", nil)
+	if err != nil || len(gone) != 1024 {
+		t.Fatalf("Expunge = %d, %v", len(gone), err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("moving, flagging and expunging 1024 entries took %v", d)
+	}
+	for _, f := range []mail.Folder{mail.Inbox, "Big"} {
+		if total, unseen, err := s.Count(ctx, bob.ID, f); err != nil || total != 0 || unseen != 0 {
+			t.Errorf("Count(%s) = %d, %d, %v; want 0, 0", f, total, unseen, err)
+		}
+	}
+	// 1024 new in Big, 1024 removed from inbox, 1024 flag changes, 1024 removed from Big.
+	<-done
+	if kinds[mail.ChangeNew] != 1024 || kinds[mail.ChangeFlags] != 1024 || kinds[mail.ChangeExpunge] != 2048 {
+		t.Errorf("changes by kind: %v", kinds)
 	}
 }
 
