@@ -25,9 +25,9 @@ var (
 // copyTotals is what copy-db counts on both sides and compares.
 type copyTotals struct {
 	Accounts, Messages, Previews, Entries int64
-	// Total and Unseen are the sums of folder_counts, which each engine
-	// keeps with its own triggers: equal sums mean the copied entries
-	// were counted, and their seen flags came across.
+	// Total and Unseen are the sums of the folders' counts, which each
+	// engine keeps with its own triggers: equal sums mean the copied
+	// entries were counted, and their seen flags came across.
 	Total, Unseen int64
 }
 
@@ -96,7 +96,7 @@ func copySQLite(ctx context.Context, src *sql.DB, dst beginner) (copyTotals, err
 	defer dtx.Rollback(ctx) // a no-op after Commit
 	// No host may write while the copy checks emptiness and fills the
 	// tables; readers may go on.
-	if _, err := dtx.Exec(ctx, "LOCK TABLE accounts, messages, entries IN EXCLUSIVE MODE"); err != nil {
+	if _, err := dtx.Exec(ctx, "LOCK TABLE accounts, messages, folders, entries IN EXCLUSIVE MODE"); err != nil {
 		return copyTotals{}, err
 	}
 	have, err := postgresTotals(ctx, dtx)
@@ -136,13 +136,26 @@ type copyTable struct {
 var copyTables = []copyTable{
 	{
 		name:  "accounts",
-		query: "SELECT id, username, password_hash, created FROM accounts ORDER BY id",
-		cols:  []string{"id", "username", "password_hash", "created"},
+		query: "SELECT id, username, password_hash, created, last_uidvalidity FROM accounts ORDER BY id",
+		cols:  []string{"id", "username", "password_hash", "created", "last_uidvalidity"},
 		row: func(r *sql.Rows) ([]any, error) {
-			var id, created int64
+			var id, created, last int64
 			var name, hash string
-			err := r.Scan(&id, &name, &hash, &created)
-			return []any{id, name, hash, created}, err
+			err := r.Scan(&id, &name, &hash, &created, &last)
+			return []any{id, name, hash, created, last}, err
+		},
+	},
+	{
+		// Counts start at 0: PostgreSQL's triggers count the entries as
+		// they are copied. UIDVALIDITY and UIDNEXT come across as they are.
+		name:  "folders",
+		query: "SELECT id, owner, name, special, uidvalidity, uidnext FROM folders ORDER BY id",
+		cols:  []string{"id", "owner", "name", "special", "uidvalidity", "uidnext"},
+		row: func(r *sql.Rows) ([]any, error) {
+			var id, owner, validity, next int64
+			var name, special string
+			err := r.Scan(&id, &owner, &name, &special, &validity, &next)
+			return []any{id, owner, name, special, validity, next}, err
 		},
 	},
 	{
@@ -163,14 +176,14 @@ FROM messages m LEFT JOIN message_previews p ON p.message_id = m.id ORDER BY m.i
 	},
 	{
 		name:  "entries",
-		query: "SELECT id, owner, message_id, folder, rcpts, seen, received FROM entries ORDER BY id",
-		cols:  []string{"id", "owner", "message_id", "folder", "rcpts", "seen", "received"},
+		query: "SELECT id, owner, folder_id, uid, message_id, rcpts, flags, received, msgid FROM entries ORDER BY id",
+		cols:  []string{"id", "owner", "folder_id", "uid", "message_id", "rcpts", "flags", "received", "msgid"},
 		row: func(r *sql.Rows) ([]any, error) {
-			var id, owner, msg, seen, received int64
-			var folder, rcpts string
-			err := r.Scan(&id, &owner, &msg, &folder, &rcpts, &seen, &received)
+			var id, owner, folder, uid, msg, flags, received int64
+			var rcpts, msgid string
+			err := r.Scan(&id, &owner, &folder, &uid, &msg, &rcpts, &flags, &received, &msgid)
 			// RawMessage: the JSON text as it is, not a JSON string of it.
-			return []any{id, owner, msg, folder, json.RawMessage(rcpts), seen != 0, received}, err
+			return []any{id, owner, folder, uid, msg, json.RawMessage(rcpts), int16(flags), received, msgid}, err
 		},
 	},
 }
@@ -197,9 +210,9 @@ func copyRows(ctx context.Context, src *sql.Tx, dst pgx.Tx, t copyTable) error {
 // never reuses the id of a deleted account or entry (sqlite_sequence keeps
 // the highest), and neither may PostgreSQL after the move.
 func moveSequences(ctx context.Context, src *sql.Tx, dst pgx.Tx) error {
-	for _, table := range []string{"accounts", "messages", "entries"} {
+	for _, table := range []string{"accounts", "messages", "folders", "entries"} {
 		var top int64
-		// table is one of three names above, never input. messages has
+		// table is one of the names above, never input. messages has
 		// no AUTOINCREMENT, so no sqlite_sequence row: max(id) it is.
 		q := "SELECT max(COALESCE((SELECT max(id) FROM " + table + "), 0), COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '" + table + "'), 0))"
 		if err := src.QueryRowContext(ctx, q).Scan(&top); err != nil {
@@ -222,8 +235,8 @@ const totalsQuery = `SELECT
  (SELECT count(*) FROM messages),
  (SELECT count(*) FROM %s WHERE preview <> ''),
  (SELECT count(*) FROM entries),
- (SELECT CAST(COALESCE(sum(total), 0) AS bigint) FROM folder_counts),
- (SELECT CAST(COALESCE(sum(unseen), 0) AS bigint) FROM folder_counts)`
+ (SELECT CAST(COALESCE(sum(total), 0) AS bigint) FROM folders),
+ (SELECT CAST(COALESCE(sum(unseen), 0) AS bigint) FROM folders)`
 
 func sqliteTotals(ctx context.Context, tx *sql.Tx) (copyTotals, error) {
 	var t copyTotals
