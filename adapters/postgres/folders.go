@@ -67,14 +67,14 @@ func (s *Store) folderRow(ctx context.Context, owner account.ID, name mail.Folde
 func (s *Store) txFolder(ctx context.Context, tx pgx.Tx, owner account.ID, name mail.Folder) (folder, error) {
 	f, err := scanFolder(tx.QueryRow(ctx, folderSQL+` FOR UPDATE`, int64(owner), string(name)))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return f, fmt.Errorf("%w: folder %q", mail.ErrNotFound, name)
+		return f, fmt.Errorf("%w: %q", mail.ErrNoSuchFolder, name)
 	}
 	return f, err
 }
 
 func (s *Store) folderErr(op string, name mail.Folder, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: folder %q", mail.ErrNotFound, name)
+		return fmt.Errorf("%w: %q", mail.ErrNoSuchFolder, name)
 	}
 	if err != nil {
 		return s.fail(op, err)

@@ -69,7 +69,7 @@ func txFolder(w *wtx, owner account.ID, name mail.Folder) (folder, error) {
 
 func folderErr(name mail.Folder, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: folder %q", mail.ErrNotFound, name)
+		return fmt.Errorf("%w: %q", mail.ErrNoSuchFolder, name)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: folder: %w", err)

@@ -111,7 +111,7 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 func (s *Store) reserveUIDs(w *wtx, owner account.ID, folder mail.Folder, n int) (folderID int64, first uint32, validity uint32, err error) {
 	err = w.stmt(s.wst.reserveUIDs).QueryRowContext(w.ctx, n, int64(owner), string(folder)).Scan(&folderID, &first, &validity)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, 0, fmt.Errorf("%w: folder %q", mail.ErrNotFound, folder)
+		return 0, 0, 0, fmt.Errorf("%w: %q", mail.ErrNoSuchFolder, folder)
 	}
 	return folderID, first, validity, err
 }

@@ -28,7 +28,7 @@ func (s *mailStore) folder(owner account.ID, name mail.Folder) (*mail.FolderInfo
 	if fi, ok := fs[name]; ok {
 		return fi, nil
 	}
-	return nil, fmt.Errorf("%w: folder %q", mail.ErrNotFound, name)
+	return nil, fmt.Errorf("%w: %q", mail.ErrNoSuchFolder, name)
 }
 
 func (s *mailStore) nextValidity(owner account.ID, now time.Time) uint32 {

@@ -36,7 +36,8 @@ package mail
 //
 // Service (every call is one store unit of work and acts on owner's own
 // folders and entries only: anything else is ErrNotFound, another owner's
-// folder names never resolve)
+// folder names never resolve; a missing folder is ErrNoSuchFolder, which
+// is also ErrNotFound)
 //
 //	Folders(ctx, owner) ([]FolderInfo, error)            special first (inbox, sent, drafts, trash), then by name
 //	Folder(ctx, owner, name) (FolderInfo, error)         one folder's status (IMAP STATUS/SELECT)

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	netmail "net/mail" // an RFC 5322 parser; it does no IO
@@ -32,6 +33,10 @@ var (
 	ErrFolderExists      = errors.New("mail: folder exists")
 	ErrSpecialFolder     = errors.New("mail: special folder")
 	ErrBadFlags          = errors.New("mail: bad flags")
+	// ErrNoSuchFolder is ErrNotFound for a folder (errors.Is matches
+	// both), so that a server can say which was missing (IMAP's
+	// [TRYCREATE] and [NONEXISTENT]).
+	ErrNoSuchFolder = fmt.Errorf("%w: no such folder", ErrNotFound)
 )
 
 // Limits.
