@@ -210,7 +210,10 @@ func testDeleteFolder(t *testing.T, s Store) {
 		func() error { _, err := s.List(ctx, bob.ID, "Old", 0, 10); return err },
 		func() error { _, _, err := s.Count(ctx, bob.ID, "Old"); return err },
 		func() error { _, err := s.UIDs(ctx, bob.ID, "Old"); return err },
-		func() error { _, err := s.Transfer(ctx, bob.ID, []mail.EntryID{shared[0].ID}, "Old", false); return err },
+		func() error {
+			_, err := s.Transfer(ctx, bob.ID, []mail.EntryID{shared[0].ID}, "Old", false)
+			return err
+		},
 		func() error {
 			_, _, err := s.Append(ctx, newMsg("x", nil), mail.NewEntry{Owner: bob.ID, Folder: "Old"}, false)
 			return err
