@@ -42,14 +42,19 @@ var errorTable = []struct {
 }{
 	{inboxwire.ErrTooLarge, inboxwire.CodeTooLarge, "request line too large"},
 	{inboxwire.ErrBadRequest, inboxwire.CodeBadRequest, ""},
-	{mail.ErrBadFolder, inboxwire.CodeBadRequest, `folder must be "inbox" or "sent"`},
+	{mail.ErrBadFolder, inboxwire.CodeBadRequest, `bad folder name: 1 to 255 bytes of UTF-8, no control characters, "*" or "%", levels split by "/" and none empty`},
+	{mail.ErrSpecialFolder, inboxwire.CodeBadRequest, "inbox, sent, drafts and trash cannot be renamed or deleted"},
+	{mail.ErrBadFlags, inboxwire.CodeBadRequest, `flags are "seen", "answered", "flagged", "deleted" and "draft"`},
+	{mail.ErrFolderExists, inboxwire.CodeExists, "a folder of that name exists"},
 	{mail.ErrBadLimit, inboxwire.CodeBadRequest, "limit must be 1 to 500 and before a positive id"},
 	{errAuthRequired, inboxwire.CodeAuthRequired, "log in first"},
 	// Unknown user and wrong password give the same reply.
 	{account.ErrBadCredentials, inboxwire.CodeAuthFailed, badCredentials},
 	{account.ErrNoSuchUser, inboxwire.CodeAuthFailed, badCredentials},
 	{account.ErrBadUsername, inboxwire.CodeAuthFailed, badCredentials},
-	// Another user's id is not_found too: ids reveal nothing.
+	// Another user's id is not_found too: ids reveal nothing. Before
+	// ErrNotFound, which it matches too.
+	{mail.ErrNoSuchFolder, inboxwire.CodeNotFound, "no such folder"},
 	{mail.ErrNotFound, inboxwire.CodeNotFound, "no such message"},
 	// The account service's login guard: this client's failed-login
 	// budget is spent.

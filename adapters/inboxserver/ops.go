@@ -41,7 +41,9 @@ func (c *conn) handle(line []byte) (inboxwire.Response, action) {
 	case inboxwire.OpLogin:
 		return c.login(req, resp)
 	case inboxwire.OpList, inboxwire.OpCount, inboxwire.OpFetch, inboxwire.OpSeen,
-		inboxwire.OpDelete, inboxwire.OpWatch:
+		inboxwire.OpDelete, inboxwire.OpWatch,
+		inboxwire.OpFolders, inboxwire.OpCreateFolder, inboxwire.OpRenameFolder, inboxwire.OpDeleteFolder,
+		inboxwire.OpMove, inboxwire.OpFlags:
 	default:
 		return c.fail(resp, errUnknownOp), actContinue
 	}
@@ -116,6 +118,8 @@ func (c *conn) mailboxOp(req inboxwire.Request, resp *inboxwire.Response) error 
 			return missing("id")
 		}
 		return mb.Delete(c.ctx, owner, mail.EntryID(*req.ID))
+	default:
+		return c.folderOp(req, resp)
 	}
 	return nil
 }

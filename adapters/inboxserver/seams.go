@@ -43,6 +43,20 @@ type Mailboxes interface {
 	SetSeen(ctx context.Context, owner account.ID, id mail.EntryID, seen bool) error
 	// Delete removes an entry. Errors: mail.ErrNotFound; else the store's.
 	Delete(ctx context.Context, owner account.ID, id mail.EntryID) error
+	// Folders gives the owner's folders, special ones first.
+	Folders(ctx context.Context, owner account.ID) ([]mail.FolderInfo, error)
+	// CreateFolder, RenameFolder and DeleteFolder: errors
+	// mail.ErrBadFolder, mail.ErrFolderExists, mail.ErrSpecialFolder,
+	// mail.ErrNoSuchFolder; else the store's.
+	CreateFolder(ctx context.Context, owner account.ID, name mail.Folder) (mail.FolderInfo, error)
+	RenameFolder(ctx context.Context, owner account.ID, from, to mail.Folder) error
+	DeleteFolder(ctx context.Context, owner account.ID, name mail.Folder) error
+	// Move moves an entry to a folder and gives it there (a new id).
+	// Errors: mail.ErrNotFound, mail.ErrNoSuchFolder, mail.ErrBadFolder.
+	Move(ctx context.Context, owner account.ID, id mail.EntryID, to mail.Folder) (mail.Meta, error)
+	// SetFlags changes an entry's flags and gives the new ones. Errors:
+	// mail.ErrNotFound, mail.ErrBadFlags.
+	SetFlags(ctx context.Context, owner account.ID, id mail.EntryID, op mail.FlagOp, flags mail.Flags) (mail.Flags, error)
 	// MaxMessageBytes bounds a stored message: what a fetch reserves of
 	// Config.MaxInflightBytes before it knows the message's size.
 	MaxMessageBytes() int64

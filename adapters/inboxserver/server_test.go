@@ -141,10 +141,10 @@ func TestMalformedLinesKeepTheSession(t *testing.T) {
 	c.ok(`{"op":"ping"}`)
 	c.ok(`{"op":"login","user":"bob","password":"` + testPassword + `"}`)
 	for _, line := range []string{
-		`{"op":"list"}`, `{"op":"list","folder":"spam"}`, `{"op":"list","folder":"inbox","limit":0}`,
+		`{"op":"list"}`, `{"op":"list","folder":"a//b"}`, `{"op":"list","folder":"inbox","limit":0}`,
 		`{"op":"list","folder":"inbox","limit":501}`, `{"op":"list","folder":"inbox","limit":-1}`,
 		`{"op":"list","folder":"inbox","before":-5}`, `{"op":"list","folder":"inbox","limit":"5"}`,
-		`{"op":"list","folder":1}`, `{"op":"count"}`, `{"op":"count","folder":"trash"}`,
+		`{"op":"list","folder":1}`, `{"op":"count"}`, `{"op":"count","folder":"/trash"}`,
 		`{"op":"fetch"}`, `{"op":"fetch","id":"1"}`, `{"op":"fetch","id":1.5}`,
 		`{"op":"seen","id":1}`, `{"op":"seen","seen":true}`, `{"op":"seen","id":1,"seen":"yes"}`,
 		`{"op":"delete"}`,

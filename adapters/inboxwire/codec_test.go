@@ -103,6 +103,27 @@ func TestDecodeRequest(t *testing.T) {
 	}
 }
 
+func TestFolderRequestFields(t *testing.T) {
+	req, err := DecodeRequest([]byte(`{"op":"flags","id":3,"add":["flagged"],"remove":["seen","deleted"]}`))
+	if err != nil || req.Op != OpFlags || len(req.Add) != 1 || len(req.Remove) != 2 {
+		t.Errorf("flags request: %+v, %v", req, err)
+	}
+	req, err = DecodeRequest([]byte(`{"op":"rename_folder","folder":"a","to":"b"}`))
+	if err != nil || req.To == nil || *req.To != "b" {
+		t.Errorf("rename request: %+v, %v", req, err)
+	}
+	if _, err := DecodeRequest([]byte(`{"op":"flags","id":3,"add":"seen"}`)); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("add as a string = %v, want ErrBadRequest", err)
+	}
+	if f := FlagsOf([]string{"seen", "$Junk", "draft"}); f != mail.FlagSeen|mail.FlagDraft {
+		t.Errorf("FlagsOf = %v", f)
+	}
+	m, err := MetaFrom(mail.Meta{Flags: mail.FlagAnswered | mail.FlagSeen, Seen: true}).ToDomain()
+	if err != nil || m.Flags != mail.FlagAnswered|mail.FlagSeen || !m.Seen {
+		t.Errorf("round trip: %+v, %v", m, err)
+	}
+}
+
 func TestResponseShapes(t *testing.T) {
 	zero := 0
 	for _, tc := range []struct {
@@ -114,7 +135,14 @@ func TestResponseShapes(t *testing.T) {
 		{Response{OK: true, Total: &zero, Unseen: &zero}, `{"ok":true,"total":0,"unseen":0}`},
 		{Response{Error: &Error{Code: CodeNotFound, Message: "m"}}, `{"ok":false,"error":{"code":"not_found","message":"m"}}`},
 		{Event{Event: EventResync}, `{"event":"resync"}`},
-		{Message{Raw: []byte("hi")}, `{"id":0,"folder":"","from":"","to":null,"subject":"","preview":"","date":"","size":0,"seen":false,"raw":"aGk="}`},
+		{Message{Raw: []byte("hi")}, `{"id":0,"folder":"","from":"","to":null,"subject":"","preview":"","date":"","size":0,"seen":false,"flags":null,"raw":"aGk="}`},
+		{Response{OK: true, Folders: []Folder{{Name: "inbox", Special: "inbox", Total: 2, Unseen: 1}, {Name: "Work/2025"}}},
+			`{"ok":true,"folders":[{"name":"inbox","special":"inbox","total":2,"unseen":1},{"name":"Work/2025","total":0,"unseen":0}]}`},
+		{Response{OK: true, ID: new(int64(7))}, `{"ok":true,"id":7}`},
+		{Response{OK: true, Flags: []string{}}, `{"ok":true,"flags":[]}`},
+		{MetaFrom(mail.Meta{Seen: true, Flags: mail.FlagFlagged}),
+			`{"id":0,"folder":"","from":"","to":[],"subject":"","preview":"","date":"0001-01-01T00:00:00Z","size":0,"seen":true,"flags":["seen","flagged"]}`},
+		{MetaFrom(mail.Meta{}), `{"id":0,"folder":"","from":"","to":[],"subject":"","preview":"","date":"0001-01-01T00:00:00Z","size":0,"seen":false,"flags":[]}`},
 	} {
 		b, err := AppendLine(nil, tc.v)
 		if err != nil || string(b) != tc.want+"\n" {

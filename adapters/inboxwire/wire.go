@@ -41,6 +41,14 @@ const (
 	OpDelete = "delete"
 	OpWatch  = "watch"
 	OpQuit   = "quit"
+
+	// Folders (issue 12).
+	OpFolders      = "folders"
+	OpCreateFolder = "create_folder"
+	OpRenameFolder = "rename_folder"
+	OpDeleteFolder = "delete_folder"
+	OpMove         = "move"
+	OpFlags        = "flags"
 )
 
 // Error codes.
@@ -49,6 +57,7 @@ const (
 	CodeAuthRequired = "auth_required"
 	CodeAuthFailed   = "auth_failed"
 	CodeNotFound     = "not_found"
+	CodeExists       = "exists" // a folder of that name exists
 	CodeTooLarge     = "too_large"
 	CodeRateLimited  = "rate_limited"
 	CodeBusy         = "busy" // over a connection cap: sent untagged, then close
@@ -76,6 +85,11 @@ type Request struct {
 	Limit    *int            `json:"limit,omitempty"`
 	ID       *int64          `json:"id,omitempty"`
 	Seen     *bool           `json:"seen,omitempty"`
+	// To is rename_folder's new name.
+	To *string `json:"to,omitempty"`
+	// Add and Remove are flags' flag names (Meta.Flags).
+	Add    []string `json:"add,omitempty"`
+	Remove []string `json:"remove,omitempty"`
 }
 
 // Error is the error object of a failed response.
@@ -101,6 +115,19 @@ type Meta struct {
 	Date    string   `json:"date"` // RFC 3339 with offset
 	Size    int64    `json:"size"`
 	Seen    bool     `json:"seen"`
+	// Flags names the entry's flags: "seen", "answered", "flagged",
+	// "deleted", "draft" (mail.Flags.Names). Never null.
+	Flags []string `json:"flags"`
+}
+
+// Folder is one folder of a folders response.
+type Folder struct {
+	Name string `json:"name"`
+	// Special is "inbox", "sent", "drafts" or "trash"; absent for the
+	// user's own folders.
+	Special string `json:"special,omitempty"`
+	Total   int    `json:"total"`
+	Unseen  int    `json:"unseen"`
 }
 
 // Message is Meta plus the base64 raw bytes (fetch).
@@ -120,6 +147,11 @@ type Response struct {
 	Message  *Message        `json:"message,omitempty"`
 	Total    *int            `json:"total,omitempty"`
 	Unseen   *int            `json:"unseen,omitempty"`
+	Folders  []Folder        `json:"folders,omitzero"`
+	// ID is the entry a move made.
+	ID *int64 `json:"id,omitempty"`
+	// Flags are an entry's flags after a flags request.
+	Flags []string `json:"flags,omitzero"`
 }
 
 // Event is a server-pushed line: no tag, no ok.
@@ -134,20 +166,42 @@ func MetaFrom(m mail.Meta) Meta {
 	if to == nil {
 		to = []string{}
 	}
+	flags := m.Flags
+	if m.Seen {
+		flags |= mail.FlagSeen
+	}
 	return Meta{
 		ID: int64(m.ID), Folder: string(m.Folder), From: m.From, To: to,
 		Subject: m.Subject, Preview: m.Preview, Date: m.Date.Format(time.RFC3339), Size: m.Size, Seen: m.Seen,
+		Flags: flags.Names(),
 	}
 }
 
-// ToDomain converts a wire Meta back (the owner is not on the wire).
+// ToDomain converts a wire Meta back (the owner, the UID and the
+// Message-ID are not on the wire). Flag names it does not know are skipped:
+// a newer server may have more.
 func (m Meta) ToDomain() (mail.Meta, error) {
 	d, err := time.Parse(time.RFC3339, m.Date)
 	if err != nil {
 		return mail.Meta{}, err
 	}
+	flags := FlagsOf(m.Flags)
+	if m.Seen {
+		flags |= mail.FlagSeen
+	}
 	return mail.Meta{
 		ID: mail.EntryID(m.ID), Folder: mail.Folder(m.Folder), From: m.From, To: m.To,
-		Subject: m.Subject, Preview: m.Preview, Date: d, Size: m.Size, Seen: m.Seen,
+		Subject: m.Subject, Preview: m.Preview, Date: d, Size: m.Size, Seen: m.Seen, Flags: flags,
 	}, nil
+}
+
+// FlagsOf reads flag names, skipping those it does not know.
+func FlagsOf(names []string) mail.Flags {
+	var f mail.Flags
+	for _, n := range names {
+		if one, err := mail.ParseFlags([]string{n}); err == nil {
+			f |= one
+		}
+	}
+	return f
 }
