@@ -101,6 +101,27 @@ type WatchEvent struct {
 	RetryIn time.Duration
 }
 
+// FolderSession is the folder side of a logged-in session (issue 12): the
+// inbox protocol's folders, create_folder, rename_folder, delete_folder,
+// move and flags ops. *client.Session implements it; it is apart from
+// Session so that the UI's fakes need not grow until the UI uses it.
+// Refusals come back as mail.ErrFolderExists, mail.ErrNoSuchFolder (an
+// mail.ErrNotFound) and mail.ErrNotFound.
+type FolderSession interface {
+	// Folders gives the user's folders, the special ones first (inbox,
+	// sent, drafts, trash), with their totals. UIDValidity and UIDNext
+	// are not on the inbox wire: they are 0.
+	Folders(ctx context.Context) ([]mail.FolderInfo, error)
+	CreateFolder(ctx context.Context, name mail.Folder) error
+	RenameFolder(ctx context.Context, from, to mail.Folder) error
+	DeleteFolder(ctx context.Context, name mail.Folder) error
+	// Move moves an entry to another folder and gives its new id.
+	Move(ctx context.Context, id mail.EntryID, to mail.Folder) (mail.EntryID, error)
+	// SetFlags adds, then removes, flags of an entry and gives the flags it
+	// ends with (add and remove both 0 reads them).
+	SetFlags(ctx context.Context, id mail.EntryID, add, remove mail.Flags) (mail.Flags, error)
+}
+
 // Client is how the UI reaches a Mailroom server before logging in.
 type Client interface {
 	// Probe connects without trusting and returns the server's certificate

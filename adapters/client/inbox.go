@@ -21,7 +21,12 @@ var inboxErrors = map[string]error{
 	inboxwire.CodeRateLimited: ports.ErrRateLimited,
 	inboxwire.CodeNotFound:    mail.ErrNotFound,
 	inboxwire.CodeTooLarge:    mail.ErrTooLarge,
+	inboxwire.CodeExists:      mail.ErrFolderExists,
 }
+
+// noSuchFolder is the message of the not_found that names a folder, not a
+// message (docs/protocol.md); the code is the same.
+const noSuchFolder = "no such folder"
 
 // serverError is an inbox error response.
 type serverError struct {
@@ -33,7 +38,12 @@ func (e *serverError) Error() string {
 	return fmt.Sprintf("client: %s: server said %s: %s", e.op, e.err.Code, e.err.Message)
 }
 
-func (e *serverError) Unwrap() error { return inboxErrors[e.err.Code] }
+func (e *serverError) Unwrap() error {
+	if e.err.Code == inboxwire.CodeNotFound && e.err.Message == noSuchFolder {
+		return mail.ErrNoSuchFolder
+	}
+	return inboxErrors[e.err.Code]
+}
 
 // inboxConn is one inbox protocol connection. It is not safe for concurrent
 // requests; Session serialises them.
