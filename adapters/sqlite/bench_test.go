@@ -103,7 +103,7 @@ func bulkMailboxSized(b *testing.B, s *Store, owner account.ID, n, rawSize int) 
 		id, _ := res.LastInsertId()
 		ids = append(ids, mail.EntryID(id))
 	}
-	if _, err := tx.Exec(`UPDATE folders SET uidnext = ? WHERE id = ?`, next+uint32(n), inbox); err != nil {
+	if _, err := tx.Exec(`UPDATE folders SET uidnext = ?, total = total + ?, unseen = unseen + ? WHERE id = ?`, next+uint32(n), n, n-(n+2)/3, inbox); err != nil {
 		b.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

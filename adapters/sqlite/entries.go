@@ -65,24 +65,28 @@ func (s *Store) Transfer(ctx context.Context, owner account.ID, ids []mail.Entry
 			}
 			srcs = append(srcs, sr)
 		}
-		folderID, uid, _, err := s.reserveUIDs(w, owner, to, len(srcs))
-		if err != nil {
-			return err
-		}
-		for _, sr := range srcs {
+		rows := make([]entryRow, len(srcs))
+		for i, sr := range srcs {
 			m := sr.meta
 			rcpts, err := json.Marshal(m.To)
 			if err != nil {
 				return err
 			}
-			id, err := s.insertEntry(w, owner, folderID, uid, sr.msgID, string(rcpts), m.Flags, m.Date, m.MessageID)
-			if err != nil {
+			rows[i] = entryRow{owner: owner, folder: to, msgID: sr.msgID, rcpts: string(rcpts), flags: m.Flags,
+				received: m.Date.UnixNano(), messageID: m.MessageID}
+		}
+		if len(rows) > 0 {
+			if err := s.insertEntries(w, rows); err != nil {
 				return err
 			}
+		} else if _, err := txFolder(w, owner, to); err != nil {
+			return err // no entry to copy, but the folder must still exist
+		}
+		for i, sr := range srcs {
+			m := sr.meta
 			t := mail.Transfer{From: m.ID, FromUID: m.UID, To: m}
-			t.To.ID, t.To.UID, t.To.Folder = id, uid, to
+			t.To.ID, t.To.UID, t.To.Folder = rows[i].id, rows[i].uid, to
 			out = append(out, t)
-			uid++
 		}
 		if !move {
 			return nil
@@ -140,17 +144,17 @@ func (s *Store) Append(ctx context.Context, msg mail.NewMessage, e mail.NewEntry
 				return err
 			}
 		}
-		folderID, uid, _, err := s.reserveUIDs(w, e.Owner, e.Folder, 1)
-		if err != nil {
-			return err
-		}
 		msgID, err := s.insertMessage(w, msg, raw, received)
 		if err != nil {
 			return err
 		}
-		meta.UID = uid
-		meta.ID, err = s.insertEntry(w, e.Owner, folderID, uid, msgID, string(rcpts), meta.Flags, received, msg.MessageID)
-		return err
+		rows := []entryRow{{owner: e.Owner, folder: e.Folder, msgID: msgID, rcpts: string(rcpts), flags: meta.Flags,
+			received: received.UnixNano(), messageID: msg.MessageID}}
+		if err := s.insertEntries(w, rows); err != nil {
+			return err
+		}
+		meta.ID, meta.UID = rows[0].id, rows[0].uid
+		return nil
 	})
 	if err != nil {
 		return mail.Meta{}, false, wrapErr("append", err)

@@ -28,7 +28,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 	}
 	received := fromNanos(msg.Received.UnixNano())
 	metas := make([]mail.Meta, len(entries))
-	rcpts := make([]string, len(entries))
+	rows := make([]entryRow, len(entries))
 	for i, e := range entries {
 		to := e.To
 		if to == nil {
@@ -38,38 +38,35 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: deliver: %w", err)
 		}
-		rcpts[i] = string(b)
 		metas[i] = newMeta(msg, e, to, received, int64(len(raw)))
+		rows[i] = entryRow{owner: e.Owner, folder: e.Folder, rcpts: string(b), flags: metas[i].Flags,
+			received: received.UnixNano(), messageID: msg.MessageID}
 	}
 	err := s.write(ctx, func(w *wtx) error {
 		msgID, err := s.insertMessage(w, msg, raw, received)
 		if err != nil {
 			return err
 		}
-		for i, e := range entries {
-			folderID, uid, _, err := s.reserveUIDs(w, e.Owner, e.Folder, 1)
-			if errors.Is(err, mail.ErrNotFound) {
-				if e.Folder.Special() != mail.SpecialNone {
-					return fmt.Errorf("%w: account id %d", mail.ErrNoSuchRecipient, e.Owner)
-				}
-				return fmt.Errorf("%w: %q", mail.ErrBadFolder, e.Folder)
-			}
-			if err != nil {
-				return err
-			}
-			id, err := s.insertEntry(w, e.Owner, folderID, uid, msgID, rcpts[i], metas[i].Flags, received, msg.MessageID)
-			if err != nil {
-				return err
-			}
-			metas[i].ID, metas[i].UID = id, uid
+		for i := range rows {
+			rows[i].msgID = msgID
 		}
-		return nil
+		err = s.insertEntries(w, rows)
+		if k, ok := missingFolder(err); ok {
+			if k.name.Special() != mail.SpecialNone {
+				return fmt.Errorf("%w: account id %d", mail.ErrNoSuchRecipient, k.owner)
+			}
+			return fmt.Errorf("%w: %q", mail.ErrBadFolder, k.name)
+		}
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, mail.ErrNoSuchRecipient) || errors.Is(err, mail.ErrBadFolder) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("sqlite: deliver: %w", err)
+	}
+	for i := range metas {
+		metas[i].ID, metas[i].UID = rows[i].id, rows[i].uid
 	}
 	return metas, nil
 }
@@ -103,26 +100,6 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 		}
 	}
 	return msgID, nil
-}
-
-// reserveUIDs takes n UIDs of owner's folder (its UIDNext grows by n) and
-// gives the folder's id, the first UID taken and the UIDVALIDITY; a folder
-// owner lacks is mail.ErrNotFound.
-func (s *Store) reserveUIDs(w *wtx, owner account.ID, folder mail.Folder, n int) (folderID int64, first uint32, validity uint32, err error) {
-	err = w.stmt(s.wst.reserveUIDs).QueryRowContext(w.ctx, n, int64(owner), string(folder)).Scan(&folderID, &first, &validity)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, 0, fmt.Errorf("%w: %q", mail.ErrNoSuchFolder, folder)
-	}
-	return folderID, first, validity, err
-}
-
-func (s *Store) insertEntry(w *wtx, owner account.ID, folderID int64, uid uint32, msgID int64, rcpts string, flags mail.Flags, received time.Time, messageID string) (mail.EntryID, error) {
-	res, err := w.exec(s.wst.insEntry, int64(owner), folderID, uid, msgID, rcpts, uint8(flags), received.UnixNano(), messageID)
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
-	return mail.EntryID(id), err
 }
 
 // metaCols reads an entry's metadata; with "e" the entry, "f" its folder,

@@ -51,13 +51,14 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVer    uint
 		wantTables int
 	}{
-		{Up, 3, 6},
-		{Up, 3, 6},   // nothing pending is not an error
-		{Down, 2, 5}, // one step: folders and changes go, folder_counts is back
+		{Up, 4, 6},
+		{Up, 4, 6},   // nothing pending is not an error
+		{Down, 3, 6}, // one step: the entries_insert trigger is back
+		{Down, 2, 5}, // folders and changes go, folder_counts is back
 		{Down, 1, 4}, // message_previews goes
 		{Down, 0, 0},
 		{Down, 0, 0}, // nothing applied is not an error
-		{Up, 3, 6},
+		{Up, 4, 6},
 	}
 	for i, st := range steps {
 		if err := Migrate(ctx, path, st.direction); err != nil {
@@ -81,8 +82,8 @@ func TestOpenMigrates(t *testing.T) {
 	path := dbPath(t)
 	openAt(t, path, Config{})
 	v, dirty, err := MigrationVersion(path)
-	if err != nil || v != 3 || dirty {
-		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 3, false, nil", v, dirty, err)
+	if err != nil || v != 4 || dirty {
+		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 4, false, nil", v, dirty, err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		st, err := os.Stat(p)
@@ -136,8 +137,8 @@ func TestMigratePreviewKeepsOldMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down to 1 (through 2) drops the previews only.
-	for range 2 {
+	// Down to 1 (through 3 and 2) drops the previews only.
+	for range 3 {
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}

@@ -17,15 +17,10 @@ import (
 const (
 	insMessageSQL = `INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (?, ?, ?, ?, ?)`
 	insPreviewSQL = `INSERT INTO message_previews (message_id, preview) VALUES (?, ?)`
-	insEntrySQL   = `INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received, msgid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	// setFlagsSQL applies a mail.FlagOp (?1) with flags ?2.
 	setFlagsSQL = `UPDATE entries SET flags = CASE ?1 WHEN 0 THEN ?2 WHEN 1 THEN flags | ?2 ELSE flags & ~?2 END
 WHERE id = ?3 AND owner = ?4 RETURNING uid, flags`
 	delEntrySQL = `DELETE FROM entries WHERE id = ? AND owner = ?`
-	// reserveUIDsSQL takes ?1 UIDs of a folder: RETURNING gives the new
-	// uidnext, so the first one taken is that minus ?1.
-	reserveUIDsSQL = `UPDATE folders SET uidnext = uidnext + ?1 WHERE owner = ?2 AND name = ?3
-RETURNING id, uidnext - ?1, uidvalidity`
 
 	accountByNameSQL = `SELECT ` + accountCols + ` FROM accounts WHERE username = ?`
 	accountByIDSQL   = `SELECT ` + accountCols + ` FROM accounts WHERE id = ?`
@@ -39,8 +34,8 @@ WHERE e.id = ? AND e.owner = ?`
 type writeStmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	insMessage, insPreview         *sql.Stmt
-	insEntry, reserveUIDs          *sql.Stmt
 	setFlags, delEntry             *sql.Stmt
+	chunks                         chunkStmts // insert.go
 }
 
 // readStmts are prepared on the read pool; database/sql prepares each one
@@ -83,22 +78,27 @@ func closeStmts(sts ...*sql.Stmt) error {
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
-	return prepareAll(ctx, db, map[**sql.Stmt]string{
-		&w.savepoint:   `SAVEPOINT w`,
-		&w.release:     `RELEASE w`,
-		&w.rollbackTo:  `ROLLBACK TO w`,
-		&w.insMessage:  insMessageSQL,
-		&w.insPreview:  insPreviewSQL,
-		&w.insEntry:    insEntrySQL,
-		&w.reserveUIDs: reserveUIDsSQL,
-		&w.setFlags:    setFlagsSQL,
-		&w.delEntry:    delEntrySQL,
+	if err := w.chunks.prepare(ctx, db); err != nil {
+		return err
+	}
+	err := prepareAll(ctx, db, map[**sql.Stmt]string{
+		&w.savepoint:  `SAVEPOINT w`,
+		&w.release:    `RELEASE w`,
+		&w.rollbackTo: `ROLLBACK TO w`,
+		&w.insMessage: insMessageSQL,
+		&w.insPreview: insPreviewSQL,
+		&w.setFlags:   setFlagsSQL,
+		&w.delEntry:   delEntrySQL,
 	})
+	if err != nil {
+		w.chunks.close()
+	}
+	return err
 }
 
 func (w *writeStmts) close() error {
-	return closeStmts(w.savepoint, w.release, w.rollbackTo, w.insMessage, w.insPreview, w.insEntry, w.reserveUIDs,
-		w.setFlags, w.delEntry)
+	return errors.Join(w.chunks.close(), closeStmts(w.savepoint, w.release, w.rollbackTo, w.insMessage, w.insPreview,
+		w.setFlags, w.delEntry))
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
