@@ -1,7 +1,9 @@
-// Package ports holds Mailroom's seams in one place: the driving interfaces
-// the server adapters call (Accounts, Mailboxes), the driven interfaces the
-// domain and servers consume (stores, password hasher, notifier, change
-// feed), and the client interfaces the UI calls (Client, Session).
+// Package ports holds the seams that are not declared by one consumer: the
+// change feed every store offers (the inbox and IMAP servers and the daemon
+// consume it), and the client interfaces the UI calls (Client, Session, in
+// client.go). The driving interfaces live with their consumers (each server's
+// seams.go), and the driven interfaces the domain consumes live in the
+// domain (account.Store, account.Hasher, mail.Store, mail.Notifier).
 package ports
 
 import (
@@ -11,53 +13,32 @@ import (
 	"mailroom/domain/mail"
 )
 
-// ---- driving: what the SMTP and inbox adapters call ----
-
-// Accounts is the account use cases (implemented by *account.Service).
-type Accounts interface {
-	Register(ctx context.Context, username, password string) (account.Account, error)
-	Authenticate(ctx context.Context, username, password string) (account.Account, error)
-	Lookup(ctx context.Context, name string) (account.Account, error)
-	ByID(ctx context.Context, id account.ID) (account.Account, error)
-	AddressOf(a account.Account) account.Address
-	Domain() string
+// Interest tells a change feed whose changes anyone is waiting for, so that
+// it reads nothing back while nobody is. The feed asks it as each commit is
+// fanned out, while holding its own lock: an Interest must answer from its
+// own state and never call the feed. It is an alias of an unnamed interface
+// so that the stores' methods that take one match it exactly.
+type Interest = interface {
+	// Any reports whether some subscriber wants anything at all.
+	Any() bool
+	// Wants reports whether some subscriber wants owner's changes.
+	Wants(owner account.ID) bool
 }
 
-// Mailboxes is the mail use cases (implemented by *mail.Service).
-type Mailboxes interface {
-	List(ctx context.Context, owner account.ID, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error)
-	Fetch(ctx context.Context, owner account.ID, id mail.EntryID) (mail.Message, error)
-	SetSeen(ctx context.Context, owner account.ID, id mail.EntryID, seen bool) error
-	Delete(ctx context.Context, owner account.ID, id mail.EntryID) error
-	Count(ctx context.Context, owner account.ID, folder mail.Folder) (total, unseen int, err error)
-	MaxMessageBytes() int64
-}
-
-var (
-	_ Accounts  = (*account.Service)(nil)
-	_ Mailboxes = (*mail.Service)(nil)
-)
-
-// ---- driven: what the domain and the servers consume ----
-
-// AccountStore is account storage.
-type AccountStore interface{ account.Store }
-
-// MailStore is mailbox storage.
-type MailStore interface{ mail.Store }
-
-// PasswordHasher hashes and verifies passwords.
-type PasswordHasher interface{ account.Hasher }
-
-// Notifier hears about committed entries (in-process fast path).
-type Notifier interface{ mail.Notifier }
-
-// ChangeFeed streams every committed mailbox entry, in id order, to its
-// subscribers, including entries committed by other processes sharing the
-// database. The inbox server uses it for watch.
+// ChangeFeed streams what committed in the mailboxes, in commit order, to
+// its subscribers, including what other processes or hosts sharing the
+// database committed. Every channel is closed when ctx ends or when its
+// subscriber falls too far behind (it must then resync by listing).
 type ChangeFeed interface {
-	// Subscribe delivers entries with id greater than the newest one at the
-	// time of the call. The channel is closed when ctx ends or the
-	// subscriber falls too far behind (it must then resync by listing).
+	// Subscribe delivers new entries with an id greater than the newest one
+	// at the time of the call.
 	Subscribe(ctx context.Context) <-chan mail.Meta
+	// SubscribeInterest is Subscribe for the owners in (asked as each
+	// entry is fanned out): with no interest nothing is read back, and
+	// when interest appears delivery resumes with no gap.
+	SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta
+	// SubscribeChanges streams the change log (new entries, flag changes,
+	// expunges) from the newest change on, for the owners in (nil: every
+	// owner), in Seq order.
+	SubscribeChanges(ctx context.Context, in Interest) <-chan mail.Change
 }

@@ -18,10 +18,10 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"mailroom/ports"
+	"mailroom/domain/account"
 )
 
-var _ ports.PasswordHasher = (*Hasher)(nil)
+var _ account.Hasher = (*Hasher)(nil)
 
 // ErrMalformed is returned by Verify for a hash it cannot parse.
 var ErrMalformed = errors.New("argon2: malformed hash")

@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"context"
+	"mailroom/ports"
 	"time"
 
 	"mailroom/domain/account"
@@ -68,10 +69,7 @@ type Mailboxes interface {
 // anyone watching, and is anyone watching this owner. The server's hub
 // answers. An alias of an interface literal, so that a store's feed
 // declares the same parameter type without importing this package.
-type Interest = interface {
-	Any() bool
-	Wants(owner account.ID) bool
-}
+type Interest = ports.Interest
 
 // ChangeFeed streams committed mailbox changes (new entries, flag
 // changes, expunges), of this process and of others sharing the store, in

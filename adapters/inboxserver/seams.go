@@ -2,6 +2,7 @@ package inboxserver
 
 import (
 	"context"
+	"mailroom/ports"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -66,10 +67,7 @@ type Mailboxes interface {
 // anyone watching, and is anyone watching this owner. The hub answers.
 // It is an alias of an interface literal, so that a store's feed can
 // declare the same parameter type without importing this package.
-type Interest = interface {
-	Any() bool
-	Wants(owner account.ID) bool
-}
+type Interest = ports.Interest
 
 // ChangeFeed streams committed mailbox entries, of this process and of
 // others sharing the store, in id order.

@@ -13,7 +13,7 @@ import (
 
 var (
 	_ ports.ChangeFeed = (*Feed)(nil)
-	_ ports.Notifier   = (*Feed)(nil)
+	_ mail.Notifier    = (*Feed)(nil)
 )
 
 // Feed defaults.

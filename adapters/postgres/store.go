@@ -23,12 +23,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"mailroom/ports"
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
 )
 
 var (
-	_ ports.AccountStore = (*Store)(nil)
-	_ ports.MailStore    = (*Store)(nil)
+	_ account.Store = (*Store)(nil)
+	_ mail.Store    = (*Store)(nil)
 )
 
 // ErrClosed is returned by calls made after Close.

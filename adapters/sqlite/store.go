@@ -27,14 +27,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mailroom/ports"
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
 )
 
 var (
-	_ ports.AccountStore = (*Store)(nil)
-	_ ports.MailStore    = (*Store)(nil)
+	_ account.Store = (*Store)(nil)
+	_ mail.Store    = (*Store)(nil)
 )
 
 // ErrClosed is returned by calls made after Close.

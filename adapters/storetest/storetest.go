@@ -25,15 +25,9 @@ const FeedBuffer = 2048
 // Store is what the suite drives: the driven ports every store implements
 // (accounts, mail, one change feed over the store), and two test hooks.
 type Store interface {
-	ports.AccountStore
-	ports.MailStore
+	account.Store
+	mail.Store
 	ports.ChangeFeed
-	// SubscribeInterest is Subscribe for the entries of the owners in wants
-	// (asked as each entry is fanned out).
-	SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta
-	// SubscribeChanges streams the change log (mail.Change) from the
-	// newest change on, for the owners in wants (nil: every owner).
-	SubscribeChanges(ctx context.Context, in Interest) <-chan mail.Change
 	// Close closes the store; it must be safe to call more than once, and it
 	// closes every subscription. Run's constructor registers it with
 	// t.Cleanup too.

@@ -11,17 +11,17 @@ import (
 
 	"go.uber.org/zap"
 
-	"mailroom/adapters/inboxserver"
 	"mailroom/adapters/postgres"
 	"mailroom/adapters/sqlite"
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 )
 
 // store is what the daemon needs of either store adapter.
 type store interface {
-	ports.AccountStore
-	ports.MailStore
+	account.Store
+	mail.Store
 	Close() error
 }
 
@@ -30,8 +30,7 @@ type store interface {
 // commits.
 type changeFeed interface {
 	ports.ChangeFeed
-	ports.Notifier
-	SubscribeInterest(ctx context.Context, in inboxserver.Interest) <-chan mail.Meta
+	mail.Notifier
 	Close() error
 }
 
