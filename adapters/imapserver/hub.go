@@ -15,9 +15,12 @@ import (
 // feed closed its channel (it fell behind, or the store hiccuped).
 const resubscribeDelay = 100 * time.Millisecond
 
-// hub fans the store's change feed out to the selected views: one
-// subscription for the whole server, which asks the hub which owners it
-// wants, so that changes nobody has selected are never read back.
+// hub fans the store's change feed out to the selected views. It holds
+// one subscription for the whole server, and only while some session has
+// a folder selected (IDLE without one waits for nothing): with nobody
+// selected the feed reads nothing back. The subscription asks the hub
+// which owners it wants, so that changes nobody has selected are never
+// read back either.
 type hub struct {
 	feed ChangeFeed
 	log  *zap.Logger
@@ -25,6 +28,13 @@ type hub struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// subMu orders subscribing and unsubscribing with the views coming
+	// and going. It is taken before mu and before the feed's own lock
+	// (SubscribeChanges), never under them: the feed calls Any and Wants,
+	// which take mu, with its lock held.
+	subMu sync.Mutex
+	sub   context.CancelFunc // ends the current subscription; nil: none
 
 	mu    sync.Mutex
 	views map[account.ID]map[*view]struct{}
@@ -49,44 +59,73 @@ func (h *hub) Wants(owner account.ID) bool {
 	return len(h.views[owner]) > 0
 }
 
+// add makes v receive its folder's changes. The first view subscribes;
+// SubscribeChanges returns once the feed has fixed where the subscription
+// starts, so every change committed after add returns reaches v: Select
+// calls add before it reads the folder.
 func (h *hub) add(v *view) {
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	m := h.views[v.owner]
 	if m == nil {
 		m = map[*view]struct{}{}
 		h.views[v.owner] = m
 	}
 	m[v] = struct{}{}
+	h.mu.Unlock()
+	if h.sub == nil && h.ctx.Err() == nil {
+		ctx, cancel := context.WithCancel(h.ctx)
+		h.sub = cancel
+		changes := h.feed.SubscribeChanges(ctx, h)
+		go h.follow(ctx, changes)
+	}
 }
 
+// remove stops v's changes; the last view ends the subscription.
 func (h *hub) remove(v *view) {
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if m := h.views[v.owner]; m != nil {
 		delete(m, v)
 		if len(m) == 0 {
 			delete(h.views, v.owner)
 		}
 	}
+	empty := len(h.views) == 0
+	h.mu.Unlock()
+	if empty && h.sub != nil {
+		h.sub()
+		h.sub = nil
+	}
 }
 
-// run subscribes until stop, handing each change to the views of its
-// owner and folder. When the feed drops the subscription, every view
-// re-reads its folder: changes may have been lost.
+// run holds the hub open until stop; the subscriptions come and go with
+// the views.
 func (h *hub) run() {
 	defer close(h.done)
-	for h.ctx.Err() == nil {
-		h.pump(h.feed.SubscribeChanges(h.ctx, h))
-		if h.ctx.Err() != nil {
+	<-h.ctx.Done()
+}
+
+// follow pumps one subscription until ctx ends. When the feed drops it
+// (the hub fell behind, or the store hiccuped), follow subscribes again
+// and then has every view re-read its folder: changes may have been lost
+// before the new subscription, none after it.
+func (h *hub) follow(ctx context.Context, changes <-chan mail.Change) {
+	for {
+		h.pump(changes)
+		if ctx.Err() != nil {
 			return
 		}
 		h.log.Warn("change feed dropped the subscription; selected folders re-read")
-		h.each(func(v *view) { v.lost() })
 		select {
 		case <-time.After(resubscribeDelay):
-		case <-h.ctx.Done():
+		case <-ctx.Done():
+			return
 		}
+		changes = h.feed.SubscribeChanges(ctx, h)
+		h.each(func(v *view) { v.lost() })
 	}
 }
 

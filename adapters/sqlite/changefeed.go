@@ -43,6 +43,17 @@ type changeSub struct {
 // falls Buffer changes behind or changes it has not read were pruned (it
 // must then resync, e.g. an IMAP session reads its folder's UIDs again),
 // or when the feed stops.
+//
+// While no change subscriber has in.Any() (and none has a nil in), the
+// feed reads nothing for them, not even PRAGMA data_version. When Any()
+// turns true, the poller's next look catches up by sequence from the last
+// change it read: an owner wanted from time T gets every change committed
+// after T, and possibly older ones (as many as were committed while
+// nobody watched, up to Buffer; more drops the subscription). Those are
+// what a snapshot taken after T already holds, so a subscriber that
+// compares with its snapshot can ignore them; one that cannot should
+// subscribe when its interest begins rather than keep an idle
+// subscription.
 func (f *Feed) SubscribeChanges(ctx context.Context, in Interest) <-chan mail.Change {
 	sub := &changeSub{ch: make(chan mail.Change, f.cfg.Buffer), in: in}
 	f.mu.Lock()
@@ -92,6 +103,7 @@ func (f *Feed) catchUpChanges(fc *feedConn) error {
 		after := f.changes.last
 		f.mu.Unlock()
 		cs, err := fc.readChanges(f.ctx, after, feedBatch)
+		f.changeReads.Add(1)
 		if err != nil {
 			return err
 		}
@@ -143,6 +155,16 @@ func (f *Feed) fillNew(fc *feedConn, cs []mail.Change) error {
 		}
 	}
 	return nil
+}
+
+// changesWantedLocked reports whether some change subscriber watches now.
+func (f *Feed) changesWantedLocked() bool {
+	for sub := range f.changes.subs {
+		if sub.in == nil || sub.in.Any() {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *Feed) wantedLocked(owner account.ID) bool {

@@ -58,8 +58,9 @@ type Feed struct {
 	changes changeSubs
 
 	// Test hooks: how many queries read entry rows back (ids and owners
-	// only), and how many read entries' metadata (the join).
-	rowReads, metaReads atomic.Int64
+	// only), how many read entries' metadata (the join), how many read
+	// the change log, and how many times the poller woke.
+	rowReads, metaReads, changeReads, wakes atomic.Int64
 }
 
 type subscriber struct {
@@ -221,7 +222,10 @@ func (f *Feed) run() {
 	defer t.Stop()
 	var fc *feedConn
 	defer func() { fc.close() }()
-	version := int64(-1)
+	// The data_version each stream last read up to; -1: read again. The
+	// change log's is left behind while nobody wants changes, so that the
+	// first look after interest returns catches up by sequence.
+	entVersion, chVersion := int64(-1), int64(-1)
 	for {
 		kicked := false
 		select {
@@ -231,11 +235,12 @@ func (f *Feed) run() {
 		case <-f.kick:
 			kicked = true
 		}
+		f.wakes.Add(1)
 		f.mu.Lock()
-		n, nc := len(f.subs), len(f.changes.subs)
+		entries, changes := len(f.subs) > 0, f.changesWantedLocked()
 		f.mu.Unlock()
-		if n+nc == 0 {
-			continue
+		if !entries && !changes {
+			continue // nobody watches: nothing is read, not even data_version
 		}
 		if fc == nil {
 			c, err := f.s.openFeedConn(f.ctx)
@@ -247,24 +252,21 @@ func (f *Feed) run() {
 		v, err := fc.dataVersion(f.ctx)
 		if err != nil {
 			fc.close()
-			fc, version = nil, -1
+			fc, entVersion, chVersion = nil, -1, -1
 			continue
 		}
-		if v == version && !kicked {
-			continue
+		if entries && (v != entVersion || kicked) {
+			entVersion = v
+			if f.catchUp(fc) != nil {
+				entVersion = -1 // look again next tick
+			}
 		}
-		err = nil
-		if n > 0 {
-			err = f.catchUp(fc)
+		if changes && (v != chVersion || kicked) {
+			chVersion = v
+			if f.catchUpChanges(fc) != nil {
+				chVersion = -1
+			}
 		}
-		if nc > 0 && err == nil {
-			err = f.catchUpChanges(fc)
-		}
-		if err != nil {
-			version = -1 // look again next tick
-			continue
-		}
-		version = v
 	}
 }
 
