@@ -119,7 +119,8 @@ func (s *Store) DeleteAccount(ctx context.Context, id account.ID) error {
 		`DELETE FROM accounts WHERE id = $1`, int64(id))
 }
 
-// execOne runs a statement that must change a row; none gives notFound.
+// execOne runs a statement that must change a row, and announces it; none
+// gives notFound.
 func (s *Store) execOne(ctx context.Context, op string, notFound error, sql string, args ...any) error {
 	var n int64
 	err := s.write(ctx, func(ctx context.Context) error {
@@ -133,6 +134,7 @@ func (s *Store) execOne(ctx context.Context, op string, notFound error, sql stri
 	if n == 0 {
 		return notFound
 	}
+	s.announce(ctx, nil) // rare but for Delete and SetSeen; one hint too many is harmless
 	return nil
 }
 

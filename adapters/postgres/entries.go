@@ -117,8 +117,7 @@ func (s *Store) Transfer(ctx context.Context, owner account.ID, ids []mail.Entry
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify('`+notifyChannel+`', $1::bigint::text)`, newIDs[len(newIDs)-1])
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -139,7 +138,7 @@ func uniqueIDs(ids []mail.EntryID) []mail.EntryID {
 }
 
 // appendSQL stores a message and one entry for it with the next UID of
-// folder $8 (whose row the caller locked), and announces it.
+// folder $8 (whose row the caller locked).
 const appendSQL = `WITH m AS (
     INSERT INTO messages (size, from_addr, subject, preview, received, raw)
     VALUES ($1, $2, $3, $4, $5, $6)
@@ -151,7 +150,7 @@ const appendSQL = `WITH m AS (
     SELECT $7, $8, r.uid, m.id, $9::jsonb, $10, $5, $11 FROM m CROSS JOIN r
     RETURNING id, uid
 )
-SELECT id, uid, pg_notify('` + notifyChannel + `', id::text) FROM e`
+SELECT id, uid FROM e`
 
 // Append stores msg and the entry e for it; with dedup, an entry of
 // e.Folder with msg.MessageID already there is given back instead, with
@@ -188,7 +187,7 @@ WHERE e.folder_id = $1 AND e.msgid = $2 AND e.msgid <> '' LIMIT 1`, f.id, msg.Me
 		}
 		var id, uid int64
 		err = tx.QueryRow(ctx, appendSQL, len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
-			int64(e.Owner), f.id, to, int16(meta.Flags), msg.MessageID).Scan(&id, &uid, nil)
+			int64(e.Owner), f.id, to, int16(meta.Flags), msg.MessageID).Scan(&id, &uid)
 		meta.ID, meta.UID = mail.EntryID(id), uint32(uid)
 		return err
 	})

@@ -23,6 +23,7 @@ const (
 	DefaultGapPoll        = 20 * time.Millisecond
 	DefaultMaxGapWait     = 10 * time.Second
 	DefaultKeepAlive      = 30 * time.Second
+	DefaultPoll           = 250 * time.Millisecond
 	// feedBatch bounds one catch-up query; the feed repeats it until it has
 	// read everything.
 	feedBatch = 1000
@@ -37,8 +38,15 @@ type FeedConfig struct {
 	// after it lost its connection or failed to connect. Default 1s.
 	ReconnectDelay time.Duration
 	// KeepAlive is how long the listener waits for a notification before it
-	// checks that its connection still works. Default 30s.
+	// checks that its connection still works. Default 30s; the Poll, when
+	// shorter, checks it sooner.
 	KeepAlive time.Duration
+	// Poll is how long the listener waits for a notification before it
+	// reads the newest entry id and change seq itself, and reads the new
+	// entries and changes if they moved: a write whose host died between
+	// its COMMIT and its NOTIFY reaches watchers that much later, never
+	// not at all. The poll also checks the connection. Default 250ms.
+	Poll time.Duration
 	// GapPoll is how often the feed looks again while it holds entries back
 	// behind a gap in the ids (see Feed). Default 20ms.
 	GapPoll time.Duration
@@ -52,8 +60,10 @@ type FeedConfig struct {
 // the change log in Seq order (SubscribeChanges, changefeed.go).
 //
 // A listener goroutine holds its own connection (not one of the pool's) and
-// LISTENs on the channel every delivery NOTIFYs on commit. Each notification,
-// and each (re)connection, wakes a worker that reads the entries after the
+// LISTENs on the channel every write NOTIFYs on just after its commit, and
+// polls the newest id and seq when it has heard nothing for Poll. Each
+// notification, each poll that saw them move, and each (re)connection,
+// wakes a worker that reads the entries after the
 // last one it fanned out, from the table: a notification is only a hint, so
 // nothing committed while the listener was down is lost.
 //
@@ -120,6 +130,9 @@ func (s *Store) Feed(cfg FeedConfig) *Feed {
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = DefaultKeepAlive
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
 	}
 	if cfg.GapPoll <= 0 {
 		cfg.GapPoll = DefaultGapPoll

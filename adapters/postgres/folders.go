@@ -108,8 +108,8 @@ func (s *Store) Folder(ctx context.Context, owner account.ID, name mail.Folder) 
 }
 
 // inTx runs fn in one transaction, again after a deadlock or a
-// serialisation failure; the domain's sentinels pass through, anything else
-// is wrapped with op.
+// serialisation failure, and announces it once committed; the domain's
+// sentinels pass through, anything else is wrapped with op.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
 	err := s.write(ctx, func(ctx context.Context) error {
 		return pgx.BeginFunc(ctx, s.pool, fn)
@@ -122,6 +122,7 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) e
 	if err != nil {
 		return s.fail(op, err)
 	}
+	s.announce(ctx, nil) // entries or the change log may have changed
 	return nil
 }
 

@@ -60,8 +60,10 @@ func (f *Feed) listenOnce() {
 	// Whatever committed while no listener was attached was announced to
 	// nobody: read the table now.
 	f.Notify(nil)
+	var newest [2]int64 // entries' id and changes' seq at the last poll
+	wait := min(f.cfg.Poll, f.cfg.KeepAlive)
 	for {
-		ctx, cancel := context.WithTimeout(f.ctx, f.cfg.KeepAlive)
+		ctx, cancel := context.WithTimeout(f.ctx, wait)
 		_, err := conn.WaitForNotification(ctx)
 		cancel()
 		switch {
@@ -70,19 +72,33 @@ func (f *Feed) listenOnce() {
 		case f.ctx.Err() != nil:
 			return
 		case errors.Is(err, context.DeadlineExceeded):
-			// Quiet for KeepAlive: make sure the connection still works,
-			// since a peer that vanished without a FIN would leave the wait
-			// hanging for good.
+			// Quiet for a while: poll. Writes announce themselves after
+			// their commit, so a host that died in between announced
+			// nothing; and a peer that vanished without a FIN would leave
+			// the wait hanging for good. The poll covers both.
 			ctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
-			err := conn.Ping(ctx)
+			now, err := pollNewest(ctx, conn)
 			cancel()
 			if err != nil {
 				return
+			}
+			if now != newest {
+				newest = now
+				f.Notify(nil)
 			}
 		default:
 			return
 		}
 	}
+}
+
+// pollNewest gives the newest entry id and change seq: two backward scans
+// of a primary key, one index tuple each.
+func pollNewest(ctx context.Context, conn *pgx.Conn) ([2]int64, error) {
+	var n [2]int64
+	err := conn.QueryRow(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM entries), (SELECT coalesce(max(seq), 0) FROM changes)`).
+		Scan(&n[0], &n[1])
+	return n, err
 }
 
 // work fans out entries and changes whenever it is kicked, polls while it

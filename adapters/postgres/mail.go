@@ -10,21 +10,21 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
 
-// notifyChannel is the LISTEN/NOTIFY channel a delivery announces itself
-// on; the payload is the highest entry id it committed.
+// notifyChannel is the LISTEN/NOTIFY channel every write that changed
+// entries announces itself on, after its commit (Store.announce); the
+// payload is empty.
 const notifyChannel = "mailroom_entries"
 
-// deliverQuery stores a message, its entries and the notification in one
-// statement, and so in one transaction: NOTIFY is sent to listeners when
-// that transaction commits, never for a delivery that rolled back. pgx reads
-// the statement's results up to ReadyForQuery, which the server sends after
-// the commit (and an error at commit comes back from Scan), so Deliver
-// returns only once the delivery is durable.
+// deliverQuery stores a message and its entries in one statement, and so in
+// one transaction. pgx reads the statement's results up to ReadyForQuery,
+// which the server sends after the commit (and an error at commit comes back
+// from Scan), so Deliver returns only once the delivery is durable.
 //
 // The entries are inserted in the order given (ORDER BY the unnest
 // ordinality), so their ids, drawn from the identity sequence as rows are
@@ -62,7 +62,7 @@ const deliverQuery = `WITH m AS (
     ORDER BY x.n
     RETURNING id, uid
 )
-SELECT array_agg(id ORDER BY id), array_agg(uid ORDER BY id), pg_notify('` + notifyChannel + `', max(id)::text) FROM e`
+SELECT array_agg(id ORDER BY id), array_agg(uid ORDER BY id) FROM e`
 
 // Deliver stores msg once and one entry per element of entries, all or
 // nothing, and gives the entries' metadata in the order given. An entry whose
@@ -98,9 +98,17 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 	}
 	var ids, uids []int64
 	err := s.write(ctx, func(ctx context.Context) error {
-		return s.pool.QueryRow(ctx, deliverQuery,
-			len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
-			owners, folders, rcpts, flags, msg.MessageID).Scan(&ids, &uids, nil)
+		// The announcement goes on the same connection right after the
+		// commit, rather than back through the pool behind other callers.
+		return s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
+			err := c.QueryRow(ctx, deliverQuery,
+				len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
+				owners, folders, rcpts, flags, msg.MessageID).Scan(&ids, &uids)
+			if err == nil {
+				s.announce(ctx, c)
+			}
+			return err
+		})
 	})
 	switch code, _ := pgCode(err); {
 	case code == "23502": // not_null_violation: entries.folder_id

@@ -80,8 +80,14 @@ func TestMigrateFoldersKeepsEntries(t *testing.T) {
 	}
 	s.Close()
 
-	if err := Migrate(ctx, dbURL, Down); err != nil {
-		t.Fatal(err)
+	// Down one step at a time to version 1: 0003 first, then 0002.
+	for v, _, err := MigrationVersion(ctx, dbURL); v > 1; v, _, err = MigrationVersion(ctx, dbURL) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Migrate(ctx, dbURL, Down); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var n, seen int
 	if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE seen) FROM entries`).Scan(&n, &seen); err != nil || n != 6 || seen != 2 {

@@ -6,10 +6,11 @@
 // LISTEN/NOTIFY.
 //
 // Every write is one SQL statement, so it is its own transaction: Deliver
-// stores the message, every entry and the NOTIFY in one statement, and
-// returns once PostgreSQL has reported the commit (synchronous_commit is set
-// on for every session). The password in the connection URL never appears
-// in an error this package returns.
+// stores the message and every entry in one statement, and returns once
+// PostgreSQL has reported the commit (synchronous_commit is set on for every
+// session); the NOTIFY that wakes the feeds follows the commit (announce).
+// The password in the connection URL never appears in an error this package
+// returns.
 package postgres
 
 import (
@@ -179,6 +180,33 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context) error) e
 		}
 	}
 	return err
+}
+
+// announceSQL wakes every feed's listener (on any host) after a write that
+// changed entries. It runs after the write's COMMIT, as a transaction of its
+// own: a transaction that NOTIFYs holds a database-wide lock from its
+// pre-commit until its commit is over, so a NOTIFY inside the write made
+// every write wait for every other's WAL flush (Lock:object, IO:WALSync).
+// NOTIFY gives this transaction an xid and so a commit record;
+// synchronous_commit off for it alone (set_config local) keeps that record
+// from waiting for a flush while the lock is held. Listeners see the
+// notification at once either way; a crash can lose it, which the listener's
+// poll (Feed) makes up for.
+const announceSQL = `SELECT set_config('synchronous_commit', 'off', true), pg_notify('` + notifyChannel + `', '')`
+
+// execer is a pool, a pooled connection or a connection.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// announce sends announceSQL on q once a write has committed. A failure is
+// ignored: the write is durable and acknowledged, and the listeners' poll
+// finds it within FeedConfig.Poll.
+func (s *Store) announce(ctx context.Context, q execer) {
+	if q == nil {
+		q = s.pool
+	}
+	_, _ = q.Exec(ctx, announceSQL) // a hint: see above
 }
 
 // pgCode gives err's SQLSTATE and constraint name, if it is a server error.
