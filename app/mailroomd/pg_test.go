@@ -34,14 +34,14 @@ func TestPostgresCommands(t *testing.T) {
 		want  string
 	}{
 		{"", []string{"migrate", "version"}, "0\n"},
-		{"", []string{"migrate", "up"}, "1\n"},
+		{"", []string{"migrate", "up"}, fmt.Sprintf("%d\n", latestPostgresVersion(t))},
 		{"first-password\n", []string{"user", "add", "alice"}, "created alice@localhost"},
 		{"second-password\n", []string{"user", "add", "bob@localhost"}, "created bob@localhost"},
 		{"", []string{"user", "list"}, "alice@localhost"},
 		{"new-password-1\n", []string{"user", "passwd", "alice"}, "password changed for alice"},
 		{"", []string{"user", "delete", "bob"}, "deleted bob"},
-		{"", []string{"migrate", "down"}, "0\n"},
-		{"", []string{"migrate", "up"}, "1\n"},
+		{"", []string{"migrate", "down"}, fmt.Sprintf("%d\n", latestPostgresVersion(t)-1)}, // one step
+		{"", []string{"migrate", "up"}, fmt.Sprintf("%d\n", latestPostgresVersion(t))},
 	} {
 		if got := run(step.stdin, step.args...); !strings.Contains(got, step.want) {
 			t.Fatalf("%v: %q, want %q", step.args, got, step.want)
