@@ -24,8 +24,11 @@ var previewLimits = TextLimits{
 // it cannot be decoded. Any input is safe: Preview never panics and its
 // work is bounded.
 func Preview(raw []byte) string {
-	w := &textWalk{lim: previewLimits, firstText: true}
+	w := &textWalk{lim: previewLimits, firstText: true, previewPrefix: previewPrefix}
 	w.message(raw)
+	if w.previewDone {
+		return w.preview
+	}
 	return PreviewText(w.out.Plain, w.out.HTML)
 }
 
@@ -37,9 +40,16 @@ func Preview(raw []byte) string {
 // PreviewRunes runes ("…" ends a cut preview). A list shows as many of
 // them as fit its width.
 func PreviewText(text, html string) string {
+	if strings.TrimSpace(text) != "" {
+		// bodyText's "\r\n" to "\n" is left out: oneLine drops a line's
+		// trailing "\r" itself, and any other one is whitespace to it.
+		p, _ := oneLine(text, false)
+		return p
+	}
 	// Link targets are left out: a list line has no room for URLs.
 	body, _ := bodyText(text, html, false)
-	return oneLine(body)
+	p, _ := oneLine(body, false)
+	return p
 }
 
 // BodyText is the text a reader shows for a message whose text/plain part
@@ -62,58 +72,107 @@ func bodyText(text, html string, links bool) (body string, fromHTML bool) {
 }
 
 // oneLine drops quoted lines, the line introducing them ("… wrote:") and the
-// signature, then collapses whitespace and cuts at PreviewRunes runes.
-func oneLine(text string) string {
-	lines := strings.Split(text, "\n")
-	var sb strings.Builder
-	for i, line := range lines {
+// signature, then collapses whitespace and cuts at PreviewRunes runes. The
+// kept lines stream into the collapser, which stops one rune past
+// PreviewRunes: nothing after that is looked at, and nothing but the
+// result is allocated.
+//
+// With partial, text is the start of a longer text, cut anywhere: its last
+// line (after the last "\n") may be cut short, so it is never used, and
+// ok reports whether the preview was complete without it, i.e. is the
+// preview of every text that starts with this one.
+func oneLine(text string, partial bool) (preview string, ok bool) {
+	c := collapser{out: make([]byte, 0, 2*PreviewRunes)}
+	rest := text
+	for !c.full() {
+		line, after, more := strings.Cut(rest, "\n")
+		if partial && !more {
+			return "", false // the cut line: its end is unknown
+		}
 		line = strings.TrimRight(line, "\r")
 		trimmed := strings.TrimSpace(line)
 		if trimmed == "--" && strings.HasPrefix(line, "--") {
 			break // "-- " (RFC 3676 §4.3), often sent without its space
 		}
-		if isQuoted(trimmed) {
-			continue
+		if !isQuoted(trimmed) {
+			intro := false
+			if strings.HasSuffix(trimmed, "wrote:") {
+				quoted, known := nextIsQuoted(after, partial && more)
+				if !known {
+					return "", false
+				}
+				intro = quoted
+			}
+			if !intro {
+				c.write(line)
+				c.write(" ")
+			}
 		}
-		if strings.HasSuffix(trimmed, "wrote:") && nextIsQuoted(lines[i+1:]) {
-			continue
-		}
-		sb.WriteString(line)
-		sb.WriteByte(' ')
-	}
-	// Collapse every run of whitespace and control characters to one
-	// space, stopping one rune past PreviewRunes: enough to know to cut.
-	out := make([]rune, 0, PreviewRunes+1)
-	space := false
-	for _, r := range sb.String() {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\uFEFF' || r == utf8.RuneError {
-			space = len(out) > 0
-			continue
-		}
-		if space {
-			out = append(out, ' ')
-			space = false
-		}
-		out = append(out, r)
-		if len(out) > PreviewRunes {
+		if !more {
 			break
 		}
+		rest = after
 	}
-	if len(out) > PreviewRunes {
-		// The ellipsis counts: a cut preview is PreviewRunes runes at most.
-		return strings.TrimRight(string(out[:PreviewRunes-1]), " ") + "…"
+	return c.result(), true
+}
+
+// collapser collapses every run of whitespace and control characters to
+// one space, stopping one rune past PreviewRunes: enough to know to cut.
+type collapser struct {
+	out   []byte
+	runes int
+	space bool
+}
+
+func (c *collapser) full() bool { return c.runes > PreviewRunes }
+
+func (c *collapser) write(s string) {
+	for _, r := range s {
+		if c.full() {
+			return
+		}
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\uFEFF' || r == utf8.RuneError {
+			c.space = c.runes > 0
+			continue
+		}
+		if c.space {
+			c.out = append(c.out, ' ')
+			c.runes++
+			c.space = false
+		}
+		c.out = utf8.AppendRune(c.out, r)
+		c.runes++
 	}
-	return string(out)
+}
+
+func (c *collapser) result() string {
+	if !c.full() {
+		return string(c.out)
+	}
+	// The ellipsis counts: a cut preview is PreviewRunes runes at most.
+	cut, n := 0, 0
+	for n < PreviewRunes-1 {
+		_, size := utf8.DecodeRune(c.out[cut:])
+		cut += size
+		n++
+	}
+	return strings.TrimRight(string(c.out[:cut]), " ") + "…"
 }
 
 func isQuoted(trimmed string) bool { return strings.HasPrefix(trimmed, ">") }
 
-// nextIsQuoted reports whether the next non-blank line is quoted.
-func nextIsQuoted(lines []string) bool {
-	for _, l := range lines {
-		if t := strings.TrimSpace(l); t != "" {
-			return isQuoted(t)
+// nextIsQuoted reports whether the next non-blank line of text is quoted.
+// With partial, text's last line may be cut short: known is false when
+// the answer depends on it (it is blank so far).
+func nextIsQuoted(text string, partial bool) (quoted, known bool) {
+	for {
+		line, after, more := strings.Cut(text, "\n")
+		if t := strings.TrimSpace(line); t != "" {
+			return isQuoted(t), true
 		}
+		if !more {
+			return false, !partial
+		}
+		text = after
 	}
-	return false
 }

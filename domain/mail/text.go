@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -89,6 +90,39 @@ type textWalk struct {
 	// a preview needs nothing more.
 	firstText bool
 	out       Text
+	// previewPrefix > 0 (Preview) tries a text/plain part's first
+	// previewPrefix bytes before the rest: when they make the whole preview
+	// (see oneLine's partial), it is left in preview and the walk ends.
+	previewPrefix int
+	preview       string
+	previewDone   bool
+}
+
+// previewPrefix is how much of a text part Preview decodes first: 160
+// runes of text need a few lines, unless quotes come first.
+const previewPrefix = 1 << 10
+
+// rawBody is a message body as a slice of the message: read from it,
+// decodeText takes the bytes it needs without copying them.
+type rawBody struct {
+	b []byte
+	*bytes.Reader
+}
+
+// readUpTo gives the first limit bytes of body (fewer at its end) and
+// whether that was all of it.
+func readUpTo(body io.Reader, limit int) (b []byte, all bool) {
+	if rb, ok := body.(rawBody); ok {
+		if limit < len(rb.b) {
+			return rb.b[:limit], false
+		}
+		return rb.b, true
+	}
+	b, err := io.ReadAll(io.LimitReader(body, int64(limit)))
+	if err != nil {
+		return b, true
+	}
+	return b, len(b) < limit
 }
 
 // header is a message's or a part's header (net/mail.Header,
@@ -99,9 +133,17 @@ func (w *textWalk) message(raw []byte) {
 	if len(raw) > w.lim.ScanBytes {
 		raw = raw[:w.lim.ScanBytes]
 	}
-	m, err := netmail.ReadMessage(bytes.NewReader(raw))
+	rd := bytes.NewReader(raw)
+	m, err := netmail.ReadMessage(rd)
 	if err != nil {
 		return
+	}
+	// net/mail reads the header through a bufio.Reader and leaves the body
+	// in it: what it has buffered plus what rd still holds is the body,
+	// the end of raw.
+	if br, ok := m.Body.(*bufio.Reader); ok {
+		body := raw[len(raw)-rd.Len()-br.Buffered():]
+		m.Body = rawBody{body, bytes.NewReader(body)}
 	}
 	if !w.firstText {
 		w.out.Subject = decodeHeader(m.Header.Get("Subject"))
@@ -138,6 +180,12 @@ func (w *textWalk) part(h header, body io.Reader, depth int) (stop bool) {
 		if w.out.Plain != "" {
 			return false // a second text part (a list footer, say) is not the body
 		}
+		if w.previewPrefix > 0 {
+			var done bool
+			if body, done = w.tryPreview(body, h.Get("Content-Transfer-Encoding"), params["charset"]); done {
+				return true
+			}
+		}
 		s := decodeText(body, h.Get("Content-Transfer-Encoding"), params["charset"], w.lim.PartBytes)
 		if strings.TrimSpace(s) != "" {
 			w.out.Plain = s
@@ -154,6 +202,25 @@ func (w *textWalk) part(h header, body io.Reader, depth int) (stop bool) {
 		w.out.Files = append(w.out.Files, File{Name: fileName(dparams, params), Type: mediatype})
 	}
 	return false
+}
+
+// tryPreview decodes the first previewPrefix bytes of a text/plain body
+// and makes the preview of them if they are enough. Otherwise it gives a
+// reader of the whole body again, the bytes it read first included.
+func (w *textWalk) tryPreview(body io.Reader, cte, charset string) (rest io.Reader, done bool) {
+	limit := min(w.previewPrefix, w.lim.PartBytes)
+	b, all := readUpTo(body, limit)
+	if all {
+		return rawBody{b, bytes.NewReader(b)}, false // short: decoded whole, as usual
+	}
+	if p, ok := oneLine(decodeBytes(b, cte, charset), true); ok {
+		w.preview, w.previewDone = p, true
+		return nil, true
+	}
+	if rb, ok := body.(rawBody); ok {
+		return rb, false // not read from: the slice is still whole
+	}
+	return io.MultiReader(bytes.NewReader(b), body), false
 }
 
 func (w *textWalk) multipart(body io.Reader, boundary string, depth int) (stop bool) {

@@ -16,10 +16,16 @@ const maxPeople = 1000
 // decodeText reads at most limit bytes of body and undoes its transfer
 // encoding and charset. It gives "" when nothing could be decoded.
 func decodeText(body io.Reader, cte, charset string, limit int) string {
-	b, err := io.ReadAll(io.LimitReader(body, int64(limit)))
-	if err != nil && len(b) == 0 {
+	b, _ := readUpTo(body, limit)
+	if len(b) == 0 {
 		return ""
 	}
+	return decodeBytes(b, cte, charset)
+}
+
+// decodeBytes undoes b's transfer encoding and charset. b is not changed
+// (it may be the message itself).
+func decodeBytes(b []byte, cte, charset string) string {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
 		b = decodeBase64(b)
