@@ -123,6 +123,7 @@ type NewEntry struct {
 // account. Entries get their folder's next UID as they enter it.
 type Store interface {
 	FolderStore
+	SearchStore
 	// Deliver stores msg once and every entry pointing at it, all or
 	// nothing, and returns the entries' metadata in the order given. A
 	// missing owner is ErrNoSuchRecipient, a folder the owner lacks

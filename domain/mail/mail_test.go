@@ -70,6 +70,7 @@ type mailStore struct {
 	deliverArgs [][]mail.NewEntry
 	listArgs    []listCall
 	failDeliver error
+	searchArgs  []mail.Query
 }
 
 type listCall struct {
