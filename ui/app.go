@@ -22,7 +22,6 @@ import (
 	"gioui.org/widget"
 
 	"mailroom/domain/account"
-	"mailroom/domain/mail"
 	"mailroom/ports"
 	"mailroom/ui/model"
 )
@@ -110,6 +109,7 @@ type App struct {
 	wide bool
 
 	sess   *session
+	dialog folderDialog
 	outbox outbox
 	drafts drafts
 
@@ -297,6 +297,7 @@ func (a *App) Layout(gtx C) D {
 	dims := layout.Stack{}.Layout(gtx,
 		layout.Expanded(a.layoutCurrentPage),
 		layout.Stacked(func(gtx C) D { return D{Size: gtx.Constraints.Max} }),
+		layout.Expanded(a.layoutOverlays),
 		layout.Expanded(a.layoutBottom),
 	)
 	if a.focus != nil {
@@ -304,6 +305,18 @@ func (a *App) Layout(gtx C) D {
 		a.focus = nil
 	}
 	return dims
+}
+
+// layoutOverlays draws the phone's folder drawer and the folder dialog
+// over the mailbox.
+func (a *App) layoutOverlays(gtx C) D {
+	if a.top() != routeMailbox && a.top() != routeReader {
+		a.mailbox.pane.drawer = false
+		a.dialog.close()
+		return D{}
+	}
+	a.mailbox.pane.layoutDrawer(gtx, a)
+	return a.dialog.Layout(gtx, a)
 }
 
 // layoutCurrentPage draws the page on top of the stack. A page that
@@ -426,11 +439,3 @@ func (a *App) address() string {
 
 // trimmed is an editor's text without surrounding space.
 func trimmed(e *widget.Editor) string { return strings.TrimSpace(e.Text()) }
-
-// folderTitle is the tab label of a folder.
-func folderTitle(f mail.Folder) string {
-	if f == mail.Sent {
-		return "Sent"
-	}
-	return "Inbox"
-}

@@ -23,6 +23,9 @@ type pendingDelete struct {
 	stop func() bool
 	// reopen: the reader showed it, so Undo shows it again.
 	reopen bool
+	// toTrash: the delete is a move to Trash (the session has folders
+	// and m is not in Trash); otherwise it is for good.
+	toTrash bool
 }
 
 // deleteMessage hides m at once and shows the undo snackbar; the server
@@ -38,21 +41,8 @@ func (a *App) deleteMessage(m mail.Meta) {
 		}
 		a.commitDelete(s)
 	}
-	pd := &pendingDelete{m: m, reopen: a.reader.shown && a.reader.meta.ID == m.ID}
-	idx := s.folders[m.Folder].Index(m.ID)
-	a.hide(s, m)
-	if pd.reopen {
-		// Beside the list the next message opens rather than an empty
-		// pane; on a phone the list comes back, as the back arrow would.
-		if items := s.folders[m.Folder].Items; a.wide && idx >= 0 && len(items) > 0 {
-			a.openMessage(items[min(idx, len(items)-1)])
-		} else {
-			if a.top() == routeReader {
-				a.back()
-			}
-			a.reader.close()
-		}
-	}
+	pd := &pendingDelete{m: m, toTrash: s.fs != nil && m.Folder != mail.Trash}
+	pd.reopen = a.leaveMessage(s, m)
 	pd.stop = a.cfg.AfterFunc(undoFor, func() {
 		a.post(s.ctx, func() {
 			if a.sess == s && s.pending == pd {
@@ -89,7 +79,7 @@ func (a *App) commitDelete(s *session) {
 	s.pending = nil
 	pd.stop()
 	m := pd.m
-	a.sendDelete(s, m.ID, func(err error) {
+	a.sendDelete(s, m.ID, pd.toTrash, func(err error) {
 		if a.sess != s {
 			return
 		}
@@ -102,17 +92,21 @@ func (a *App) commitDelete(s *session) {
 			a.showToast("Could not delete “" + subjectOf(m) + "”: " + msg)
 			return
 		}
+		if pd.toTrash {
+			a.relist(s, mail.Trash)
+		}
 		a.refreshCounts()
 	})
 }
 
-// sendDelete tells the server to delete id, on a context of its own
+// sendDelete tells the server to delete id (toTrash: to move it to
+// Trash), on a context of its own
 // bounded by Config.Timeout: the message has gone from the list, and the
 // user's intent outlives the session, so logging out or closing the app
 // must not cancel it. endSession closes the session only after it, and
 // App.Close waits for it. then, if not nil, gets the result on the frame
 // loop while the session lasts.
-func (a *App) sendDelete(s *session, id mail.EntryID, then func(err error)) {
+func (a *App) sendDelete(s *session, id mail.EntryID, toTrash bool, then func(err error)) {
 	a.inflight.Add(1)
 	a.flushing.Add(1)
 	s.deletes.Add(1)
@@ -121,7 +115,12 @@ func (a *App) sendDelete(s *session, id mail.EntryID, then func(err error)) {
 		defer a.inflight.Add(-1)
 		defer a.flushing.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		err := s.s.Delete(ctx, id)
+		var err error
+		if toTrash {
+			_, err = s.fs.Move(ctx, id, mail.Trash)
+		} else {
+			err = s.s.Delete(ctx, id)
+		}
 		cancel()
 		s.deletes.Done()
 		if then != nil {
@@ -139,12 +138,12 @@ func (a *App) flushDelete(s *session) {
 	}
 	s.pending = nil
 	pd.stop()
-	a.sendDelete(s, pd.m.ID, nil) // nothing is left to tell of a failure
+	a.sendDelete(s, pd.m.ID, pd.toTrash, nil) // nothing is left to tell of a failure
 }
 
 // hide takes m out of its folder's list and counts.
 func (a *App) hide(s *session, m mail.Meta) {
-	if i := s.folders[m.Folder].Remove(m.ID); i >= 0 {
+	if i := s.pager(m.Folder).Remove(m.ID); i >= 0 {
 		s.total[m.Folder] = max(0, s.total[m.Folder]-1)
 		if !m.Seen {
 			s.unseen[m.Folder] = max(0, s.unseen[m.Folder]-1)
@@ -155,10 +154,7 @@ func (a *App) hide(s *session, m mail.Meta) {
 
 // restore undoes hide.
 func (a *App) restore(s *session, m mail.Meta) {
-	p := s.folders[m.Folder]
-	if p == nil {
-		return
-	}
+	p := s.pager(m.Folder)
 	if i, added := p.Restore(m); added {
 		s.total[m.Folder]++
 		if !m.Seen {
@@ -206,10 +202,14 @@ func (b *snackbar) Layout(gtx C, a *App) D {
 		return D{}
 	}
 	th := a.th
+	what := "Message deleted"
+	if a.sess.pending.toTrash {
+		what = "Moved to Trash"
+	}
 	return toastBox(gtx, th, b, func(gtx C) D {
 		return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
 			layout.Flexed(1, func(gtx C) D {
-				return layout.Inset{Left: 16, Right: smallSpace}.Layout(gtx, label(th, 15, th.Bg, "Message deleted").Layout)
+				return layout.Inset{Left: 16, Right: smallSpace}.Layout(gtx, label(th, 15, th.Bg, what).Layout)
 			}),
 			layout.Rigid(func(gtx C) D {
 				return layout.Inset{Right: 4}.Layout(gtx, func(gtx C) D {

@@ -16,14 +16,14 @@ import (
 // Ctrl/Cmd+Z undoes a delete, Ctrl/Cmd+Enter sends. In the mailbox and
 // reader (pages without text fields, so letters are free): arrows or j/k
 // move, Enter opens, c composes, r replies, a replies to all, f forwards,
-// Delete deletes, Home/End/PgUp/PgDn move through the list.
+// m moves to a folder, Delete deletes, Home/End/PgUp/PgDn move through the list.
 
 // handleKeys routes the keys above. Back is only claimed when there is a
 // page to go back to, so that on Android the system closes the app from
 // the first page.
 func (a *App) handleKeys(gtx C) {
 	filters := []event.Filter{key.Filter{Name: key.NameEscape}}
-	if len(a.stack) > 1 {
+	if len(a.stack) > 1 || a.mailbox.pane.drawer || a.dialog.kind != dlgNone {
 		filters = append(filters, key.Filter{Name: key.NameBack})
 	}
 	if a.sess != nil {
@@ -31,11 +31,13 @@ func (a *App) handleKeys(gtx C) {
 		if a.sess.pending != nil {
 			filters = append(filters, key.Filter{Name: "Z", Required: key.ModShortcut})
 		}
-		switch a.top() {
-		case routeCompose:
+		switch {
+		case a.dialog.kind != dlgNone:
+			// The dialog's field takes the letters; Escape closes it.
+		case a.top() == routeCompose:
 			filters = append(filters, key.Filter{Name: key.NameReturn, Required: key.ModShortcut})
-		case routeMailbox, routeReader:
-			for _, n := range []key.Name{"J", "K", "C", "R", "A", "F", key.NameUpArrow, key.NameDownArrow,
+		case a.top() == routeMailbox || a.top() == routeReader:
+			for _, n := range []key.Name{"J", "K", "C", "R", "A", "F", "M", key.NameUpArrow, key.NameDownArrow,
 				key.NameDeleteForward, key.NameHome, key.NameEnd, key.NamePageUp, key.NamePageDown} {
 				filters = append(filters, key.Filter{Name: n, Optional: key.ModShift})
 			}
@@ -60,7 +62,16 @@ func (a *App) handleKeys(gtx C) {
 func (a *App) onKey(e key.Event) {
 	switch e.Name {
 	case key.NameEscape, key.NameBack:
-		a.back()
+		switch {
+		case a.dialog.kind != dlgNone:
+			a.dialog.close()
+		case a.mailbox.pane.drawer:
+			a.mailbox.pane.drawer = false
+		default:
+			a.back()
+		}
+	case "M":
+		a.openMove()
 	case "N":
 		if e.Modifiers.Contain(key.ModShortcut) {
 			a.openCompose(nil, nil)
@@ -111,7 +122,7 @@ func (a *App) cursorMeta() (mail.Meta, bool) {
 	if a.sess == nil {
 		return mail.Meta{}, false
 	}
-	items := a.sess.folders[a.mailbox.folder].Items
+	items := a.sess.pager(a.mailbox.folder).Items
 	i := a.mailbox.cursor
 	if i < 0 || i >= len(items) {
 		return mail.Meta{}, false
@@ -126,12 +137,12 @@ func (a *App) moveCursor(n int) {
 		return
 	}
 	p := &a.mailbox
-	items := a.sess.folders[p.folder].Items
+	items := a.sess.pager(p.folder).Items
 	if len(items) == 0 {
 		return
 	}
 	if a.reader.shown {
-		if i := a.sess.folders[p.folder].Index(a.reader.meta.ID); i >= 0 {
+		if i := a.sess.pager(p.folder).Index(a.reader.meta.ID); i >= 0 {
 			p.cursor = i
 		}
 	}

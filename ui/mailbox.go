@@ -30,6 +30,8 @@ type mailboxPage struct {
 	// highlighted once a key has moved it.
 	cursor      int
 	cursorShown bool
+	// pane is the folder list, used when the session has folders.
+	pane folderPane
 }
 
 func (p *mailboxPage) init() {
@@ -49,6 +51,17 @@ func (p *mailboxPage) reset() {
 	p.rows = map[mail.EntryID]*widget.Clickable{}
 	p.listErr = ""
 	p.cursor, p.cursorShown = 0, false
+}
+
+// list is folder f's scroll state, made when f is first shown.
+func (p *mailboxPage) list(f mail.Folder) *widget.List {
+	l := p.lists[f]
+	if l == nil {
+		l = &widget.List{}
+		l.Axis = layout.Vertical
+		p.lists[f] = l
+	}
+	return l
 }
 
 // inserted keeps the rows on screen still when new mail lands above them;
@@ -74,12 +87,7 @@ func (p *mailboxPage) removed(f mail.Folder, i int) {
 func (p *mailboxPage) update(gtx C, a *App) {
 	for f, c := range p.tabs {
 		if c.Clicked(gtx) {
-			if p.folder == f {
-				p.lists[f].Position = layout.Position{} // a second tap goes to the top
-			}
-			p.folder = f
-			p.cursor = 0
-			a.loadMore(f, 0)
+			a.selectFolder(f)
 		}
 	}
 	if p.compose.Clicked(gtx) {
@@ -89,7 +97,7 @@ func (p *mailboxPage) update(gtx C, a *App) {
 		a.push(routeSettings)
 	}
 	if p.retry.Clicked(gtx) && a.sess != nil {
-		a.sess.folders[p.folder].Retry()
+		a.sess.pager(p.folder).Retry()
 		a.loadMore(p.folder, 0)
 	}
 }
@@ -115,6 +123,20 @@ func (p *mailboxPage) Layout(gtx C, a *App) D {
 		layout.Flexed(1, func(gtx C) D {
 			return layout.Flex{}.Layout(gtx,
 				layout.Rigid(func(gtx C) D {
+					if a.sess.fs == nil {
+						return D{}
+					}
+					w := min(gtx.Dp(folderPaneW), gtx.Constraints.Max.X/4)
+					gtx.Constraints.Min.X, gtx.Constraints.Max.X = w, w
+					return p.pane.Layout(gtx, a)
+				}),
+				layout.Rigid(func(gtx C) D {
+					if a.sess.fs == nil {
+						return D{}
+					}
+					return divider(gtx, th.Divider, true)
+				}),
+				layout.Rigid(func(gtx C) D {
 					w := min(gtx.Dp(listPane), gtx.Constraints.Max.X*45/100)
 					gtx.Constraints.Min.X, gtx.Constraints.Max.X = w, w
 					return p.layoutFolder(gtx, a)
@@ -133,7 +155,11 @@ func (p *mailboxPage) Layout(gtx C, a *App) D {
 
 func (p *mailboxPage) bar(gtx C, a *App) D {
 	th := a.th
-	return topBar(gtx, th, nil, "Mailroom",
+	var lead layout.Widget
+	if a.sess.fs != nil && !wide(gtx) {
+		lead = func(gtx C) D { return iconButton(gtx, th, &p.pane.menu, iconMenu, "Folders", th.Fg) }
+	}
+	return barLead(gtx, th, th.Surface, lead, "Mailroom",
 		func(gtx C) D {
 			if !wide(gtx) && gtx.Constraints.Max.X < gtx.Dp(360) {
 				return D{}
@@ -149,7 +175,12 @@ func (p *mailboxPage) bar(gtx C, a *App) D {
 func (p *mailboxPage) layoutFolder(gtx C, a *App) D {
 	th := a.th
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
-		layout.Rigid(func(gtx C) D { return p.layoutTabs(gtx, a) }),
+		layout.Rigid(func(gtx C) D {
+			if a.sess.fs != nil {
+				return p.pane.layoutHeader(gtx, a)
+			}
+			return p.layoutTabs(gtx, a)
+		}),
 		layout.Rigid(func(gtx C) D { return divider(gtx, th.Divider, false) }),
 		layout.Rigid(func(gtx C) D { return p.layoutBanner(gtx, a) }),
 		layout.Rigid(a.layoutOutbox),
@@ -210,7 +241,7 @@ func (p *mailboxPage) layoutBanner(gtx C, a *App) D {
 func (p *mailboxPage) layoutList(gtx C, a *App) D {
 	th := a.th
 	s := a.sess
-	pager := s.folders[p.folder]
+	pager := s.pager(p.folder)
 	if !pager.Loaded {
 		a.loadMore(p.folder, 0)
 		if pager.Err != nil {
@@ -220,12 +251,17 @@ func (p *mailboxPage) layoutList(gtx C, a *App) D {
 	}
 	if len(pager.Items) == 0 {
 		msg := "No messages yet"
-		if p.folder == mail.Sent {
+		switch p.folder {
+		case mail.Sent:
 			msg = "Nothing sent yet"
+		case mail.Trash:
+			msg = "Trash is empty"
+		case mail.Drafts:
+			msg = "No drafts"
 		}
 		return layout.Center.Layout(gtx, label(th, 16, th.Muted, msg).Layout)
 	}
-	list := p.lists[p.folder]
+	list := p.list(p.folder)
 	n := len(pager.Items)
 	extra := 0
 	if !pager.Done {
@@ -268,8 +304,8 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 		a.openMessage(m)
 	}
 	selected := a.top() == routeReader && a.reader.shown && a.reader.meta.ID == m.ID
-	cursor := !a.reader.shown && p.cursor < len(a.sess.folders[p.folder].Items) &&
-		a.sess.folders[p.folder].Items[p.cursor].ID == m.ID && p.cursorShown
+	cursor := !a.reader.shown && p.cursor < len(a.sess.pager(p.folder).Items) &&
+		a.sess.pager(p.folder).Items[p.cursor].ID == m.ID && p.cursorShown
 	who := m.From
 	if m.Folder == mail.Sent {
 		who = "To: " + strings.Join(m.To, ", ")

@@ -30,6 +30,7 @@ type readerPage struct {
 	list                         widget.List
 	back, reply, toggleSeen, del widget.Clickable
 	replyAll, forward            widget.Clickable
+	move, restore                widget.Clickable
 	saves                        []widget.Clickable
 	saveMsg                      string
 	saveBad                      bool
@@ -126,6 +127,12 @@ func (r *readerPage) update(gtx C, a *App) {
 	if r.del.Clicked(gtx) {
 		a.deleteMessage(r.meta)
 	}
+	if r.move.Clicked(gtx) {
+		a.dialog.openMove(a, r.meta)
+	}
+	if r.restore.Clicked(gtx) {
+		a.moveMessage(r.meta, mail.Inbox)
+	}
 	for i := range r.saves {
 		if r.saves[i].Clicked(gtx) && r.body != nil && a.cfg.SaveFile != nil {
 			att := r.body.Attachments[i]
@@ -193,7 +200,22 @@ func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
 					}
 					return iconButton(gtx, th, &r.toggleSeen, seenIcon, seenDesc, th.Fg)
 				},
-				func(gtx C) D { return iconButton(gtx, th, &r.del, iconDelete, "Delete (Del)", th.Fg) },
+				func(gtx C) D {
+					if a.sess == nil || a.sess.fs == nil {
+						return D{}
+					}
+					if r.meta.Folder == mail.Trash {
+						return iconButton(gtx, th, &r.restore, iconRestore, "Restore to Inbox", th.Fg)
+					}
+					return iconButton(gtx, th, &r.move, iconMove, "Move to folder (m)", th.Fg)
+				},
+				func(gtx C) D {
+					desc := "Delete (Del)"
+					if r.meta.Folder == mail.Trash {
+						desc = "Delete for good (Del)"
+					}
+					return iconButton(gtx, th, &r.del, iconDelete, desc, th.Fg)
+				},
 			)
 		}),
 		layout.Rigid(func(gtx C) D {

@@ -23,7 +23,12 @@ const (
 // session is the signed-in state: the open ports.Session, both folders'
 // pages, counts and the live watch.
 type session struct {
-	s      ports.Session
+	s ports.Session
+	// fs is the folder side of s, nil when the session has none (then
+	// the mailbox shows Inbox and Sent tabs and Delete is permanent).
+	fs ports.FolderSession
+	// infos is the folder list from the last count, special first.
+	infos  []mail.FolderInfo
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -52,8 +57,9 @@ type session struct {
 func (a *App) startSession(s ports.Session, username string) {
 	a.endSession()
 	ctx, cancel := context.WithCancel(a.ctx)
+	fs, _ := s.(ports.FolderSession)
 	a.sess = &session{
-		s: s, ctx: ctx, cancel: cancel,
+		s: s, fs: fs, ctx: ctx, cancel: cancel,
 		folders:     map[mail.Folder]*model.Pager{mail.Inbox: {}, mail.Sent: {}},
 		total:       map[mail.Folder]int{},
 		unseen:      map[mail.Folder]int{},
@@ -138,6 +144,7 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 	m := *ev.Message
 	p := s.folders[m.Folder]
 	if p == nil || s.hidden(m.ID) {
+		a.refreshCounts() // a folder not listed yet still has a count
 		return
 	}
 	if i, added := p.Insert(m); added {
@@ -190,6 +197,10 @@ func (a *App) refreshCounts() {
 		return
 	}
 	s.counting = true
+	if s.fs != nil {
+		a.refreshFolders(s)
+		return
+	}
 	a.run(s.ctx, func(ctx context.Context) func() {
 		type count struct{ total, unseen int }
 		got := map[mail.Folder]count{}
@@ -203,26 +214,47 @@ func (a *App) refreshCounts() {
 			got[f] = count{t, u}
 		}
 		return func() {
-			s.counting = false
 			for f, c := range got {
-				// The server still counts a delete waiting for its undo.
-				if pd := s.pending; pd != nil && pd.m.Folder == f {
-					c.total = max(0, c.total-1)
-					if !pd.m.Seen {
-						c.unseen = max(0, c.unseen-1)
-					}
-				}
-				s.total[f], s.unseen[f] = c.total, c.unseen
+				s.setCount(f, c.total, c.unseen)
 			}
-			if firstErr != nil {
-				a.failIn(s, firstErr) // a changed certificate or refused credentials end it
-			}
-			if s.recount && a.sess == s {
-				s.recount = false
-				a.refreshCounts()
-			}
+			a.counted(s, firstErr)
 		}
 	})
+}
+
+// setCount records a folder's counts from the server, less the delete
+// waiting for its undo, which the server still counts.
+func (s *session) setCount(f mail.Folder, total, unseen int) {
+	if pd := s.pending; pd != nil && pd.m.Folder == f {
+		total = max(0, total-1)
+		if !pd.m.Seen {
+			unseen = max(0, unseen-1)
+		}
+	}
+	s.total[f], s.unseen[f] = total, unseen
+}
+
+// counted ends a count: an error is handled, and a count asked for
+// meanwhile starts.
+func (a *App) counted(s *session, err error) {
+	s.counting = false
+	if err != nil {
+		a.failIn(s, err) // a changed certificate or refused credentials end it
+	}
+	if s.recount && a.sess == s {
+		s.recount = false
+		a.refreshCounts()
+	}
+}
+
+// pager is folder f's pages, made when f is first shown.
+func (s *session) pager(f mail.Folder) *model.Pager {
+	p := s.folders[f]
+	if p == nil {
+		p = &model.Pager{}
+		s.folders[f] = p
+	}
+	return p
 }
 
 // loadMore asks for the next page of folder if the pager wants one given
@@ -232,7 +264,7 @@ func (a *App) loadMore(f mail.Folder, lastVisible int) {
 	if s == nil {
 		return
 	}
-	p := s.folders[f]
+	p := s.pager(f)
 	before, ok := p.Next(lastVisible)
 	if !ok {
 		return
@@ -324,7 +356,7 @@ func (a *App) setSeen(m mail.Meta, seen bool) {
 }
 
 func (a *App) applySeen(s *session, m mail.Meta, seen bool) {
-	if s.folders[m.Folder].SetSeen(m.ID, seen) {
+	if s.pager(m.Folder).SetSeen(m.ID, seen) {
 		if seen {
 			s.unseen[m.Folder] = max(0, s.unseen[m.Folder]-1)
 		} else {

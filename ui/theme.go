@@ -143,6 +143,15 @@ var (
 	iconWarning  = mustIcon(icons.AlertWarning)
 	iconSend     = mustIcon(icons.ContentSend)
 	iconClose    = mustIcon(icons.NavigationClose)
+	iconMenu     = mustIcon(icons.NavigationMenu)
+	iconInbox    = mustIcon(icons.ContentInbox)
+	iconDrafts   = mustIcon(icons.ContentDrafts)
+	iconFolder   = mustIcon(icons.FileFolder)
+	iconMove     = mustIcon(icons.FileFolderOpen)
+	iconNewDir   = mustIcon(icons.FileCreateNewFolder)
+	iconRestore  = mustIcon(icons.ActionRestore)
+	iconEmpty    = mustIcon(icons.ActionDeleteForever)
+	iconRename   = mustIcon(icons.EditorModeEdit)
 )
 
 func mustIcon(data []byte) *widget.Icon {
@@ -335,6 +344,16 @@ func topBar(gtx C, th *Theme, back *widget.Clickable, title string, actions ...l
 
 // bar is topBar on a background of choice.
 func bar(gtx C, th *Theme, bg color.NRGBA, back *widget.Clickable, title string, actions ...layout.Widget) D {
+	var lead layout.Widget
+	if back != nil {
+		lead = func(gtx C) D { return iconButton(gtx, th, back, iconBack, "Back", th.Fg) }
+	}
+	return barLead(gtx, th, bg, lead, title, actions...)
+}
+
+// barLead is bar with any leading button (the phone's folder menu), or
+// none when lead is nil.
+func barLead(gtx C, th *Theme, bg color.NRGBA, lead layout.Widget, title string, actions ...layout.Widget) D {
 	return background(gtx, bg, func(gtx C) D {
 		gtx.Constraints.Min.X = gtx.Constraints.Max.X
 		gtx.Constraints.Min.Y = gtx.Dp(barHeight)
@@ -346,10 +365,8 @@ func bar(gtx C, th *Theme, bg color.NRGBA, back *widget.Clickable, title string,
 			}
 		}
 		children := []layout.FlexChild{}
-		if back != nil {
-			children = append(children, layout.Rigid(free(func(gtx C) D {
-				return iconButton(gtx, th, back, iconBack, "Back", th.Fg)
-			})))
+		if lead != nil {
+			children = append(children, layout.Rigid(free(lead)))
 		} else {
 			children = append(children, layout.Rigid(layout.Spacer{Width: gutter}.Layout))
 		}
