@@ -126,6 +126,7 @@ func (s *Store) Append(ctx context.Context, msg mail.NewMessage, e mail.NewEntry
 		return mail.Meta{}, false, fmt.Errorf("sqlite: append: %w", err)
 	}
 	received := fromNanos(msg.Received.UnixNano())
+	doc := mail.NewSearchDoc(raw, msg.From)
 	var meta mail.Meta
 	var existed bool
 	err = s.write(ctx, func(w *wtx) error {
@@ -144,7 +145,7 @@ func (s *Store) Append(ctx context.Context, msg mail.NewMessage, e mail.NewEntry
 				return err
 			}
 		}
-		msgID, err := s.insertMessage(w, msg, raw, received)
+		msgID, err := s.insertMessage(w, msg, raw, received, doc)
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		raw = []byte{} // NOT NULL: an empty message is still a message
 	}
 	received := fromNanos(msg.Received.UnixNano())
+	doc := mail.NewSearchDoc(raw, msg.From) // before the writer: decoding is the slow part
 	metas := make([]mail.Meta, len(entries))
 	rows := make([]entryRow, len(entries))
 	for i, e := range entries {
@@ -43,7 +44,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 			received: received.UnixNano(), messageID: msg.MessageID}
 	}
 	err := s.write(ctx, func(w *wtx) error {
-		msgID, err := s.insertMessage(w, msg, raw, received)
+		msgID, err := s.insertMessage(w, msg, raw, received, doc)
 		if err != nil {
 			return err
 		}
@@ -84,8 +85,9 @@ func newMeta(msg mail.NewMessage, e mail.NewEntry, to []string, received time.Ti
 	}
 }
 
-// insertMessage stores a message and its preview and gives its id.
-func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received time.Time) (int64, error) {
+// insertMessage stores a message, its preview and its search index row
+// (doc) and gives its id.
+func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received time.Time, doc mail.SearchDoc) (int64, error) {
 	res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
 	if err != nil {
 		return 0, err
@@ -98,6 +100,9 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 		if _, err := w.exec(s.wst.insPreview, msgID, msg.Preview); err != nil {
 			return 0, err
 		}
+	}
+	if err := s.indexMessage(w, msgID, doc); err != nil {
+		return 0, err
 	}
 	return msgID, nil
 }

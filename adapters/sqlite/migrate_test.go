@@ -19,7 +19,7 @@ func tables(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'messages', 'entries', 'folder_counts', 'message_previews', 'folders', 'changes') ORDER BY name`)
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'messages', 'entries', 'folder_counts', 'message_previews', 'folders', 'changes', 'message_search', 'search_backfill') ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,14 +51,15 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVer    uint
 		wantTables int
 	}{
-		{Up, 4, 6},
-		{Up, 4, 6},   // nothing pending is not an error
-		{Down, 3, 6}, // one step: the entries_insert trigger is back
+		{Up, 5, 8},
+		{Up, 5, 8},   // nothing pending is not an error
+		{Down, 4, 6}, // one step: the search index goes
+		{Down, 3, 6}, // the entries_insert trigger is back
 		{Down, 2, 5}, // folders and changes go, folder_counts is back
 		{Down, 1, 4}, // message_previews goes
 		{Down, 0, 0},
 		{Down, 0, 0}, // nothing applied is not an error
-		{Up, 4, 6},
+		{Up, 5, 8},
 	}
 	for i, st := range steps {
 		if err := Migrate(ctx, path, st.direction); err != nil {
@@ -82,8 +83,8 @@ func TestOpenMigrates(t *testing.T) {
 	path := dbPath(t)
 	openAt(t, path, Config{})
 	v, dirty, err := MigrationVersion(path)
-	if err != nil || v != 4 || dirty {
-		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 4, false, nil", v, dirty, err)
+	if err != nil || v != 5 || dirty {
+		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 5, false, nil", v, dirty, err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		st, err := os.Stat(p)
@@ -137,8 +138,8 @@ func TestMigratePreviewKeepsOldMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down to 1 (through 3 and 2) drops the previews only.
-	for range 3 {
+	// Down to 1 (through 5 to 2) drops the previews only.
+	for range 4 {
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}

@@ -34,6 +34,7 @@ WHERE e.id = ? AND e.owner = ?`
 type writeStmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	insMessage, insPreview         *sql.Stmt
+	insSearch                      *sql.Stmt // search.go
 	setFlags, delEntry             *sql.Stmt
 	chunks                         chunkStmts // insert.go
 }
@@ -89,6 +90,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		&w.insPreview: insPreviewSQL,
 		&w.setFlags:   setFlagsSQL,
 		&w.delEntry:   delEntrySQL,
+		&w.insSearch:  insSearchSQL,
 	})
 	if err != nil {
 		w.chunks.close()
@@ -98,7 +100,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 
 func (w *writeStmts) close() error {
 	return errors.Join(w.chunks.close(), closeStmts(w.savepoint, w.release, w.rollbackTo, w.insMessage, w.insPreview,
-		w.setFlags, w.delEntry))
+		w.setFlags, w.delEntry, w.insSearch))
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {

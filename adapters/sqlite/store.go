@@ -27,6 +27,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
+
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 
@@ -73,6 +75,9 @@ type Config struct {
 	// after a disk full before writes resume. Default 4 MiB (SQLite's own
 	// automatic checkpoint runs at about that size too).
 	MaxWAL int64
+	// Logger logs the search index backfill of messages stored before
+	// search existed (search_backfill.go). Default: no logging.
+	Logger *zap.Logger
 }
 
 // Store is the SQLite-backed account and mail store.
@@ -103,6 +108,10 @@ type Store struct {
 	// Writer statistics, for tests and benchmarks: requests taken,
 	// transactions begun for them, and checkpoints run by the writer.
 	taken, batches, checkpoints atomic.Int64
+
+	// The search index backfill (search_backfill.go).
+	backfillStop context.CancelFunc
+	backfillDone chan struct{}
 }
 
 // Open opens the database at cfg.Path, creating the file if needed, checks
@@ -148,6 +157,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.file = fi
 	go s.writer()
+	s.startBackfill()
 	return s, nil
 }
 
@@ -218,6 +228,7 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 // Close stops accepting writes, lets the writer finish what is queued,
 // stops every Feed and closes the database. It is safe to call more than once.
 func (s *Store) Close() error {
+	s.stopBackfill()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

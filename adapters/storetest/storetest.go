@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"feed", feedTests},
 		{"folders", folderTests},
 		{"changes", changeTests},
+		{"search", searchTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

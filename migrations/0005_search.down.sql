@@ -1,0 +1,3 @@
+DROP TABLE search_backfill;
+DROP TRIGGER messages_search_delete;
+DROP TABLE message_search;
