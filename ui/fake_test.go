@@ -32,6 +32,11 @@ type fakeClient struct {
 
 	// maxMessage is the SIZE the sessions report (0: unknown).
 	maxMessage int64
+	// withFolders makes Login give sessions that implement
+	// ports.FolderSession (fakefolders_test.go); userFolders are their
+	// users' own folders.
+	withFolders bool
+	userFolders map[string]map[mail.Folder]bool
 
 	probeErr, pingErr, loginErr, registerErr error
 	// hook, when set, runs first in every session call, outside the lock,
@@ -133,6 +138,9 @@ func (c *fakeClient) Login(ctx context.Context, ep ports.Endpoint, username, pas
 	}
 	s := &fakeSession{c: c, user: name, watch: make(chan ports.WatchEvent, 16), maxMessage: c.maxMessage}
 	c.sessions = append(c.sessions, s)
+	if c.withFolders {
+		return &fakeFolderSession{s}, nil
+	}
 	return s, nil
 }
 

@@ -2,9 +2,9 @@ package ui
 
 import (
 	"context"
-	"image"
 	"errors"
 	"fmt"
+	"image"
 	"strings"
 
 	"gioui.org/layout"
@@ -76,11 +76,14 @@ func (fp *folderPane) update(gtx C, a *App) {
 			a.selectFolder(f)
 		}
 	}
+}
+
+// updateActions handles the buttons outside the pane (the app bar's menu,
+// the folder header's actions) and New folder. It runs first in the
+// mailbox's frame: a Clickable laid out before its Clicked loses its click.
+func (fp *folderPane) updateActions(gtx C, a *App) {
 	if fp.menu.Clicked(gtx) {
 		fp.drawer = !fp.drawer
-	}
-	if fp.scrim.Clicked(gtx) {
-		fp.drawer = false
 	}
 	if fp.create.Clicked(gtx) {
 		fp.drawer = false
@@ -193,6 +196,9 @@ func (fp *folderPane) layoutHeader(gtx C, a *App) D {
 
 // layoutDrawer draws the phone's drawer over the page while it is open.
 func (fp *folderPane) layoutDrawer(gtx C, a *App) D {
+	if fp.scrim.Clicked(gtx) {
+		fp.drawer = false
+	}
 	if !fp.drawer || a.sess == nil || a.sess.fs == nil || wide(gtx) {
 		return D{}
 	}

@@ -90,6 +90,7 @@ func (p *mailboxPage) update(gtx C, a *App) {
 			a.selectFolder(f)
 		}
 	}
+	p.pane.updateActions(gtx, a)
 	if p.compose.Clicked(gtx) {
 		a.openCompose(nil, nil)
 	}
