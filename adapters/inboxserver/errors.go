@@ -47,6 +47,8 @@ var errorTable = []struct {
 	{mail.ErrBadFlags, inboxwire.CodeBadRequest, `flags are "seen", "answered", "flagged", "deleted" and "draft"`},
 	{mail.ErrFolderExists, inboxwire.CodeExists, "a folder of that name exists"},
 	{mail.ErrBadLimit, inboxwire.CodeBadRequest, "limit must be 1 to 500 and before a positive id"},
+	// Its detail (which operator, which date) is the client's own text.
+	{mail.ErrBadQuery, inboxwire.CodeBadRequest, ""},
 	{errAuthRequired, inboxwire.CodeAuthRequired, "log in first"},
 	// Unknown user and wrong password give the same reply.
 	{account.ErrBadCredentials, inboxwire.CodeAuthFailed, badCredentials},
@@ -73,7 +75,7 @@ func wireError(err error) (e inboxwire.Error, internal bool) {
 		if errors.Is(err, row.err) {
 			msg := row.message
 			if msg == "" {
-				msg = strings.TrimPrefix(err.Error(), "inboxwire: ")
+				msg = strings.TrimPrefix(strings.TrimPrefix(err.Error(), "inboxwire: "), "mail: ")
 			}
 			return inboxwire.Error{Code: row.code, Message: msg}, false
 		}

@@ -58,6 +58,11 @@ type Mailboxes interface {
 	// SetFlags changes an entry's flags and gives the new ones. Errors:
 	// mail.ErrNotFound, mail.ErrBadFlags.
 	SetFlags(ctx context.Context, owner account.ID, id mail.EntryID, op mail.FlagOp, flags mail.Flags) (mail.Flags, error)
+	// Search gives one page of the owner's entries matching query (in
+	// folder only, unless it is ""), newest first. Errors:
+	// mail.ErrBadQuery, mail.ErrBadFolder, mail.ErrBadLimit,
+	// mail.ErrNoSuchFolder; else the store's.
+	Search(ctx context.Context, owner account.ID, query string, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error)
 	// MaxMessageBytes bounds a stored message: what a fetch reserves of
 	// Config.MaxInflightBytes before it knows the message's size.
 	MaxMessageBytes() int64

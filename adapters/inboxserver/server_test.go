@@ -622,6 +622,7 @@ func TestErrorTable(t *testing.T) {
 		{mail.ErrBadFolder, inboxwire.CodeBadRequest},
 		{fmt.Errorf("%w: %q", mail.ErrBadFolder, "x"), inboxwire.CodeBadRequest},
 		{mail.ErrBadLimit, inboxwire.CodeBadRequest},
+		{fmt.Errorf("%w: unknown is:%q", mail.ErrBadQuery, "x"), inboxwire.CodeBadRequest},
 		{errAuthRequired, inboxwire.CodeAuthRequired},
 		{account.ErrBadCredentials, inboxwire.CodeAuthFailed},
 		{account.ErrNoSuchUser, inboxwire.CodeAuthFailed},

@@ -128,7 +128,7 @@ func (l *LineReader) ReadLine() ([]byte, error) {
 var requestKeys = map[string]bool{
 	"tag": true, "op": true, "user": true, "password": true, "folder": true,
 	"before": true, "limit": true, "id": true, "seen": true,
-	"to": true, "add": true, "remove": true,
+	"to": true, "add": true, "remove": true, "query": true,
 }
 
 // DecodeRequest parses one request line. Errors wrap ErrBadRequest and say

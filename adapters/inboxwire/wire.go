@@ -49,6 +49,10 @@ const (
 	OpDeleteFolder = "delete_folder"
 	OpMove         = "move"
 	OpFlags        = "flags"
+
+	// OpSearch (issue 13) answers like list: query is mail.ParseQuery's
+	// language; folder is optional (every folder when absent).
+	OpSearch = "search"
 )
 
 // Error codes.
@@ -90,6 +94,8 @@ type Request struct {
 	// Add and Remove are flags' flag names (Meta.Flags).
 	Add    []string `json:"add,omitempty"`
 	Remove []string `json:"remove,omitempty"`
+	// Query is search's query text.
+	Query *string `json:"query,omitempty"`
 }
 
 // Error is the error object of a failed response.

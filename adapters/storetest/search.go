@@ -109,7 +109,7 @@ func testSearchOperators(t *testing.T, s Store) {
 		{`"quick brown"`, []mail.EntryID{m1.ID}},
 		{`"brown quick"`, nil},
 		{"repo", []mail.EntryID{m3.ID, m1.ID}}, // prefix on the last word
-		{"repo quick", nil}, // only the last word is a prefix
+		{"repo quick", nil},                    // only the last word is a prefix
 		{"report quick", []mail.EntryID{m3.ID, m1.ID}},
 		{"report quick -subject:quarterly", []mail.EntryID{m3.ID}},
 		{"from:carol", []mail.EntryID{m3.ID, m1.ID}},
