@@ -122,6 +122,17 @@ type FolderSession interface {
 	SetFlags(ctx context.Context, id mail.EntryID, add, remove mail.Flags) (mail.Flags, error)
 }
 
+// SearchSession is the search side of a logged-in session (issue 13): the
+// inbox protocol's search op. *client.Session implements it; it is apart
+// from Session so that the UI's fakes need not grow until the UI uses it.
+type SearchSession interface {
+	// Search gives one page of the user's entries matching query (the
+	// language of mail.ParseQuery), newest first, in folder only unless it
+	// is "", paged as List. A query the server refuses is mail.ErrBadQuery;
+	// a folder the user lacks mail.ErrNoSuchFolder.
+	Search(ctx context.Context, query string, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error)
+}
+
 // Client is how the UI reaches a Mailroom server before logging in.
 type Client interface {
 	// Probe connects without trusting and returns the server's certificate
