@@ -2,7 +2,8 @@
 // (golang.org/x/crypto/argon2) that writes PHC strings, reads the cost
 // parameters back from each stored hash (so the defaults can be raised
 // without invalidating old hashes), and bounds how many hashes run at once,
-// since each one holds Memory KiB.
+// since each one holds Memory KiB. It can tell its owner when hashing has
+// gone idle after a burst (OnIdle), for handing that memory back.
 package argon2
 
 import (
@@ -15,6 +16,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -55,6 +58,12 @@ func DefaultParams() Params {
 type Hasher struct {
 	p   Params
 	sem chan struct{}
+
+	// idle, when set by OnIdle, runs idleFunc idleAfter after the last
+	// hash ended; mu orders its Reset calls from concurrent hashes.
+	mu        sync.Mutex
+	idle      *time.Timer
+	idleAfter time.Duration
 }
 
 // New gives a Hasher writing hashes with p (zero fields take DefaultParams'
@@ -95,7 +104,31 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 }
 
-func (h *Hasher) release() { <-h.sem }
+func (h *Hasher) release() {
+	<-h.sem
+	if h.idle != nil {
+		h.mu.Lock()
+		h.idle.Reset(h.idleAfter)
+		h.mu.Unlock()
+	}
+}
+
+// OnIdle arranges for f to run, on a goroutine of its own, once no hash
+// has ended for d after one did: once per burst, however many hashes it
+// held. Each hash allocates Memory KiB (19 MiB by default) that the Go
+// runtime keeps as free heap for minutes after the burst, so the daemon
+// hands it back to the system here (issue 9). If a hash is still running
+// when d is up, f waits for the next idle spell. Call it before the
+// Hasher is used, at most once; d must be positive.
+func (h *Hasher) OnIdle(d time.Duration, f func()) {
+	h.idleAfter = d
+	h.idle = time.AfterFunc(d, func() {
+		if len(h.sem) == 0 {
+			f()
+		}
+	})
+	h.idle.Stop()
+}
 
 // Hash gives the PHC string of password with a fresh random salt:
 // $argon2id$v=19$m=<KiB>,t=<passes>,p=<threads>$<salt>$<key>, salt and key in

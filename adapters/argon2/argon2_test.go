@@ -223,3 +223,43 @@ func BenchmarkHashParallel(b *testing.B) {
 		}
 	})
 }
+
+// OnIdle's function runs once after a burst of hashes has ended, not per
+// hash and not before the first.
+func TestOnIdle(t *testing.T) {
+	h := New(cheap, 2)
+	fired := make(chan struct{}, 10)
+	h.OnIdle(50*time.Millisecond, func() { fired <- struct{}{} })
+	select {
+	case <-fired:
+		t.Fatal("OnIdle fired before any hash")
+	case <-time.After(150 * time.Millisecond):
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				hash(t, h, "burst")
+			} else if _, err := h.Verify(context.Background(), hash(t, h, "x"), "y"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnIdle did not fire after the burst")
+	}
+	select {
+	case <-fired:
+		t.Fatal("OnIdle fired twice for one burst")
+	case <-time.After(200 * time.Millisecond):
+	}
+	hash(t, h, "again")
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnIdle did not fire after the second burst")
+	}
+}

@@ -5,7 +5,8 @@
 // message has its own connection), errors by reply code and, given the
 // server's PID, the server's CPU time per message and its peak RSS. The
 // --idle and --slowloris modes measure what idle and trickling connections
-// cost the server (issue 9's memory and deadline figures). It only ever
+// cost the server, and --burst whether it hands back the memory of a
+// burst of password hashes (issue 9's memory and deadline figures). It only ever
 // dials loopback: it is a measuring tool, not a way to load someone else's
 // server. app/mailroom-load/bench.sh runs the whole matrix (`task load`).
 package main
@@ -53,6 +54,7 @@ type options struct {
 	serverPID  int
 	format     string
 	idle       int
+	burst      int
 	slowloris  int
 	trickle    time.Duration
 	timeout    time.Duration
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case o.idle > 0:
 		res, err = runIdle(ctx, o)
+	case o.burst > 0:
+		res, err = runBurst(ctx, o)
 	case o.slowloris > 0:
 		res, err = runSlowloris(ctx, o)
 	default:
@@ -114,6 +118,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (options, error) {
 	jsonOut := fs.Bool("json", false, "print the result as JSON (same as --format json)")
 	fs.StringVar(&o.format, "format", "text", "text, json, jsonl (one line, for --compare) or md (one Markdown table row)")
 	fs.IntVar(&o.idle, "idle", 0, "open N connections, AUTH, sit idle for --duration, report the server's RSS")
+	fs.IntVar(&o.burst, "burst", 0, "run N logins one connection each (4 at a time), then report the server's RSS every 5s for --duration (default 60s; needs --server-pid; run mailroomd with --auth-cache-ttl 0 so that each login hashes)")
 	fs.IntVar(&o.slowloris, "slowloris", 0, "open N logged-in connections that trickle a command line, report when the server closes them")
 	fs.DurationVar(&o.trickle, "trickle", 2*time.Second, "slowloris: time between bytes")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "per reply, and per connect+handshake")
@@ -171,8 +176,10 @@ func (o *options) check() error {
 		return fmt.Errorf("%w: --messages %d: want 0–%d", errUsage, o.messages, maxMessages)
 	case o.idle < 0 || o.idle > maxHostile || o.slowloris < 0 || o.slowloris > maxHostile:
 		return fmt.Errorf("%w: --idle and --slowloris take 0–%d", errUsage, maxHostile)
-	case o.idle > 0 && o.slowloris > 0:
-		return fmt.Errorf("%w: --idle and --slowloris are separate runs", errUsage)
+	case o.burst < 0 || o.burst > maxHostile:
+		return fmt.Errorf("%w: --burst takes 0–%d", errUsage, maxHostile)
+	case min(o.idle, 1)+min(o.slowloris, 1)+min(o.burst, 1) > 1:
+		return fmt.Errorf("%w: --idle, --slowloris and --burst are separate runs", errUsage)
 	case o.trickle <= 0 || o.timeout <= 0:
 		return fmt.Errorf("%w: --trickle and --timeout must be positive", errUsage)
 	case o.format != "text" && o.format != "json" && o.format != "jsonl" && o.format != "md":
@@ -180,7 +187,7 @@ func (o *options) check() error {
 	}
 	if o.duration == 0 {
 		switch {
-		case o.slowloris > 0:
+		case o.slowloris > 0, o.burst > 0:
 			o.duration = time.Minute
 		case o.messages > 0 && o.idle == 0:
 			o.duration = maxDuration

@@ -51,6 +51,14 @@ type result struct {
 	StillOpen     int            `json:"still_open,omitempty"`
 	ClosedAfterS  []float64      `json:"closed_after_s,omitempty"` // min, p50, max
 	ClosingReplys map[string]int `json:"closing_replies,omitempty"`
+
+	// --burst: the logins asked for, the RSS every 5 s after them, and
+	// when it was first back within 20% of RSSBeforeKiB (taken before any
+	// password hash, REG's included).
+	BurstLogins   int      `json:"burst_logins,omitempty"`
+	RSSSettledKiB *int64   `json:"server_rss_settled_kib,omitempty"` // after REG and a pause, before the logins
+	RSSSamplesKiB []int64  `json:"server_rss_after_kib,omitempty"`
+	BackAfterS    *float64 `json:"back_within_20pct_after_s,omitempty"`
 }
 
 func (r *result) write(w io.Writer, format string) error {
@@ -109,6 +117,9 @@ func (r *result) text() string {
 			fmt.Fprintf(&b, " (%.1f KiB per connection)", *r.PerConnKiB)
 		}
 		b.WriteString("\n")
+	}
+	if r.Mode == "burst" {
+		r.burstText(&b)
 	}
 	if r.Mode == "slowloris" {
 		fmt.Fprintf(&b, "closed by the server: %d, still open at the end: %d", r.Closed, r.StillOpen)

@@ -166,6 +166,11 @@ type config struct {
 	// HashConcurrency bounds the password hashes run at once; 0 means
 	// runtime.NumCPU(). Default 0.
 	HashConcurrency int
+	// MemoryLimit is the Go runtime's soft memory limit
+	// (debug.SetMemoryLimit) in bytes: near it the garbage collector runs
+	// more often and returns free memory sooner. 0 leaves the runtime's
+	// own, which is GOMEMLIMIT when that is set, else none. Default 0.
+	MemoryLimit int64
 	// DB selects the store: empty means the SQLite file in DataDir; a
 	// postgres:// or postgresql:// URL means that PostgreSQL database,
 	// which several mailroomd hosts may share. Default empty.

@@ -58,6 +58,7 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(sizeValue{&cfg.InboxSendQueueBytes, 1 << 20, 1 << 30}, "inbox-send-queue-bytes", "bytes one inbox connection may have waiting to be written (`size`)")
 	fs.Var(argon2Value{&cfg.Argon2}, "argon2", "argon2id cost of new password hashes: memory KiB, passes, threads (`m=KiB,t=N,p=N`)")
 	fs.Var(intValue{&cfg.HashConcurrency, 0, maxHashConcurrency}, "hash-concurrency", "password hashes run at once; 0 means one per CPU (`count`)")
+	fs.Var(sizeValue{&cfg.MemoryLimit, 0, maxSize}, "memory-limit", "soft memory limit of the Go runtime (debug.SetMemoryLimit); 0 leaves GOMEMLIMIT or none (`size`)")
 	// --db is checked by config.check, not by the flag package, whose
 	// error would quote the value, password and all.
 	fs.StringVar(&cfg.DB, "db", "", "PostgreSQL database `URL` (postgres://user:password@host:port/name); empty: the SQLite file in --data")

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,9 @@ func offRate(r throttle.Rate) throttle.Rate {
 func (c *cli) serve(ctx context.Context, cfg config, mode string) int {
 	log := newLogger(cfg, c.stderr)
 	defer log.Sync()
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	n, err := build(ctx, cfg, mode, log)
 	if err != nil {
 		se := stepError{step: "start", err: err}
