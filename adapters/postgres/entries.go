@@ -140,8 +140,8 @@ func uniqueIDs(ids []mail.EntryID) []mail.EntryID {
 // appendSQL stores a message and one entry for it with the next UID of
 // folder $8 (whose row the caller locked).
 const appendSQL = `WITH m AS (
-    INSERT INTO messages (size, from_addr, subject, preview, received, raw)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    INSERT INTO messages (size, from_addr, subject, preview, received, raw, search, has_files)
+    VALUES ($1, $2, $3, $4, $5, $6, ` + searchVector + `, $17)
     RETURNING id
 ), r AS (
     UPDATE folders SET uidnext = uidnext + 1 WHERE id = $8 RETURNING uidnext - 1 AS uid
@@ -166,6 +166,7 @@ func (s *Store) Append(ctx context.Context, msg mail.NewMessage, e mail.NewEntry
 		to = []string{}
 	}
 	received := fromNanos(msg.Received.UnixNano())
+	doc := mail.NewSearchDoc(raw, msg.From)
 	var meta mail.Meta
 	var existed bool
 	err := s.inTx(ctx, "append", func(tx pgx.Tx) error {
@@ -187,7 +188,8 @@ WHERE e.folder_id = $1 AND e.msgid = $2 AND e.msgid <> '' LIMIT 1`, f.id, msg.Me
 		}
 		var id, uid int64
 		err = tx.QueryRow(ctx, appendSQL, len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
-			int64(e.Owner), f.id, to, int16(meta.Flags), msg.MessageID).Scan(&id, &uid)
+			int64(e.Owner), f.id, to, int16(meta.Flags), msg.MessageID,
+			doc.Subject, doc.From, doc.To, doc.Body, doc.Files, doc.Attachment).Scan(&id, &uid)
 		meta.ID, meta.UID = mail.EntryID(id), uint32(uid)
 		return err
 	})

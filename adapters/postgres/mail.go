@@ -39,8 +39,8 @@ const notifyChannel = "mailroom_entries"
 // another order wait instead of deadlocking. A folder the owner lacks (or a
 // missing owner) leaves folder_id and uid NULL: a not-null violation.
 const deliverQuery = `WITH m AS (
-    INSERT INTO messages (size, from_addr, subject, preview, received, raw)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    INSERT INTO messages (size, from_addr, subject, preview, received, raw, search, has_files)
+    VALUES ($1, $2, $3, $4, $5, $6, ` + searchVector + `, $17)
     RETURNING id
 ), x AS (
     SELECT x.owner, x.rcpts, x.flags, x.n, f.id AS folder_id,
@@ -78,6 +78,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		raw = []byte{} // NOT NULL: an empty message is still a message
 	}
 	received := fromNanos(msg.Received.UnixNano())
+	doc := mail.NewSearchDoc(raw, msg.From)
 	metas := make([]mail.Meta, len(entries))
 	owners := make([]int64, len(entries))
 	folders := make([]string, len(entries))
@@ -103,7 +104,8 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		return s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
 			err := c.QueryRow(ctx, deliverQuery,
 				len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
-				owners, folders, rcpts, flags, msg.MessageID).Scan(&ids, &uids)
+				owners, folders, rcpts, flags, msg.MessageID,
+				doc.Subject, doc.From, doc.To, doc.Body, doc.Files, doc.Attachment).Scan(&ids, &uids)
 			if err == nil {
 				s.announce(ctx, c)
 			}

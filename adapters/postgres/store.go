@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -54,6 +55,9 @@ type Config struct {
 	// max(4, GOMAXPROCS).
 	// The change feed's listener holds one more connection of its own.
 	MaxConns int32
+	// Logger logs the search index backfill of messages stored before
+	// search existed (search_backfill.go). Default: no logging.
+	Logger *zap.Logger
 }
 
 // Store is the PostgreSQL-backed account and mail store.
@@ -66,6 +70,8 @@ type Store struct {
 	closed  bool
 	feeds   []*Feed
 	closing chan struct{}
+	// backfillDone is closed when the search index backfill has ended.
+	backfillDone chan struct{}
 }
 
 // Open connects to cfg.URL, runs every migration up (hosts starting at once
@@ -97,7 +103,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, red.wrap("postgres: open pool", err)
 	}
-	return &Store{pool: pool, listen: listenerConfig(pc.ConnConfig), red: red, closing: make(chan struct{})}, nil
+	s := &Store{pool: pool, listen: listenerConfig(pc.ConnConfig), red: red, closing: make(chan struct{})}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s.startBackfill(log)
+	return s, nil
 }
 
 // parseConfig parses url and sets what every session of ours needs.
@@ -133,6 +145,7 @@ func (s *Store) Close() error {
 	for _, f := range feeds {
 		f.Close()
 	}
+	<-s.backfillDone
 	s.pool.Close() // waits for the connections in use to be released
 	return nil
 }
