@@ -96,3 +96,37 @@ func TestChangesInterest(t *testing.T) {
 		t.Errorf("interest gone: %d change-log reads, want 0", n)
 	}
 }
+
+// TestIdleFeedReadsNothing: subscribers of both kinds, nobody watching:
+// deliveries cost the feed no query at all, and it still knows where
+// interest would start.
+func TestIdleFeedReadsNothing(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	alice := mkAccount(t, s, "alice")
+	bob := mkAccount(t, s, "bob")
+	f := s.Feed(FeedConfig{PollInterval: time.Millisecond})
+	entries, changes := &owners{}, &owners{}
+	ech := f.SubscribeInterest(ctx, entries)
+	f.SubscribeChanges(ctx, changes)
+	wakes := f.wakes.Load()
+	var metas []mail.Meta
+	for range 5 {
+		metas = deliver(t, s, alice, "idle", bob)
+		f.Notify(metas)
+	}
+	waitWakes(t, f, wakes, 20)
+	waitPast(t, f, metas[len(metas)-1].ID)
+	if v, r, m, c := f.versionReads.Load(), f.rowReads.Load(), f.metaReads.Load(), f.changeReads.Load(); v+r+m+c != 0 {
+		t.Fatalf("idle feed: %d data_version, %d entry, %d metadata, %d change-log reads; want none", v, r, m, c)
+	}
+
+	// Interest in bob: his next entry arrives, none of the idle ones.
+	entries.watch(bob.ID, true)
+	next := deliver(t, s, alice, "watched", bob)
+	f.Notify(next)
+	got := receive(t, ech, 1)
+	if got[0].ID != next[0].ID {
+		t.Fatalf("got entry %d, want %d", got[0].ID, next[0].ID)
+	}
+}

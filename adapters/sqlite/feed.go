@@ -59,8 +59,11 @@ type Feed struct {
 
 	// Test hooks: how many queries read entry rows back (ids and owners
 	// only), how many read entries' metadata (the join), how many read
-	// the change log, and how many times the poller woke.
-	rowReads, metaReads, changeReads, wakes atomic.Int64
+	// the change log, how many times the poller woke and how many times
+	// it read data_version.
+	rowReads, metaReads, changeReads, wakes, versionReads atomic.Int64
+
+	notified atomic.Int64 // the newest entry id given to Notify
 }
 
 type subscriber struct {
@@ -72,16 +75,18 @@ type subscriber struct {
 
 // Interest is what a SubscribeInterest subscriber watches; the feed asks it
 // before reading anything back. While no subscriber has Any, the feed reads
-// no entry at all (only the newest id, one b-tree descent per commit, to
-// know where interest would start), and it reads the metadata only of
-// entries whose owner some subscriber Wants.
+// nothing at all, not even data_version: it knows where interest would
+// start from the ids given to Notify (Notify every commit of this process
+// with its entries). It reads the metadata only of entries whose owner
+// some subscriber Wants.
 //
 // Both methods must be cheap and safe for concurrent use, and must not call
 // the Feed: the poller calls them, Wants with the feed's lock held.
 //
 // An owner wanted from time T gets every entry committed after T (and
-// possibly some committed up to a poll interval before it; skip those by
-// id). So make the interest visible before relying on it, e.g. register a
+// possibly some committed before it: up to a poll interval before, or, for
+// commits of other processes or not given to Notify, since the last entry
+// Notify was given; skip those by id). So make the interest visible before relying on it, e.g. register a
 // watcher before answering its watch request.
 //
 // Interest is an alias of an interface literal so that a port can declare
@@ -179,8 +184,18 @@ func (f *Feed) subscribe(ctx context.Context, in Interest) <-chan mail.Meta {
 }
 
 // Notify tells the feed that entries were just committed in this process, so
-// the poller looks now rather than at its next tick. It never blocks.
-func (f *Feed) Notify([]mail.Meta) {
+// the poller looks now rather than at its next tick. It never blocks. The
+// newest id among metas lets an idle poller move on without reading
+// anything (skipIdleLocked).
+func (f *Feed) Notify(metas []mail.Meta) {
+	for _, m := range metas {
+		for {
+			old := f.notified.Load()
+			if int64(m.ID) <= old || f.notified.CompareAndSwap(old, int64(m.ID)) {
+				break
+			}
+		}
+	}
 	select {
 	case f.kick <- struct{}{}:
 	default:
@@ -236,9 +251,14 @@ func (f *Feed) run() {
 			kicked = true
 		}
 		f.wakes.Add(1)
+		// Loaded before Any is asked: see skipIdleLocked.
+		notified := mail.EntryID(f.notified.Load())
 		f.mu.Lock()
-		entries, changes := len(f.subs) > 0, f.changesWantedLocked()
+		entries, changes := len(f.subs) > 0 && !f.skipIdleLocked(notified), f.changesWantedLocked()
 		f.mu.Unlock()
+		if !entries {
+			entVersion = -1 // when interest returns, look whatever data_version says
+		}
 		if !entries && !changes {
 			continue // nobody watches: nothing is read, not even data_version
 		}
@@ -250,6 +270,7 @@ func (f *Feed) run() {
 			fc = c
 		}
 		v, err := fc.dataVersion(f.ctx)
+		f.versionReads.Add(1)
 		if err != nil {
 			fc.close()
 			fc, entVersion, chVersion = nil, -1, -1
@@ -268,6 +289,23 @@ func (f *Feed) run() {
 			}
 		}
 	}
+}
+
+// skipIdleLocked reports whether every entry subscriber has an Interest
+// and none has Any(): then the poller reads nothing for them and moves
+// f.last up to notified, the newest entry Notify was given. That entry
+// and every one below it were committed before notified was loaded, so
+// before Any() was asked and found false: no interest that begins later
+// can want them. Entries of other processes above it are read by id when
+// interest returns.
+func (f *Feed) skipIdleLocked(notified mail.EntryID) bool {
+	for sub := range f.subs {
+		if sub.in == nil || sub.in.Any() {
+			return false
+		}
+	}
+	f.last = max(f.last, notified)
+	return true
 }
 
 // catchUp fans out every entry after f.last that some subscriber wants.
