@@ -36,6 +36,8 @@ type fakeClient struct {
 	// ports.FolderSession (fakefolders_test.go); userFolders are their
 	// users' own folders.
 	withFolders bool
+	// withSearch makes them ports.SearchSession too (fakesearch_test.go).
+	withSearch  bool
 	userFolders map[string]map[mail.Folder]bool
 
 	probeErr, pingErr, loginErr, registerErr error
@@ -138,6 +140,9 @@ func (c *fakeClient) Login(ctx context.Context, ep ports.Endpoint, username, pas
 	}
 	s := &fakeSession{c: c, user: name, watch: make(chan ports.WatchEvent, 16), maxMessage: c.maxMessage}
 	c.sessions = append(c.sessions, s)
+	if c.withSearch {
+		return &fakeSearchSession{&fakeFolderSession{s}}, nil
+	}
 	if c.withFolders {
 		return &fakeFolderSession{s}, nil
 	}

@@ -36,7 +36,12 @@ func (a *App) handleKeys(gtx C) {
 			// The dialog's field takes the letters; Escape closes it.
 		case a.top() == routeCompose:
 			filters = append(filters, key.Filter{Name: key.NameReturn, Required: key.ModShortcut})
+		case gtx.Focused(&a.mailbox.search.ed):
+			// The search field takes the letters; Escape clears it.
 		case a.top() == routeMailbox || a.top() == routeReader:
+			if a.sess.ss != nil {
+				filters = append(filters, searchKeys[0], searchKeys[1])
+			}
 			for _, n := range []key.Name{"J", "K", "C", "R", "A", "F", "M", key.NameUpArrow, key.NameDownArrow,
 				key.NameDeleteForward, key.NameHome, key.NameEnd, key.NamePageUp, key.NamePageDown} {
 				filters = append(filters, key.Filter{Name: n, Optional: key.ModShift})
@@ -67,11 +72,15 @@ func (a *App) onKey(e key.Event) {
 			a.dialog.close()
 		case a.mailbox.pane.drawer:
 			a.mailbox.pane.drawer = false
+		case a.top() == routeMailbox && (a.mailbox.search.active() || a.mailbox.search.shown):
+			a.clearSearch()
 		default:
 			a.back()
 		}
 	case "M":
 		a.openMove()
+	case "/":
+		a.focusSearch()
 	case "N":
 		if e.Modifiers.Contain(key.ModShortcut) {
 			a.openCompose(nil, nil)
@@ -99,6 +108,10 @@ func (a *App) onKey(e key.Event) {
 	case "C":
 		a.openCompose(nil, nil)
 	case "R", "A", "F":
+		if e.Name == "F" && e.Modifiers.Contain(key.ModShortcut) {
+			a.focusSearch()
+			return
+		}
 		a.respond(map[key.Name]respondKind{"R": replyOne, "A": replyAll, "F": forward}[e.Name])
 	case key.NameDeleteForward:
 		if a.reader.shown {

@@ -32,6 +32,8 @@ type mailboxPage struct {
 	cursorShown bool
 	// pane is the folder list, used when the session has folders.
 	pane folderPane
+	// search is the search field and its results (search.go).
+	search searchBox
 }
 
 func (p *mailboxPage) init() {
@@ -51,6 +53,7 @@ func (p *mailboxPage) reset() {
 	p.rows = map[mail.EntryID]*widget.Clickable{}
 	p.listErr = ""
 	p.cursor, p.cursorShown = 0, false
+	p.search.reset()
 }
 
 // list is folder f's scroll state, made when f is first shown.
@@ -91,6 +94,7 @@ func (p *mailboxPage) update(gtx C, a *App) {
 		}
 	}
 	p.pane.updateActions(gtx, a)
+	p.search.update(gtx, a)
 	if p.compose.Clicked(gtx) {
 		a.openCompose(nil, nil)
 	}
@@ -167,6 +171,12 @@ func (p *mailboxPage) bar(gtx C, a *App) D {
 			}
 			return layout.Inset{Right: smallSpace}.Layout(gtx, oneLine(label(th, 14, th.Muted, a.address())).Layout)
 		},
+		func(gtx C) D {
+			if wide(gtx) || a.sess.ss == nil {
+				return D{}
+			}
+			return iconButton(gtx, th, &p.search.open, iconSearch, "Search (/)", th.Fg)
+		},
 		func(gtx C) D { return iconButton(gtx, th, &p.compose, iconCompose, "Compose", th.Fg) },
 		func(gtx C) D { return iconButton(gtx, th, &p.settings, iconSettings, "Settings", th.Fg) },
 	)
@@ -176,6 +186,12 @@ func (p *mailboxPage) bar(gtx C, a *App) D {
 func (p *mailboxPage) layoutFolder(gtx C, a *App) D {
 	th := a.th
 	return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+		layout.Rigid(func(gtx C) D {
+			if a.sess.ss == nil {
+				return D{}
+			}
+			return p.search.layoutField(gtx, a)
+		}),
 		layout.Rigid(func(gtx C) D {
 			if a.sess.fs != nil {
 				return p.pane.layoutHeader(gtx, a)
@@ -242,6 +258,9 @@ func (p *mailboxPage) layoutBanner(gtx C, a *App) D {
 func (p *mailboxPage) layoutList(gtx C, a *App) D {
 	th := a.th
 	s := a.sess
+	if s.ss != nil && p.search.active() {
+		return p.search.layoutResults(gtx, a)
+	}
 	pager := s.pager(p.folder)
 	if !pager.Loaded {
 		a.loadMore(p.folder, 0)
@@ -375,9 +394,9 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 										if unseen {
 											l = bold(l)
 										}
-										return directed(l)(gtx)
+										return p.search.highlighted(l, th)(gtx)
 									}),
-									layout.Rigid(directed(oneLine(label(th, 14, th.Muted, preview)))),
+									layout.Rigid(p.search.highlighted(oneLine(label(th, 14, th.Muted, preview)), th)),
 								)
 							}),
 						)

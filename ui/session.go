@@ -27,6 +27,8 @@ type session struct {
 	// fs is the folder side of s, nil when the session has none (then
 	// the mailbox shows Inbox and Sent tabs and Delete is permanent).
 	fs ports.FolderSession
+	// ss is the search side of s, nil when it has none (no search field).
+	ss ports.SearchSession
 	// infos is the folder list from the last count, special first.
 	infos  []mail.FolderInfo
 	ctx    context.Context
@@ -58,8 +60,9 @@ func (a *App) startSession(s ports.Session, username string) {
 	a.endSession()
 	ctx, cancel := context.WithCancel(a.ctx)
 	fs, _ := s.(ports.FolderSession)
+	ss, _ := s.(ports.SearchSession)
 	a.sess = &session{
-		s: s, fs: fs, ctx: ctx, cancel: cancel,
+		s: s, fs: fs, ss: ss, ctx: ctx, cancel: cancel,
 		folders:     map[mail.Folder]*model.Pager{mail.Inbox: {}, mail.Sent: {}},
 		total:       map[mail.Folder]int{},
 		unseen:      map[mail.Folder]int{},
