@@ -112,6 +112,9 @@ type Store struct {
 	// The search index backfill (search_backfill.go).
 	backfillStop context.CancelFunc
 	backfillDone chan struct{}
+	// noIndex turns the search index off, for the benchmarks that price
+	// it (set before the first write; never in production).
+	noIndex bool
 }
 
 // Open opens the database at cfg.Path, creating the file if needed, checks
