@@ -85,6 +85,9 @@ func searchCorpus(b *testing.B, s *Store, owner account.ID, n int, vocab []strin
 // p99 are over the run's queries.
 func BenchmarkSearch(b *testing.B) {
 	n := 100_000
+	if testing.Short() {
+		n = 10_000 // building 110,000 indexed messages takes minutes
+	}
 	vocab := benchVocab(20_000)
 	s := openAt(b, dbPath(b), Config{})
 	owner, other := mkAccount(b, s, "owner"), mkAccount(b, s, "other")
