@@ -7,36 +7,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"mailroom/adapters/storetest"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
-
-func receive(t *testing.T, ch <-chan mail.Meta, n int, within time.Duration) []mail.Meta {
-	t.Helper()
-	var out []mail.Meta
-	timeout := time.After(within)
-	for len(out) < n {
-		select {
-		case m, ok := <-ch:
-			if !ok {
-				t.Fatalf("channel closed after %d of %d metas", len(out), n)
-			}
-			out = append(out, m)
-		case <-timeout:
-			t.Fatalf("received %d of %d metas within %v", len(out), n, within)
-		}
-	}
-	return out
-}
-
-func expectNothing(t *testing.T, ch <-chan mail.Meta, wait time.Duration) {
-	t.Helper()
-	select {
-	case m, ok := <-ch:
-		t.Fatalf("got %+v (open %v), want nothing yet", m, ok)
-	case <-time.After(wait):
-	}
-}
 
 func deliverOne(t *testing.T, s *Store, to account.Account, subject string) mail.Meta {
 	t.Helper()
@@ -61,7 +35,7 @@ func TestFeedCatchesUpAfterListenerLoss(t *testing.T) {
 	ch := feed.Subscribe(ctx)
 	waitListening(t, feed, 1)
 	first := deliverOne(t, a, bob, "before")
-	if got := receive(t, ch, 1, time.Second); got[0].ID != first.ID {
+	if got := storetest.Receive(t, ch, 1, time.Second); got[0].ID != first.ID {
 		t.Fatalf("got %d, want %d", got[0].ID, first.ID)
 	}
 
@@ -89,7 +63,7 @@ func TestFeedCatchesUpAfterListenerLoss(t *testing.T) {
 	for i := range 3 {
 		missed = append(missed, deliverOne(t, a, bob, "while down "+string(rune('a'+i))))
 	}
-	got := receive(t, ch, 3, 5*time.Second)
+	got := storetest.Receive(t, ch, 3, 5*time.Second)
 	for i := range got {
 		if got[i].ID != missed[i].ID || got[i].Subject != missed[i].Subject {
 			t.Errorf("after reconnecting got %d %q, want %d %q", got[i].ID, got[i].Subject, missed[i].ID, missed[i].Subject)
@@ -103,7 +77,7 @@ func TestFeedCatchesUpAfterListenerLoss(t *testing.T) {
 	}
 	// And it listens again.
 	next := deliverOne(t, a, bob, "after")
-	if got := receive(t, ch, 1, time.Second); got[0].ID != next.ID {
+	if got := storetest.Receive(t, ch, 1, time.Second); got[0].ID != next.ID {
 		t.Fatalf("got %d, want %d", got[0].ID, next.ID)
 	}
 }
@@ -171,7 +145,7 @@ func TestFeedHoldsBackBehindUncommittedIDs(t *testing.T) {
 			if later.ID <= held {
 				t.Fatalf("later id %d not above held id %d", later.ID, held)
 			}
-			expectNothing(t, ch, 300*time.Millisecond)
+			storetest.ExpectNothing(t, ch, 300*time.Millisecond)
 
 			var end func(context.Context) error = tx.Rollback
 			want := []mail.EntryID{later.ID}
@@ -181,7 +155,7 @@ func TestFeedHoldsBackBehindUncommittedIDs(t *testing.T) {
 			if err := end(ctx); err != nil {
 				t.Fatal(err)
 			}
-			got := receive(t, ch, len(want), time.Second)
+			got := storetest.Receive(t, ch, len(want), time.Second)
 			for i := range want {
 				if got[i].ID != want[i] {
 					t.Fatalf("got ids %v, want %v", idsOf(got), want)
@@ -224,7 +198,7 @@ func TestFeedMaxGapWait(t *testing.T) {
 	}
 	start := time.Now()
 	next := deliverOne(t, s, bob, "after the gap")
-	got := receive(t, ch, 1, 5*time.Second)
+	got := storetest.Receive(t, ch, 1, 5*time.Second)
 	if got[0].ID != next.ID {
 		t.Fatalf("got %d, want %d", got[0].ID, next.ID)
 	}

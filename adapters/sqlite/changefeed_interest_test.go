@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"mailroom/adapters/storetest"
 	"mailroom/domain/mail"
 )
 
@@ -125,7 +126,7 @@ func TestIdleFeedReadsNothing(t *testing.T) {
 	entries.watch(bob.ID, true)
 	next := deliver(t, s, alice, "watched", bob)
 	f.Notify(next)
-	got := receive(t, ech, 1)
+	got := storetest.Receive(t, ech, 1, 5*time.Second)
 	if got[0].ID != next[0].ID {
 		t.Fatalf("got entry %d, want %d", got[0].ID, next[0].ID)
 	}

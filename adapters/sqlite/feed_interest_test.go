@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mailroom/adapters/storetest"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
@@ -81,18 +82,18 @@ func TestFeedInterestReadsOnlyWhatIsWatched(t *testing.T) {
 	if rows, metas := f.rowReads.Load(), f.metaReads.Load(); rows != 0 || metas != 0 {
 		t.Fatalf("with no interest the feed ran %d entry and %d metadata queries, want none", rows, metas)
 	}
-	expectNothing(t, ch, 20*time.Millisecond)
+	storetest.ExpectNothing(t, ch, 20*time.Millisecond)
 
 	// Interest in bob: his new entries arrive, not the ones committed while
 	// nobody watched, nor alice's sent copy.
 	in.watch(bob.ID, true)
 	metas := deliver(t, s, alice, "bob watches", bob)
 	f.Notify(metas)
-	if got := receive(t, ch, 1); got[0].ID != metas[0].ID || got[0].Subject != "bob watches" {
+	if got := storetest.Receive(t, ch, 1, 5*time.Second); got[0].ID != metas[0].ID || got[0].Subject != "bob watches" {
 		t.Fatalf("got %+v, want bob's entry %d", got[0], metas[0].ID)
 	}
 	waitPast(t, f, metas[1].ID)
-	expectNothing(t, ch, 20*time.Millisecond)
+	storetest.ExpectNothing(t, ch, 20*time.Millisecond)
 	if f.metaReads.Load() == 0 {
 		t.Fatal("no metadata query for a watched owner's entry")
 	}
@@ -106,7 +107,7 @@ func TestFeedInterestReadsOnlyWhatIsWatched(t *testing.T) {
 		t.Errorf("mail for an unwatched owner: %d entry and %d metadata queries, want some and none",
 			f.rowReads.Load()-rows0, f.metaReads.Load()-metas0)
 	}
-	expectNothing(t, ch, 20*time.Millisecond)
+	storetest.ExpectNothing(t, ch, 20*time.Millisecond)
 
 	// Interest gone: nothing is read again.
 	in.watch(bob.ID, false)

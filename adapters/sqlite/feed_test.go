@@ -5,54 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"mailroom/adapters/storetest"
 	"mailroom/domain/mail"
 )
-
-// receive reads n metas from ch or fails after a timeout.
-func receive(t *testing.T, ch <-chan mail.Meta, n int) []mail.Meta {
-	t.Helper()
-	var out []mail.Meta
-	timeout := time.After(5 * time.Second)
-	for len(out) < n {
-		select {
-		case m, ok := <-ch:
-			if !ok {
-				t.Fatalf("channel closed after %d of %d metas", len(out), n)
-			}
-			out = append(out, m)
-		case <-timeout:
-			t.Fatalf("received %d of %d metas", len(out), n)
-		}
-	}
-	return out
-}
-
-func expectNothing(t *testing.T, ch <-chan mail.Meta, wait time.Duration) {
-	t.Helper()
-	select {
-	case m, ok := <-ch:
-		if ok {
-			t.Fatalf("unexpected meta %+v", m)
-		}
-		t.Fatal("channel closed unexpectedly")
-	case <-time.After(wait):
-	}
-}
-
-func expectClosed(t *testing.T, ch <-chan mail.Meta) {
-	t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case _, ok := <-ch:
-			if !ok {
-				return
-			}
-		case <-timeout:
-			t.Fatal("channel not closed")
-		}
-	}
-}
 
 func ids(metas []mail.Meta) []mail.EntryID {
 	var out []mail.EntryID
@@ -75,7 +30,7 @@ func TestFeedDeliversNewEntriesInOrder(t *testing.T) {
 	for i := range 3 {
 		metas := deliver(t, s, alice, "new", bob)
 		f.Notify(metas)
-		got := receive(t, ch, 2)
+		got := storetest.Receive(t, ch, 2, 5*time.Second)
 		if got[0].ID != metas[0].ID || got[1].ID != metas[1].ID {
 			t.Fatalf("round %d: got %v, want %v", i, ids(got), ids(metas))
 		}
@@ -83,7 +38,7 @@ func TestFeedDeliversNewEntriesInOrder(t *testing.T) {
 			t.Errorf("round %d: meta %+v", i, got[0])
 		}
 	}
-	expectNothing(t, ch, 50*time.Millisecond)
+	storetest.ExpectNothing(t, ch, 50*time.Millisecond)
 }
 
 func TestFeedManySubscribersAndBatches(t *testing.T) {
@@ -118,7 +73,7 @@ func TestFeedManySubscribersAndBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, ch := range subs {
-		got := receive(t, ch, n)
+		got := storetest.Receive(t, ch, n, 5*time.Second)
 		for j := 1; j < len(got); j++ {
 			if got[j].ID != got[j-1].ID+1 {
 				t.Fatalf("subscriber %d: id %d after %d", i, got[j].ID, got[j-1].ID)
@@ -134,5 +89,5 @@ func TestFeedOfClosedStore(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	expectClosed(t, s.Feed(FeedConfig{}).Subscribe(context.Background()))
+	storetest.ExpectClosed(t, s.Feed(FeedConfig{}).Subscribe(context.Background()), 5*time.Second)
 }

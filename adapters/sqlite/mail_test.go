@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mailroom/adapters/storetest"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
@@ -326,7 +327,7 @@ func TestPreviewRoundTrip(t *testing.T) {
 		if after, err := s.EntriesAfter(ctx, in.ID-1, 1); err != nil || len(after) != 1 || after[0].Preview != msg.Preview {
 			t.Errorf("%s: EntriesAfter = %+v, %v; want preview %q", msg.Subject, after, err, msg.Preview)
 		}
-		for i, m := range receive(t, ch, 2) {
+		for i, m := range storetest.Receive(t, ch, 2, 5*time.Second) {
 			if m.ID != metas[i].ID || m.Preview != msg.Preview {
 				t.Errorf("%s: feed meta %d = %d %q, want %d %q", msg.Subject, i, m.ID, m.Preview, metas[i].ID, msg.Preview)
 			}

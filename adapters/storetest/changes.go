@@ -18,24 +18,6 @@ var changeTests = []test{
 	{"Unsubscribe", testChangesUnsubscribe},
 }
 
-func receiveChanges(t *testing.T, ch <-chan mail.Change, n int) []mail.Change {
-	t.Helper()
-	var out []mail.Change
-	timeout := time.After(10 * time.Second)
-	for len(out) < n {
-		select {
-		case c, ok := <-ch:
-			if !ok {
-				t.Fatalf("channel closed after %d of %d changes", len(out), n)
-			}
-			out = append(out, c)
-		case <-timeout:
-			t.Fatalf("received %d of %d changes: %+v", len(out), n, out)
-		}
-	}
-	return out
-}
-
 func expectNoChange(t *testing.T, ch <-chan mail.Change, wait time.Duration) {
 	t.Helper()
 	select {
@@ -84,7 +66,7 @@ func testChangesInOrder(t *testing.T, s Store) {
 	in := metas[0]
 	// A new entry that is still there when the feed reads it comes with all
 	// of its metadata.
-	first := receiveChanges(t, ch, 2)
+	first := Receive(t, ch, 2, Patience)
 	if n := first[0].Meta; !reflect.DeepEqual(n, in) {
 		t.Errorf("new entry's meta = %+v, want %+v", n, in)
 	}
@@ -124,7 +106,7 @@ func testChangesInOrder(t *testing.T, s Store) {
 		{mail.ChangeFlags, bob.ID, "Keep", mv.UID, mv.ID, dl},
 		{mail.ChangeExpunge, bob.ID, "Keep", mv.UID, mv.ID, dl},
 	}
-	got := append(first, receiveChanges(t, ch, len(wants)-2)...)
+	got := append(first, Receive(t, ch, len(wants)-2, Patience)...)
 	checkChanges(t, got, wants)
 	// Every change carries its folder's UIDVALIDITY.
 	if v := mustFolder(t, s, bob.ID, mail.Inbox).UIDValidity; got[0].UIDValidity != v || got[5].UIDValidity != v {
@@ -146,7 +128,7 @@ func testChangesAcrossStores(t *testing.T, a Store) {
 	for i := range 3 {
 		in := deliver(t, a, alice, "via A", bob)[0]
 		start := time.Now()
-		got := receiveChanges(t, ch, 2)
+		got := Receive(t, ch, 2, Patience)
 		if d := time.Since(start); d > crossHostLatency {
 			t.Errorf("round %d: new entry took %v, want under %v", i, d, crossHostLatency)
 		}
@@ -157,7 +139,7 @@ func testChangesAcrossStores(t *testing.T, a Store) {
 			t.Fatal(err)
 		}
 		start = time.Now()
-		got = receiveChanges(t, ch, 1)
+		got = Receive(t, ch, 1, Patience)
 		if d := time.Since(start); d > crossHostLatency {
 			t.Errorf("round %d: flag change took %v, want under %v", i, d, crossHostLatency)
 		}
@@ -180,7 +162,7 @@ func testChangesInterest(t *testing.T, s Store) {
 	if err := s.Delete(ctx, bob.ID, toBob[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	got := receiveChanges(t, ch, 2)
+	got := Receive(t, ch, 2, Patience)
 	checkChanges(t, got, []want{
 		{mail.ChangeNew, bob.ID, mail.Inbox, toBob[0].UID, toBob[0].ID, 0},
 		{mail.ChangeExpunge, bob.ID, mail.Inbox, toBob[0].UID, toBob[0].ID, 0},
@@ -206,7 +188,7 @@ func testChangesDeleteFolder(t *testing.T, s Store) {
 	if err := s.DeleteFolder(ctx, bob.ID, "Old"); err != nil {
 		t.Fatal(err)
 	}
-	got := receiveChanges(t, ch, 3)
+	got := Receive(t, ch, 3, Patience)
 	seen := map[uint32]bool{}
 	for _, c := range got {
 		if c.Kind != mail.ChangeExpunge || c.Meta.Folder != "Old" || c.UIDValidity != validity {
@@ -221,29 +203,14 @@ func testChangesDeleteFolder(t *testing.T, s Store) {
 	}
 }
 
-func expectClosedChanges(t *testing.T, ch <-chan mail.Change, why string) {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case _, ok := <-ch:
-			if !ok {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("channel not closed %s", why)
-		}
-	}
-}
-
 func testChangesUnsubscribe(t *testing.T, s Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := s.SubscribeChanges(ctx, nil)
 	cancel()
-	expectClosedChanges(t, ch, "after its context ended")
+	ExpectClosed(t, ch, Patience)
 	ch = s.SubscribeChanges(context.Background(), nil)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	expectClosedChanges(t, ch, "by Close")
+	ExpectClosed(t, ch, Patience)
 }

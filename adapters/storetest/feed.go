@@ -28,52 +28,6 @@ var feedTests = []test{
 // another host committed (issue 11).
 const crossHostLatency = time.Second
 
-// receive reads n metas from ch or fails after a timeout.
-func receive(t *testing.T, ch <-chan mail.Meta, n int) []mail.Meta {
-	t.Helper()
-	var out []mail.Meta
-	timeout := time.After(10 * time.Second)
-	for len(out) < n {
-		select {
-		case m, ok := <-ch:
-			if !ok {
-				t.Fatalf("channel closed after %d of %d metas", len(out), n)
-			}
-			out = append(out, m)
-		case <-timeout:
-			t.Fatalf("received %d of %d metas", len(out), n)
-		}
-	}
-	return out
-}
-
-func expectNothing(t *testing.T, ch <-chan mail.Meta, wait time.Duration) {
-	t.Helper()
-	select {
-	case m, ok := <-ch:
-		if ok {
-			t.Fatalf("unexpected meta %+v", m)
-		}
-		t.Fatal("channel closed unexpectedly")
-	case <-time.After(wait):
-	}
-}
-
-func expectClosed(t *testing.T, ch <-chan mail.Meta) {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case _, ok := <-ch:
-			if !ok {
-				return
-			}
-		case <-timeout:
-			t.Fatal("channel not closed")
-		}
-	}
-}
-
 func testFeedInOrder(t *testing.T, s Store) {
 	ctx := context.Background()
 	alice := mkAccount(t, s, "alice")
@@ -83,12 +37,12 @@ func testFeedInOrder(t *testing.T, s Store) {
 	ch := s.Subscribe(ctx)
 	for i := range 3 {
 		metas := deliver(t, s, alice, fmt.Sprint("new ", i), bob)
-		got := receive(t, ch, 2)
+		got := Receive(t, ch, 2, Patience)
 		if !reflect.DeepEqual(got, metas) {
 			t.Fatalf("round %d: got %+v, want what Deliver gave, %+v", i, got, metas)
 		}
 	}
-	expectNothing(t, ch, 100*time.Millisecond)
+	ExpectNothing(t, ch, 100*time.Millisecond)
 }
 
 // testFeedAcrossStores plays two hosts sharing one database.
@@ -114,7 +68,7 @@ func testFeedAcrossStores(t *testing.T, a Store) {
 		if got, err := b.Fetch(ctx, bob.ID, metas[0].ID); err != nil || got.Subject != metas[0].Subject {
 			t.Fatalf("B fetches %d as %+v, %v", metas[0].ID, got.Meta, err)
 		}
-		got := receive(t, ch, 2)
+		got := Receive(t, ch, 2, Patience)
 		if d := time.Since(sent); d > crossHostLatency {
 			t.Errorf("round %d: B's feed took %v, want under %v", i, d, crossHostLatency)
 		}
@@ -220,7 +174,7 @@ func testFeedOneCommitMany(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(receive(t, ch, n)); !slices.Equal(got, ids(metas)) {
+	if got := ids(Receive(t, ch, n, Patience)); !slices.Equal(got, ids(metas)) {
 		t.Fatalf("got %d entries, want the %d delivered in order; first difference at %d", len(got), n, firstDiff(got, ids(metas)))
 	}
 }
@@ -260,18 +214,18 @@ func testFeedUnsubscribeAndClose(t *testing.T, s Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := s.Subscribe(ctx)
 	cancel()
-	expectClosed(t, ch)
+	ExpectClosed(t, ch, Patience)
 
 	done, cancelDone := context.WithCancel(context.Background())
 	cancelDone()
-	expectClosed(t, s.Subscribe(done))
+	ExpectClosed(t, s.Subscribe(done), Patience)
 
 	open := s.Subscribe(context.Background())
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	expectClosed(t, open)
-	expectClosed(t, s.Subscribe(context.Background()))
+	ExpectClosed(t, open, Patience)
+	ExpectClosed(t, s.Subscribe(context.Background()), Patience)
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
@@ -317,21 +271,21 @@ func testFeedInterest(t *testing.T, s Store) {
 
 	toBob := deliver(t, s, alice, "to bob", bob, carol) // bob inbox, carol inbox, alice sent
 	fromBob := deliver(t, s, bob, "from bob", alice)    // alice inbox, bob sent
-	if got := receive(t, all, 5); !reflect.DeepEqual(ids(got), append(ids(toBob), ids(fromBob)...)) {
+	if got := Receive(t, all, 5, Patience); !reflect.DeepEqual(ids(got), append(ids(toBob), ids(fromBob)...)) {
 		t.Fatalf("plain subscriber got %v", ids(got))
 	}
-	if got, want := receive(t, ch, 2), []mail.Meta{toBob[0], fromBob[1]}; !reflect.DeepEqual(got, want) {
+	if got, want := Receive(t, ch, 2, Patience), []mail.Meta{toBob[0], fromBob[1]}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("interest in bob got %+v, want %+v", got, want)
 	}
-	expectNothing(t, ch, 100*time.Millisecond)
+	ExpectNothing(t, ch, 100*time.Millisecond)
 
 	// Interest can change while subscribed.
 	in.set(bob.ID, false)
 	in.set(carol.ID, true)
 	deliver(t, s, alice, "to bob only", bob)
 	toCarol := deliver(t, s, alice, "to carol", carol)
-	if got := receive(t, ch, 1); !reflect.DeepEqual(got[0], toCarol[0]) {
+	if got := Receive(t, ch, 1, Patience); !reflect.DeepEqual(got[0], toCarol[0]) {
 		t.Fatalf("after the change got %+v, want %+v", got[0], toCarol[0])
 	}
-	expectNothing(t, ch, 100*time.Millisecond)
+	ExpectNothing(t, ch, 100*time.Millisecond)
 }
