@@ -24,9 +24,9 @@ func newFlags(getenv func(string) string) *flags {
 	fs := flag.NewFlagSet("mailroomd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // run prints errors and usage itself
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "`dir`ectory for the database and the generated certificate")
-	fs.Var(addrValue{&cfg.SMTPAddr}, "smtp-addr", "SMTP (implicit TLS) listen `address`")
-	fs.Var(addrValue{&cfg.InboxAddr}, "inbox-addr", "inbox protocol (TLS) listen `address`")
-	fs.Var(optAddrValue{&cfg.IMAPAddr}, "imap-addr", "IMAP (implicit TLS) listen `address`; empty: no IMAP in serve")
+	fs.Var(addrValue{p: &cfg.SMTPAddr}, "smtp-addr", "SMTP (implicit TLS) listen `address`")
+	fs.Var(addrValue{p: &cfg.InboxAddr}, "inbox-addr", "inbox protocol (TLS) listen `address`")
+	fs.Var(addrValue{&cfg.IMAPAddr, true}, "imap-addr", "IMAP (implicit TLS) listen `address`; empty: no IMAP in serve")
 	fs.Var(domainValue{&cfg.Domain}, "domain", "mail `domain` of every address")
 	fs.Var(enumValue{p: &cfg.Registration, allowed: []string{"open", "closed"}}, "registration", "`open` or closed: whether clients may register accounts")
 	fs.Var(sizeValue{&cfg.MaxMessage, minMessageBytes, maxMessageBytes}, "max-message", "largest message, e.g. 25MiB, 10MB or 1048576 (`size`)")
@@ -68,7 +68,7 @@ func newFlags(getenv func(string) string) *flags {
 	fs.Var(sizeValue{&cfg.DBMaxWAL, minWAL, maxSize}, "db-max-wal", "SQLite WAL size past which it is checkpointed and truncated (`size`)")
 	fs.Var(offDurationValue{&cfg.AuthCacheTTL}, "auth-cache-ttl", "how long a verified login is remembered so a repeat costs no password hash; 0 turns the cache off (`duration`)")
 	fs.Var(loopbackAddrValue{&cfg.PprofAddr}, "pprof-addr", "loopback `address` to serve net/http/pprof on; empty: off")
-	fs.Var(optAddrValue{&cfg.MetricsAddr}, "metrics-addr", "`address` to serve /metrics, /healthz and /readyz on (plain HTTP); loopback only unless --metrics-public; empty: off")
+	fs.Var(addrValue{&cfg.MetricsAddr, true}, "metrics-addr", "`address` to serve /metrics, /healthz and /readyz on (plain HTTP); loopback only unless --metrics-public; empty: off")
 	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", false, "allow a --metrics-addr that is not a loopback IP")
 	return &flags{fs: fs, cfg: cfg, cmd: addCommandFlags(fs)}
 }

@@ -205,11 +205,7 @@ func (n *node) listen(cfg config, mode string, tc *tls.Config, acc *account.Serv
 		if cfg.IMAPAddr == "" {
 			return fmt.Errorf("imap: --imap-addr is empty")
 		}
-		srv, err := newIMAPServer(cfg, tc, n.obs.accounts(acc, "imap"), mb, n.db, n.log)
-		if err != nil {
-			return err
-		}
-		if err := n.add("imap", cfg.IMAPAddr, srv); err != nil {
+		if err := n.add("imap", cfg.IMAPAddr, newIMAPServer(cfg, tc, n.obs.accounts(acc, "imap"), mb, n.db, n.log)); err != nil {
 			return err
 		}
 	}

@@ -41,7 +41,12 @@ func (v enumValue) Set(s string) error {
 	return fmt.Errorf("want one of %s", strings.Join(v.allowed, ", "))
 }
 
-type addrValue struct{ p *string }
+// addrValue is a listen address, host:port. With optional set, "" is
+// accepted too and turns that listener off.
+type addrValue struct {
+	p        *string
+	optional bool
+}
 
 func (v addrValue) String() string {
 	if v.p == nil {
@@ -51,6 +56,10 @@ func (v addrValue) String() string {
 }
 
 func (v addrValue) Set(s string) error {
+	if s == "" && v.optional {
+		*v.p = ""
+		return nil
+	}
 	_, port, err := net.SplitHostPort(s)
 	if err != nil {
 		return err
