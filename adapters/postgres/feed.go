@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 )
@@ -105,19 +104,13 @@ type subscriber struct {
 	stopAfter func() bool
 }
 
-// Interest is what a SubscribeInterest subscriber watches: the same
-// interface literal as adapters/sqlite's Interest, so that one port can
-// declare SubscribeInterest for both stores. Wants is asked for each entry,
+// Interest is what a SubscribeInterest subscriber watches (ports.Interest,
+// the one shape both stores take). Wants is asked for each entry,
 // with the feed's lock held: it must be cheap, safe for concurrent use, and
 // must not call the Feed. Any is part of the shared shape; this feed reads
 // every committed entry whatever it says (a delivery's NOTIFY does not say
 // whose entries it holds).
-type Interest = interface {
-	// Any reports whether any owner is watched now.
-	Any() bool
-	// Wants reports whether owner's entries are watched now.
-	Wants(owner account.ID) bool
-}
+type Interest = ports.Interest
 
 // Feed starts a change feed over the store. Close (or the Store's Close)
 // stops it.

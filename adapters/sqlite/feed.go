@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mailroom/domain/account"
 	"mailroom/domain/mail"
 	"mailroom/ports"
 )
@@ -88,15 +87,7 @@ type subscriber struct {
 // commits of other processes or not given to Notify, since the last entry
 // Notify was given; skip those by id). So make the interest visible before relying on it, e.g. register a
 // watcher before answering its watch request.
-//
-// Interest is an alias of an interface literal so that a port can declare
-// SubscribeInterest with the same literal, without importing this package.
-type Interest = interface {
-	// Any reports whether any owner is watched now.
-	Any() bool
-	// Wants reports whether owner's entries are watched now.
-	Wants(owner account.ID) bool
-}
+type Interest = ports.Interest
 
 // Feed starts a change feed over the store. Close (or the Store's Close)
 // stops it.
