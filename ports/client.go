@@ -99,6 +99,12 @@ type WatchEvent struct {
 	Err       error
 	// RetryIn is the backoff before the next attempt when not connected.
 	RetryIn time.Duration
+	// Removed, when not 0, is an entry that left its folder: deleted,
+	// expunged, or moved away (the move's new entry comes as a Message).
+	Removed mail.EntryID
+	// Flagged, when not nil, is an entry whose flags changed (by this or
+	// another client): its id, folder and new flags are set.
+	Flagged *mail.Meta
 }
 
 // FolderSession is the folder side of a logged-in session (issue 12): the
@@ -131,6 +137,17 @@ type SearchSession interface {
 	// is "", paged as List. A query the server refuses is mail.ErrBadQuery;
 	// a folder the user lacks mail.ErrNoSuchFolder.
 	Search(ctx context.Context, query string, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error)
+}
+
+// DraftSession is the drafts side of a logged-in session (issue 14): the
+// inbox protocol's append op. *client.Session implements it; it is apart
+// from Session so that the UI's fakes need not grow until the UI uses it.
+type DraftSession interface {
+	// Append stores raw, a whole RFC 5322 message, as a new entry in
+	// folder with flags, and gives the entry's metadata. A folder the user
+	// lacks is mail.ErrNoSuchFolder; raw over the server's size limit
+	// mail.ErrTooLarge.
+	Append(ctx context.Context, folder mail.Folder, raw []byte, flags mail.Flags) (mail.Meta, error)
 }
 
 // Client is how the UI reaches a Mailroom server before logging in.
