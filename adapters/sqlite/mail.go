@@ -85,8 +85,8 @@ func newMeta(msg mail.NewMessage, e mail.NewEntry, to []string, received time.Ti
 	}
 }
 
-// insertMessage stores a message, its preview and its search index row
-// (doc) and gives its id.
+// insertMessage stores a message and its preview, queues its search index
+// row (doc) for the end of the batch (wtx.later), and gives its id.
 func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received time.Time, doc mail.SearchDoc) (int64, error) {
 	res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
 	if err != nil {
@@ -101,9 +101,7 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 			return 0, err
 		}
 	}
-	if err := s.indexMessage(w, msgID, doc); err != nil {
-		return 0, err
-	}
+	w.later(func(w *wtx) error { return s.indexMessage(w, msgID, doc) })
 	return msgID, nil
 }
 

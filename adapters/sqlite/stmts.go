@@ -128,7 +128,17 @@ type wtx struct {
 	// Tx.StmtContext reuses the compiled statement of the writer's
 	// connection but allocates a wrapper, once per batch is enough.
 	bound map[*sql.Stmt]*sql.Stmt
+	// after holds work a request leaves until every request of the batch
+	// has run, outside their savepoints: see (*Store).commitBatch.
+	after []func(*wtx) error
 }
+
+// later runs fn after every request of the batch, just before COMMIT, and
+// only if this request succeeds. Index writes go there: FTS5 flushes its
+// pending terms to disk at every SAVEPOINT, so one index row written inside
+// each request's savepoint cost a segment write per message; written after
+// them, a batch's rows go to disk as one segment.
+func (w *wtx) later(fn func(*wtx) error) { w.after = append(w.after, fn) }
 
 // stmt gives st bound to the transaction.
 func (w *wtx) stmt(st *sql.Stmt) *sql.Stmt {

@@ -143,8 +143,10 @@ func (s *Store) commitBatch(ctx context.Context, taken []*writeReq) error {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: savepoint: %w", err)
 		}
+		queued := len(w.after)
 		r.err = r.fn(w)
 		if r.err != nil {
+			w.after = w.after[:queued] // this request's later work goes with it
 			// Undo this request only. If SQLite already rolled the whole
 			// transaction back (e.g. disk full), this fails and so does the batch.
 			if _, err := w.exec(s.wst.rollbackTo); err != nil {
@@ -155,6 +157,12 @@ func (s *Store) commitBatch(ctx context.Context, taken []*writeReq) error {
 		if _, err := w.exec(s.wst.release); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: release savepoint: %w", err)
+		}
+	}
+	for _, fn := range w.after {
+		if err := fn(w); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: after the batch: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
