@@ -20,8 +20,11 @@ import (
 // catchUpPage is the page size used to list what a watcher missed.
 const catchUpPage = 100
 
-// Watch streams the session's new entries (inbox and sent) until ctx ends
-// or the session closes, then closes the channel.
+// Watch streams the session's new entries (every folder; inbox and sent
+// are caught up after a reconnection), removed entries (Removed: deleted,
+// expunged or moved away, by any client) and flag changes (Flagged: id,
+// folder, flags and seen) until ctx ends or the session closes, then
+// closes the channel.
 //
 // It emits Connected:true on each (re)connection. When the connection
 // drops it emits Connected:false with the error and the delay before the
@@ -34,8 +37,10 @@ const catchUpPage = 100
 // spend the server's per-IP failed-login budget. After
 // each reconnection, and on a "resync" event, it lists each folder back to
 // the newest entry it had seen in that folder, so an entry committed while it
-// was away is still emitted, once, in id order. The watch connection is its own; the
-// listing uses the session's request connection.
+// was away is still emitted, once, in id order. Removals and flag changes
+// are live only: those made while it was away are not replayed, so refresh
+// on each Connected:true (it is emitted after a resync too). The watch
+// connection is its own; the listing uses the session's request connection.
 func (s *Session) Watch(ctx context.Context) <-chan ports.WatchEvent {
 	ch := make(chan ports.WatchEvent, 16)
 	s.wmu.Lock()
@@ -244,10 +249,40 @@ func (w *watcher) handle(ctx context.Context, ev inboxwire.Event) error {
 			return err
 		}
 		return w.emitMeta(ctx, m)
+	case inboxwire.EventRemoved:
+		if ev.ID == nil {
+			return nil
+		}
+		return w.emitChange(ctx, ports.WatchEvent{Connected: true, Removed: mail.EntryID(*ev.ID)})
+	case inboxwire.EventFlags:
+		if ev.ID == nil {
+			return nil
+		}
+		flags := inboxwire.FlagsOf(ev.Flags)
+		if ev.Seen != nil && *ev.Seen {
+			flags |= mail.FlagSeen
+		}
+		m := mail.Meta{ID: mail.EntryID(*ev.ID), Owner: w.s.info.ID, Folder: mail.Folder(ev.Folder),
+			Flags: flags, Seen: flags.Has(mail.FlagSeen)}
+		return w.emitChange(ctx, ports.WatchEvent{Connected: true, Flagged: &m})
 	case inboxwire.EventResync:
-		return w.catchUp(ctx)
+		if err := w.catchUp(ctx); err != nil {
+			return err
+		}
+		// Removals and flag changes in the gap are not listed back: a
+		// Connected event has the consumer refresh what it shows, as
+		// after a reconnection.
+		return w.emitChange(ctx, ports.WatchEvent{Connected: true})
 	}
 	return nil // an event this client does not know
+}
+
+// emitChange emits an event that is not a new entry.
+func (w *watcher) emitChange(ctx context.Context, ev ports.WatchEvent) error {
+	if !w.emit(ctx, ev) {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // emitMeta emits m unless it was seen already. Entry ids grow in commit

@@ -41,6 +41,8 @@ var errorTable = []struct {
 	message string
 }{
 	{inboxwire.ErrTooLarge, inboxwire.CodeTooLarge, "request line too large"},
+	// An append over the message size limit; its detail says the limit.
+	{mail.ErrTooLarge, inboxwire.CodeTooLarge, ""},
 	{inboxwire.ErrBadRequest, inboxwire.CodeBadRequest, ""},
 	{mail.ErrBadFolder, inboxwire.CodeBadRequest, `bad folder name: 1 to 255 bytes of UTF-8, no control characters, "*" or "%", levels split by "/" and none empty`},
 	{mail.ErrSpecialFolder, inboxwire.CodeBadRequest, "inbox, sent, drafts and trash cannot be renamed or deleted"},

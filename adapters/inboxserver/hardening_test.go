@@ -103,8 +103,8 @@ func (i countingInterest) Wants(owner account.ID) bool {
 	return i.Interest.Wants(owner)
 }
 
-func (f *countingFeed) SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta {
-	return f.f.SubscribeInterest(ctx, countingInterest{Interest: in, wants: &f.wants})
+func (f *countingFeed) SubscribeChanges(ctx context.Context, in Interest) <-chan mail.Change {
+	return f.f.SubscribeChanges(ctx, countingInterest{Interest: in, wants: &f.wants})
 }
 
 func TestIdleFeedReadsNothingAndWatchCatchesUp(t *testing.T) {

@@ -95,6 +95,8 @@ type envOpts struct {
 	dbPath string
 	// poll is the feed's poll interval; default 10ms.
 	poll time.Duration
+	// mail adjusts the mail service's config (its size limit, say).
+	mail func(*mail.Config)
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -122,7 +124,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 		hasher = o.hasher(hasher)
 	}
 	e.acc = account.NewService(st, hasher, acfg, nil)
-	e.mb = mail.NewService(st, e.acc, e.feed, mail.Config{}, nil)
+	var mcfg mail.Config
+	if o.mail != nil {
+		o.mail(&mcfg)
+	}
+	e.mb = mail.NewService(st, e.acc, e.feed, mcfg, nil)
 
 	cert, pool := testCert(t)
 	e.pool = pool

@@ -43,7 +43,7 @@ func (c *conn) handle(line []byte) (inboxwire.Response, action) {
 	case inboxwire.OpList, inboxwire.OpCount, inboxwire.OpFetch, inboxwire.OpSeen,
 		inboxwire.OpDelete, inboxwire.OpWatch,
 		inboxwire.OpFolders, inboxwire.OpCreateFolder, inboxwire.OpRenameFolder, inboxwire.OpDeleteFolder,
-		inboxwire.OpMove, inboxwire.OpFlags, inboxwire.OpSearch:
+		inboxwire.OpMove, inboxwire.OpFlags, inboxwire.OpSearch, inboxwire.OpAppend:
 	default:
 		return c.fail(resp, errUnknownOp), actContinue
 	}
@@ -85,6 +85,8 @@ func (c *conn) mailboxOp(req inboxwire.Request, resp *inboxwire.Response) error 
 		}
 	case inboxwire.OpSearch:
 		return c.search(req, resp)
+	case inboxwire.OpAppend:
+		return c.append(req, resp)
 	case inboxwire.OpCount:
 		if req.Folder == nil {
 			return missing("folder")

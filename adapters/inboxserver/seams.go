@@ -2,6 +2,8 @@ package inboxserver
 
 import (
 	"context"
+	"time"
+
 	"mailroom/ports"
 
 	"mailroom/domain/account"
@@ -63,8 +65,15 @@ type Mailboxes interface {
 	// mail.ErrBadQuery, mail.ErrBadFolder, mail.ErrBadLimit,
 	// mail.ErrNoSuchFolder; else the store's.
 	Search(ctx context.Context, owner account.ID, query string, folder mail.Folder, before mail.EntryID, limit int) ([]mail.Meta, error)
+	// Append stores raw as a new entry of owner's folder with flags,
+	// received at date (now when zero), and gives the entry (with existed
+	// true, and nothing stored, when folder is Sent and an entry of it has
+	// raw's Message-ID). Errors: mail.ErrTooLarge, mail.ErrBadFolder,
+	// mail.ErrBadFlags, mail.ErrNoSuchFolder; else the store's.
+	Append(ctx context.Context, owner account.ID, folder mail.Folder, raw []byte, flags mail.Flags, date time.Time) (meta mail.Meta, existed bool, err error)
 	// MaxMessageBytes bounds a stored message: what a fetch reserves of
-	// Config.MaxInflightBytes before it knows the message's size.
+	// Config.MaxInflightBytes before it knows the message's size, what
+	// append takes, and so how long a request line may be after login.
 	MaxMessageBytes() int64
 }
 
@@ -74,13 +83,17 @@ type Mailboxes interface {
 // declare the same parameter type without importing this package.
 type Interest = ports.Interest
 
-// ChangeFeed streams committed mailbox entries, of this process and of
-// others sharing the store, in id order.
+// ChangeFeed streams the mailboxes' change log (new entries, flag changes,
+// removals), of this process and of others sharing the store, in commit
+// order.
 type ChangeFeed interface {
-	// SubscribeInterest delivers entries with ids above the newest at the
-	// time of the call whose owner in.Wants, asking in as entries are
-	// read, so that while nobody watches nothing is read back. The
-	// channel is closed when ctx ends or the subscriber falls too far
-	// behind (then the server tells its watchers to resync).
-	SubscribeInterest(ctx context.Context, in Interest) <-chan mail.Meta
+	// SubscribeChanges delivers the changes after the newest at the time
+	// of the call whose owner in.Wants, asking in as changes are read, so
+	// that while nobody watches nothing is read back. A new entry's Meta
+	// is complete unless it was gone when the feed read it (then its Date
+	// is zero); a flag change's and a removal's hold Owner, Folder, ID
+	// and Flags. The channel is closed when ctx ends or the subscriber
+	// falls too far behind (then the server tells its watchers to
+	// resync).
+	SubscribeChanges(ctx context.Context, in Interest) <-chan mail.Change
 }

@@ -65,7 +65,8 @@ func (c *conn) send(resp inboxwire.Response) bool {
 
 // encode makes resp's queue item.
 func (c *conn) encode(resp inboxwire.Response) outItem {
-	if resp.OK && resp.Message != nil {
+	// A fetch's raw is never nil; an append answers a meta only.
+	if resp.OK && resp.Message != nil && resp.Message.Raw != nil {
 		held := c.fetchHeld
 		c.fetchHeld = 0
 		f, err := inboxwire.NewFetchLine(resp.Tag, *resp.Message)

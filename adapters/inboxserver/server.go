@@ -1,8 +1,9 @@
 // Package inboxserver owns the inbox protocol's server side: a TLS listener
 // speaking JSON lines (see docs/protocol.md), one session per connection with
-// login, list, count, fetch, seen, delete and watch, the per-connection
-// writer with its bounded send queue, and the fan-out of the one change-feed
-// subscription to the watching connections of each account.
+// login, the mailbox, folder, search and append ops, and watch, the
+// per-connection writer with its bounded send queue, and the fan-out of the
+// one change-feed subscription (new entries, removals, flag changes) to the
+// watching connections of each account.
 package inboxserver
 
 import (
@@ -89,7 +90,9 @@ type Config struct {
 	ReadTimeout time.Duration
 	// MaxLine bounds a request line after login; a longer one gets
 	// too_large and the connection is closed. Default inboxwire.MaxLine
-	// (1 MiB).
+	// (1 MiB), and never less than an append of the largest message
+	// needs (inboxwire.RequestLineLimit of Mailboxes.MaxMessageBytes:
+	// about 33.4 MiB for 25 MiB).
 	MaxLine int
 	// MaxLineBeforeLogin bounds a request line before login, so that a
 	// client that has not logged in can make the server hold no more
@@ -174,18 +177,14 @@ type Server struct {
 	cfg       Config
 	accounts  Accounts
 	mailboxes Mailboxes
-	feed      ChangeFeed
 	log       *zap.Logger
 	inflight  *listener.Budget // Config.MaxInflightBytes
 	// ln is the connection plumbing: accept, caps, handshake, recover,
 	// shutdown.
 	ln *listener.Server
 
-	feedOnce   sync.Once
-	feedCtx    context.Context // the one subscription's lifetime
-	feedCancel context.CancelFunc
-	feedDone   chan struct{}
-	hub        hub
+	// hub fans the change feed out to watchers (hub.go).
+	hub *hub
 
 	mu    sync.Mutex
 	conns map[*conn]struct{} // sessions past the handshake
@@ -200,15 +199,16 @@ func New(cfg Config, accounts Accounts, mailboxes Mailboxes, feed ChangeFeed, lo
 		panic("inboxserver: nil dependency")
 	}
 	cfg = cfg.withDefaults()
-	feedCtx, feedCancel := context.WithCancel(context.Background())
+	// An append carries a whole message in base64: a logged-in client may
+	// send a line as long as one of the largest message needs.
+	cfg.MaxLine = max(cfg.MaxLine, inboxwire.RequestLineLimit(mailboxes.MaxMessageBytes()))
+	log = log.Named("inbox")
 	s := &Server{
 		cfg:      cfg,
-		accounts: accounts, mailboxes: mailboxes, feed: feed,
-		log:      log.Named("inbox"),
+		accounts: accounts, mailboxes: mailboxes,
+		log:      log,
 		inflight: listener.NewBudget(cfg.MaxInflightBytes),
-		feedCtx:  feedCtx, feedCancel: feedCancel,
-		feedDone: make(chan struct{}),
-		hub:      hub{watchers: map[int64]map[*conn]struct{}{}},
+		hub:      newHub(feed, log),
 		conns:    map[*conn]struct{}{},
 	}
 	s.ln = listener.New(listener.Config{
@@ -240,11 +240,9 @@ func untaggedLine(err error) []byte {
 
 // Serve accepts plain TCP connections on ln and speaks TLS on them. It
 // returns ErrServerClosed after Shutdown, or the listener's error. It may be
-// called for several listeners; all share one feed subscription.
+// called for several listeners; all share one feed subscription, held
+// while someone watches.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.ln.ShuttingDown() {
-		s.feedOnce.Do(func() { go s.runFeed() })
-	}
 	return s.ln.Serve(ln)
 }
 
@@ -268,8 +266,6 @@ func (s *Server) serveConn(lc *listener.Conn) {
 // counts them and wraps ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.ln.Shutdown(ctx)
-	s.feedCancel()
-	s.feedOnce.Do(func() { close(s.feedDone) }) // never started
-	<-s.feedDone
+	s.hub.stop()
 	return err
 }

@@ -547,22 +547,42 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-// chanFeed is a ChangeFeed the test drives: each SubscribeInterest hands
-// out the next channel (and ignores the interest: the hub still pushes
-// only to an entry's owner).
+// chanFeed is a ChangeFeed the test drives: each SubscribeChanges hands
+// out the next channel, on which the test sends new entries (and ignores
+// the interest: the hub still pushes only to an entry's owner). Closing
+// it closes the subscription.
 type chanFeed struct {
 	mu   sync.Mutex
 	subs []chan mail.Meta
 	new  chan struct{}
 }
 
-func (f *chanFeed) SubscribeInterest(ctx context.Context, _ Interest) <-chan mail.Meta {
-	ch := make(chan mail.Meta, 16)
+func (f *chanFeed) SubscribeChanges(ctx context.Context, _ Interest) <-chan mail.Change {
+	in := make(chan mail.Meta, 16)
+	out := make(chan mail.Change)
 	f.mu.Lock()
-	f.subs = append(f.subs, ch)
+	f.subs = append(f.subs, in)
 	f.mu.Unlock()
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case m, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case out <- mail.Change{Kind: mail.ChangeNew, Meta: m}:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	f.new <- struct{}{}
-	return ch
+	return out
 }
 
 func TestResyncAfterFeedCloses(t *testing.T) {
@@ -634,7 +654,8 @@ func TestErrorTable(t *testing.T) {
 		{fmt.Errorf("%w: budget spent", account.ErrThrottled), inboxwire.CodeRateLimited},
 		{errors.New("disk on fire"), inboxwire.CodeInternal},
 		{context.Canceled, inboxwire.CodeInternal},
-		{mail.ErrTooLarge, inboxwire.CodeInternal}, // not an inbox condition
+		{mail.ErrTooLarge, inboxwire.CodeTooLarge}, // an append over the limit
+		{fmt.Errorf("%w: 9 bytes, the limit is 8", mail.ErrTooLarge), inboxwire.CodeTooLarge},
 	} {
 		e, internal := wireError(tc.err)
 		if e.Code != tc.code {

@@ -129,6 +129,7 @@ var requestKeys = map[string]bool{
 	"tag": true, "op": true, "user": true, "password": true, "folder": true,
 	"before": true, "limit": true, "id": true, "seen": true,
 	"to": true, "add": true, "remove": true, "query": true,
+	"raw": true, "flags": true,
 }
 
 // DecodeRequest parses one request line. Errors wrap ErrBadRequest and say
@@ -143,22 +144,15 @@ func DecodeRequest(line []byte) (Request, error) {
 	}
 	// First the object's keys, exactly as sent (duplicates: the last
 	// wins, as for the struct below).
-	var fields map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if err := dec.Decode(&fields); err != nil {
-		return req, fmt.Errorf("%w: %v", ErrBadRequest, err)
-	}
+	fields, end, err := requestFields(trimmed)
 	if tag, ok := fields["tag"]; ok {
 		if !validTag(tag) {
 			return req, fmt.Errorf("%w: tag must be a string, number, boolean or null", ErrBadRequest)
 		}
-		req.Tag = tag
+		req.Tag = bytes.Clone(tag)
 	}
-	// dec.More would miss a stray "}" or "]" after the object, so look at
-	// the rest of the line directly.
-	end := dec.InputOffset()
-	if len(bytes.TrimSpace(trimmed[end:])) > 0 {
-		return req, fmt.Errorf("%w: trailing data after the object", ErrBadRequest)
+	if err != nil {
+		return req, err
 	}
 	if unknown, ok := unknownKey(fields); ok {
 		return req, fmt.Errorf("%w: json: unknown field %q", ErrBadRequest, unknown)
@@ -177,9 +171,41 @@ func DecodeRequest(line []byte) (Request, error) {
 	return req, nil
 }
 
+// valueRef is a value of the first pass over a request: the bytes of the
+// line it was read from, not a copy, so that an append's megabytes of
+// base64 are not copied once more only to check the keys.
+type valueRef []byte
+
+func (v *valueRef) UnmarshalJSON(b []byte) error {
+	*v = b
+	return nil
+}
+
+// requestFields reads the object's keys and where it ends. Its values point
+// into line. The usual line is one valid object: json.Unmarshal reads it in
+// place. Any other goes through a Decoder, for its error texts and to tell
+// trailing data from a bad object.
+func requestFields(line []byte) (fields map[string]valueRef, end int, err error) {
+	if json.Unmarshal(line, &fields) == nil {
+		return fields, len(line), nil
+	}
+	fields = nil
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if err := dec.Decode(&fields); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	// dec.More would miss a stray "}" or "]" after the object, so look at
+	// the rest of the line directly.
+	end = int(dec.InputOffset())
+	if len(bytes.TrimSpace(line[end:])) > 0 {
+		return fields, end, fmt.Errorf("%w: trailing data after the object", ErrBadRequest)
+	}
+	return fields, end, nil
+}
+
 // unknownKey gives the first key, in byte order, that is not Request's
 // (byte order, so that the error names the same key every time).
-func unknownKey(fields map[string]json.RawMessage) (key string, found bool) {
+func unknownKey(fields map[string]valueRef) (key string, found bool) {
 	for k := range fields {
 		if !requestKeys[k] && (!found || k < key) {
 			key, found = k, true
@@ -189,7 +215,7 @@ func unknownKey(fields map[string]json.RawMessage) (key string, found bool) {
 }
 
 // validTag accepts an absent tag or a JSON scalar.
-func validTag(t json.RawMessage) bool {
+func validTag(t []byte) bool {
 	if len(t) == 0 {
 		return true
 	}

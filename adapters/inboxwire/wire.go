@@ -12,8 +12,9 @@ import (
 	"mailroom/domain/mail"
 )
 
-// MaxLine bounds one request line (without the "\n"). Responses to fetch
-// carry a whole message in base64 and can be longer: see ResponseLineLimit.
+// MaxLine bounds one request line (without the "\n"), by default. Responses
+// to fetch carry a whole message in base64 and can be longer: see
+// ResponseLineLimit; so can an append request: see RequestLineLimit.
 const MaxLine = 1 << 20
 
 // MaxLoginLine bounds a request line before login: room for a login with
@@ -29,6 +30,20 @@ const MaxLoginLine = 8 << 10
 func ResponseLineLimit(maxMessage int64) int {
 	return int((maxMessage+2)/3*4) + 1<<20
 }
+
+// RequestLineLimit is the longest request line a logged-in client may need
+// on a server whose messages are at most maxMessage bytes: an append of the
+// largest message (its base64) plus room for the folder, the flags and the
+// tag. A server allows at least this much after login (25 MiB gives about
+// 33.4 MiB).
+func RequestLineLimit(maxMessage int64) int {
+	return int((maxMessage+2)/3*4) + appendRoom
+}
+
+// appendRoom is what an append line holds besides raw's base64: the op, a
+// folder of 255 bytes written as JSON escapes (6 bytes each), the flags and a
+// tag.
+const appendRoom = 64 << 10
 
 // Ops.
 const (
@@ -53,6 +68,11 @@ const (
 	// OpSearch (issue 13) answers like list: query is mail.ParseQuery's
 	// language; folder is optional (every folder when absent).
 	OpSearch = "search"
+
+	// OpAppend (issue 14) stores a whole message (raw, base64) as a new
+	// entry of folder with flags, and answers the entry's meta as
+	// Response.Message (without raw): how a client saves a draft.
+	OpAppend = "append"
 )
 
 // Error codes.
@@ -75,6 +95,12 @@ const (
 	// EventResync says the server may have missed entries for this watcher
 	// (its change feed fell behind and was resubscribed): list again.
 	EventResync = "resync"
+	// EventRemoved says an entry left its folder (deleted, expunged, moved
+	// away; a move's new entry comes as EventMessage): Event.ID, Folder.
+	EventRemoved = "removed"
+	// EventFlags says an entry's flags changed: Event.ID, Folder, Flags and
+	// Seen are its new state.
+	EventFlags = "flags"
 )
 
 // Request is every request shape in one struct; which fields matter depends
@@ -96,6 +122,10 @@ type Request struct {
 	Remove []string `json:"remove,omitempty"`
 	// Query is search's query text.
 	Query *string `json:"query,omitempty"`
+	// Raw is append's message (base64 on the wire, as fetch's raw).
+	Raw []byte `json:"raw,omitzero"`
+	// Flags are append's flag names (as Add).
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Error is the error object of a failed response.
@@ -136,10 +166,12 @@ type Folder struct {
 	Unseen  int    `json:"unseen"`
 }
 
-// Message is Meta plus the base64 raw bytes (fetch).
+// Message is Meta plus the base64 raw bytes (fetch). An append answers one
+// with a nil Raw, which is left out: fetch's raw is never nil ("" for an
+// empty message).
 type Message struct {
 	Meta
-	Raw []byte `json:"raw"` // encoding/json writes []byte as base64
+	Raw []byte `json:"raw,omitzero"` // encoding/json writes []byte as base64
 }
 
 // Response is every response shape in one struct. Messages uses omitzero,
@@ -160,10 +192,16 @@ type Response struct {
 	Flags []string `json:"flags,omitzero"`
 }
 
-// Event is a server-pushed line: no tag, no ok.
+// Event is a server-pushed line: no tag, no ok. A message event has
+// Message; removed has ID and Folder; flags has ID, Folder, Flags (never
+// null) and Seen.
 type Event struct {
-	Event   string `json:"event"`
-	Message *Meta  `json:"message,omitempty"`
+	Event   string   `json:"event"`
+	Message *Meta    `json:"message,omitempty"`
+	ID      *int64   `json:"id,omitempty"`
+	Folder  string   `json:"folder,omitempty"`
+	Flags   []string `json:"flags,omitzero"`
+	Seen    *bool    `json:"seen,omitempty"`
 }
 
 // MetaFrom converts a domain Meta to its wire form.
