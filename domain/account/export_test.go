@@ -8,3 +8,10 @@ func LoginPending(s *Service, client string) (inflight, waiting int) {
 
 // CachedLogins is the number of entries in the credential cache.
 func CachedLogins(s *Service) int { return s.creds.len() }
+
+// CachedRecipients is the number of entries in the recipient cache.
+func CachedRecipients(s *Service) int {
+	s.rcpts.mu.Lock()
+	defer s.rcpts.mu.Unlock()
+	return len(s.rcpts.m)
+}

@@ -83,6 +83,7 @@ type Service struct {
 	logins *throttle.Limiter // failed logins, per client key
 	regs   *throttle.Limiter // SignUp attempts, per client key
 	creds  *credCache        // nil when off
+	rcpts  recipientCache    // Recipient's recent answers
 
 	dummyMu   sync.Mutex
 	dummyHash string // set once a dummy hash succeeded
