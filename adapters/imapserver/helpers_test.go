@@ -112,7 +112,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.node = openNode(t, e.dbPath, acfg)
 	cert, pool := testCert()
 	e.pool = pool
-	cfg := Config{TLS: certs.ServerConfig(cert)}
+	cfg := Config{TLS: certs.ServerConfig(cert), Index: e.store}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}

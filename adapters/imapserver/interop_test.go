@@ -72,6 +72,7 @@ typ, data = m.fetch("2", "(FLAGS)"); assert b"\\Seen" in data[0], data
 typ, data = m.store("1", "+FLAGS", "(\\Flagged)"); assert b"\\Flagged" in data[0], data
 typ, data = m.search(None, "FLAGGED"); assert data[0].split() == [b"1"], data
 typ, data = m.search(None, 'SUBJECT "two"'); assert data[0].split() == [b"2"], data
+typ, data = m.search(None, 'BODY "hello tw"'); assert data[0].split() == [b"2"], data
 typ, data = m.uid("SEARCH", "ALL"); assert len(data[0].split()) == 2, data
 msg = b"From: py@example.test\r\nSubject: appended\r\nMessage-ID: <py1@example.test>\r\n\r\nbody\r\n"
 typ, data = m.append("Python/Box", "(\\Seen)", None, msg); assert typ == "OK" and b"APPENDUID" in data[0], data

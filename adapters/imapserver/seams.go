@@ -2,16 +2,16 @@ package imapserver
 
 import (
 	"context"
-	"mailroom/ports"
 	"time"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
+	"mailroom/ports"
 )
 
 // The IMAP server's seams, declared where they are consumed: the methods
-// it calls, nothing more (*account.Service, *mail.Service and the stores'
-// change feeds satisfy them).
+// it calls, nothing more (*account.Service, *mail.Service, the stores and
+// their change feeds satisfy them).
 
 // Accounts is what the server asks of the account service.
 type Accounts interface {
@@ -65,6 +65,17 @@ type Mailboxes interface {
 	MaxMessageBytes() int64
 }
 
+// Index is the full-text index that SEARCH's text keys go through
+// (search_index.go): a store's Search, the domain's mail.SearchStore.
+type Index interface {
+	// Search gives owner's entries that match q, with id < before (0 is
+	// no bound), newest first, at most limit of them; each Meta carries
+	// its UID, flags, date, size and envelope sender. Errors:
+	// mail.ErrNoSuchFolder for a q.Folder the owner lacks, ctx's error;
+	// anything else is the store's own failure.
+	Search(ctx context.Context, owner account.ID, q mail.Query, before mail.EntryID, limit int) ([]mail.Meta, error)
+}
+
 // Interest is what the change feed asks before it reads changes back: is
 // anyone watching, and is anyone watching this owner. The server's hub
 // answers. An alias of an interface literal, so that a store's feed
@@ -85,4 +96,5 @@ type ChangeFeed interface {
 var (
 	_ Accounts  = (*account.Service)(nil)
 	_ Mailboxes = (*mail.Service)(nil)
+	_ Index     = mail.SearchStore(nil)
 )

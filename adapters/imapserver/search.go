@@ -25,16 +25,29 @@ type candidate struct {
 	hdr   *textproto.Header
 }
 
-// Search is SEARCH and UID SEARCH: a scan of the selected folder (the
-// search index is another issue's). Metadata is read only for date and
-// size keys, the raw message only for header, body and text keys.
+// Search is SEARCH and UID SEARCH. Its top-level text keys go through
+// the full-text index when the server has one (search_index.go) and the
+// other criteria are checked on the index's candidates only; without an
+// index, or for a SEARCH the index cannot narrow, it is a scan of the
+// selected folder.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	if s.srv.cfg.Index != nil {
+		data, ok, err := s.searchIndexed(kind, criteria)
+		if err != nil || ok {
+			return data, err
+		}
+	}
+	return s.scan(kind, criteria)
+}
+
+// scan checks every entry of the selected folder. Metadata is read only
+// for date and size keys, the raw message only for header, body and text
+// keys.
+func (s *session) scan(kind imapserver.NumKind, criteria *imap.SearchCriteria) (*imap.SearchData, error) {
 	v := s.sel
 	needRaw, needMeta := needs(criteria)
 	sets := resolvedSets{v: v}
-	var seqs imap.SeqSet
-	var uids imap.UIDSet
-	data := &imap.SearchData{}
+	res := results{kind: kind}
 	for start := 0; start < len(v.uids); start += metaBatch {
 		end := min(start+metaBatch, len(v.uids))
 		metas := map[uint32]mail.Meta{}
@@ -63,27 +76,44 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 				}
 				c.raw = msg.Raw
 			}
-			if !matches(criteria, c, &sets) {
-				continue
+			if matches(criteria, c, &sets) {
+				res.add(c)
 			}
-			num := c.seq
-			if kind == imapserver.NumKindUID {
-				num = c.uid
-			}
-			if data.Min == 0 {
-				data.Min = num
-			}
-			data.Max = num
-			data.Count++
-			seqs.AddNum(c.seq)
-			uids.AddNum(imap.UID(c.uid))
 		}
 	}
-	data.All = seqs
-	if kind == imapserver.NumKindUID {
-		data.All = uids
+	return res.data(), nil
+}
+
+// results gathers the matches of one SEARCH, in ascending order, into
+// what go-imap answers from (ALL, MIN, MAX, COUNT).
+type results struct {
+	kind imapserver.NumKind
+	sd   imap.SearchData
+	seqs imap.SeqSet
+	uids imap.UIDSet
+}
+
+func (r *results) add(c *candidate) {
+	num := c.seq
+	if r.kind == imapserver.NumKindUID {
+		num = c.uid
 	}
-	return data, nil
+	if r.sd.Min == 0 {
+		r.sd.Min = num
+	}
+	r.sd.Max = num
+	r.sd.Count++
+	r.seqs.AddNum(c.seq)
+	r.uids.AddNum(imap.UID(c.uid))
+}
+
+func (r *results) data() *imap.SearchData {
+	d := r.sd
+	d.All = r.seqs
+	if r.kind == imapserver.NumKindUID {
+		d.All = r.uids
+	}
+	return &d
 }
 
 // needs reports whether criteria need raw messages, or metadata.

@@ -56,6 +56,10 @@ type Config struct {
 	// memory at once; an APPEND waits up to 10 s for room, then is refused
 	// NO [UNAVAILABLE]. Default 256 MiB, raised to MaxMessageBytes.
 	MaxInflightBytes int64
+	// Index is the full-text index behind SEARCH's TEXT, BODY, SUBJECT,
+	// FROM and TO keys (search_index.go): the store's. Default nil: every
+	// key is a scan of the folder.
+	Index Index
 }
 
 // Defaults.

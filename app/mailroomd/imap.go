@@ -10,7 +10,8 @@ import (
 )
 
 // newIMAPServer wires the IMAP adapter from the daemon's settings; its
-// IDLE updates come from the run's change feed.
+// IDLE updates come from the run's change feed, its SEARCH text keys go
+// through the store's full-text index.
 func newIMAPServer(cfg config, tc *tls.Config, acc imapserver.Accounts, mb *mail.Service, db *storeWiring, log *zap.Logger) server {
 	return imapserver.New(imapserver.Config{
 		TLS:              tc,
@@ -20,5 +21,6 @@ func newIMAPServer(cfg config, tc *tls.Config, acc imapserver.Accounts, mb *mail
 		MaxConns:         cfg.MaxConns,
 		MaxConnsPerIP:    cfg.MaxConnsPerIP,
 		MaxInflightBytes: cfg.MaxInflight,
+		Index:            db.store,
 	}, acc, mb, db.feed, log.Named("imap"))
 }
