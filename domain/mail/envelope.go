@@ -117,10 +117,10 @@ func (e *Envelope) Addresses() []string {
 
 // DeliverEnvelope stores raw from env's sender for each of env's
 // recipients plus the sender's sent folder, in one unit of work, then
-// notifies. It looks no recipient up: env resolved them. The header and the
-// preview are computed once per message, whatever the recipients. It
-// returns the entries created: the inbox copies first, in recipient order,
-// then the sent copy.
+// notifies. It looks no recipient up: env resolved them. The header, the
+// preview and the search text are read in one walk of the message
+// (ParseMessage), once whatever the recipients. It returns the entries
+// created: the inbox copies first, in recipient order, then the sent copy.
 //
 // Errors: ErrTooLarge when raw is over Config.MaxMessageBytes;
 // ErrNoRecipients when env is nil or empty; otherwise the store's error,
@@ -133,9 +133,10 @@ func (s *Service) DeliverEnvelope(ctx context.Context, env *Envelope, raw []byte
 		return nil, ErrNoRecipients
 	}
 	from := s.accounts.AddressOf(env.sender).String()
-	hdr := ParseHeader(raw)
-	msg := NewMessage{Raw: raw, From: from, Subject: hdr.Subject, Preview: Preview(raw), Received: s.now().UTC(),
-		MessageID: hdr.MessageID}
+	p := ParseMessage(raw)
+	hdr, doc := p.Header, p.SearchDoc(from)
+	msg := NewMessage{Raw: raw, From: from, Subject: hdr.Subject, Preview: p.Preview, Received: s.now().UTC(),
+		MessageID: hdr.MessageID, Search: &doc}
 
 	entries := make([]NewEntry, 0, len(env.rcpts)+1)
 	sentTo := make([]string, 0, len(env.rcpts))

@@ -245,9 +245,11 @@ func (s *Service) Append(ctx context.Context, owner account.ID, folder Folder, r
 	if date.IsZero() {
 		date = s.now()
 	}
-	hdr := ParseHeader(raw)
-	msg := NewMessage{Raw: raw, From: hdr.From, Subject: hdr.Subject, Preview: Preview(raw),
-		Received: date.UTC(), MessageID: hdr.MessageID}
+	p := ParseMessage(raw)
+	hdr := p.Header
+	doc := p.SearchDoc(hdr.From)
+	msg := NewMessage{Raw: raw, From: hdr.From, Subject: hdr.Subject, Preview: p.Preview,
+		Received: date.UTC(), MessageID: hdr.MessageID, Search: &doc}
 	e := NewEntry{Owner: owner, Folder: folder, To: hdr.To, Flags: flags, Seen: flags.Has(FlagSeen)}
 	if e.To == nil {
 		e.To = []string{}

@@ -105,6 +105,18 @@ type NewMessage struct {
 	Received time.Time
 	// MessageID is the Message-ID header (see Meta.MessageID).
 	MessageID string
+	// Search, when not nil, is NewSearchDoc(Raw, From), computed with the
+	// rest (ParseMessage); nil leaves it to SearchDoc.
+	Search *SearchDoc
+}
+
+// SearchDoc is what the index holds for m: m.Search, or when that is nil
+// NewSearchDoc(m.Raw, m.From).
+func (m NewMessage) SearchDoc() SearchDoc {
+	if m.Search != nil {
+		return *m.Search
+	}
+	return NewSearchDoc(m.Raw, m.From)
 }
 
 // NewEntry is one mailbox entry to create for a NewMessage.
@@ -282,6 +294,16 @@ var wordDecoder = mime.WordDecoder{}
 // ParseHeader reads the header block of raw (at most MaxHeaderBytes). It is
 // lenient: a message without a parseable header gives an empty Header.
 func ParseHeader(raw []byte) Header {
+	m, err := netmail.ReadMessage(io.MultiReader(bytes.NewReader(headBlock(raw)), strings.NewReader("\r\n")))
+	if err != nil {
+		return Header{}
+	}
+	return headerFields(m.Header)
+}
+
+// headBlock is the start of raw that ParseHeader reads: up to the first
+// blank line, within MaxHeaderBytes.
+func headBlock(raw []byte) []byte {
 	head := raw
 	if len(head) > MaxHeaderBytes {
 		head = head[:MaxHeaderBytes]
@@ -291,12 +313,13 @@ func ParseHeader(raw []byte) Header {
 	} else if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
 		head = head[:i+2]
 	}
-	m, err := netmail.ReadMessage(io.MultiReader(bytes.NewReader(head), strings.NewReader("\r\n")))
-	if err != nil {
-		return Header{}
-	}
+	return head
+}
+
+// headerFields is ParseHeader's reading of a parsed header.
+func headerFields(m netmail.Header) Header {
 	var h Header
-	if subj := m.Header.Get("Subject"); subj != "" {
+	if subj := m.Get("Subject"); subj != "" {
 		if dec, err := wordDecoder.DecodeHeader(subj); err == nil {
 			h.Subject = dec
 		} else {
@@ -304,14 +327,14 @@ func ParseHeader(raw []byte) Header {
 		}
 	}
 	for _, field := range []string{"To", "Cc"} {
-		h.To = append(h.To, addresses(m.Header.Get(field))...)
+		h.To = append(h.To, addresses(m.Get(field))...)
 	}
-	if from := addresses(m.Header.Get("From")); len(from) > 0 {
+	if from := addresses(m.Get("From")); len(from) > 0 {
 		h.From = from[0]
 	}
 	// A Message-ID longer than a header line may be (RFC 5322 §2.1.1) is
 	// nobody's real one: dropping it keeps the stored field small.
-	if id := strings.TrimSpace(m.Header.Get("Message-Id")); len(id) <= MaxMessageIDBytes {
+	if id := strings.TrimSpace(m.Get("Message-Id")); len(id) <= MaxMessageIDBytes {
 		h.MessageID = id
 	}
 	return h

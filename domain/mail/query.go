@@ -211,33 +211,3 @@ func splitQuery(s string) []item {
 		out = append(out, it)
 	}
 }
-
-// isWordRune is what a search word is made of: letters, digits and marks
-// (the token characters of SQLite's unicode61 tokenizer, roughly).
-func isWordRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
-}
-
-// SearchWords splits s into search words: lower-cased runs of letters,
-// digits and marks, each cut to MaxWordBytes. Index text and query text go
-// through it alike, so "alice@example.com" is the words alice example com
-// on both sides.
-func SearchWords(s string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return !isWordRune(r) }) {
-		w := strings.ToLower(f)
-		if len(w) > MaxWordBytes {
-			w = cutUTF8(w, MaxWordBytes)
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
-// cutUTF8 cuts s to at most n bytes on a rune boundary.
-func cutUTF8(s string, n int) string {
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}

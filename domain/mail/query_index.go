@@ -27,36 +27,74 @@ type SearchDoc struct {
 }
 
 // NewSearchDoc reads raw, a message that envelope sender from sent, into
-// its SearchDoc. Like ExtractText it takes any input.
+// its SearchDoc. Like ExtractText it takes any input. Delivery reads it
+// with the header and preview in one walk instead: ParseMessage.
 func NewSearchDoc(raw []byte, from string) SearchDoc {
 	t := ExtractText(raw, indexTextLimits)
-	people := func(ps []Person, extra ...string) string {
-		var b []string
-		b = append(b, extra...)
-		for _, p := range ps {
-			b = append(b, p.Name, p.Addr)
-		}
-		return strings.Join(b, " ")
-	}
-	var files []string
+	return searchDocOf(&t, from)
+}
+
+// searchDocOf makes the SearchDoc of a message that says t. The fields'
+// words go into one buffer, made a string once and cut into the fields.
+func searchDocOf(t *Text, from string) SearchDoc {
+	body := indexBody(t)
+	w := docWriter{b: make([]byte, 0, len(body)+len(t.Subject)+256)}
+	w.words(t.Subject)
+	w.next()
+	w.words(from)
+	w.people(t.From)
+	w.next()
+	w.people(t.To)
+	w.next()
+	w.words(body)
+	w.next()
 	for _, f := range t.Files {
-		files = append(files, f.Name)
+		w.words(f.Name)
+	}
+	w.next()
+	all, f := string(w.b), [5]string{}
+	for i := range f {
+		f[i] = all[w.starts[i]:w.starts[i+1]]
+	}
+	return SearchDoc{Subject: f[0], From: f[1], To: f[2], Body: f[3], Files: f[4], Attachment: len(t.Files) > 0}
+}
+
+// docWriter writes a SearchDoc's fields one after another: field i is
+// b[starts[i]:starts[i+1]].
+type docWriter struct {
+	b      []byte
+	starts [6]int
+	field  int
+}
+
+func (w *docWriter) words(s string) { w.b = appendWords(w.b, w.starts[w.field], s) }
+
+func (w *docWriter) people(ps []Person) {
+	for _, p := range ps {
+		w.words(p.Name)
+		w.words(p.Addr)
+	}
+}
+
+// next ends the field being written.
+func (w *docWriter) next() {
+	w.field++
+	w.starts[w.field] = len(w.b)
+}
+
+// indexBody is the body text indexed: t.Body(), cut to MaxIndexBodyBytes.
+func indexBody(t *Text) string {
+	if strings.TrimSpace(t.Plain) != "" && len(t.Plain) <= MaxIndexBodyBytes {
+		// Body only turns "\r\n" into "\n", which changes no word and
+		// makes the text no longer: spare it the copy.
+		return t.Plain
 	}
 	body := t.Body()
 	if len(body) > MaxIndexBodyBytes {
 		body = cutUTF8(body, MaxIndexBodyBytes)
 	}
-	return SearchDoc{
-		Subject:    joinWords(t.Subject),
-		From:       joinWords(people(t.From, from)),
-		To:         joinWords(people(t.To)),
-		Body:       joinWords(body),
-		Files:      joinWords(strings.Join(files, " ")),
-		Attachment: len(t.Files) > 0,
-	}
+	return body
 }
-
-func joinWords(s string) string { return strings.Join(SearchWords(s), " ") }
 
 // SearchStore is the search side of Store.
 type SearchStore interface {

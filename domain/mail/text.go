@@ -86,6 +86,8 @@ func ExtractText(raw []byte, lim TextLimits) Text {
 type textWalk struct {
 	lim   TextLimits
 	parts int
+	// capped: the walk ended at lim.Parts.
+	capped bool
 	// firstText stops the walk at the first text/plain part with text:
 	// a preview needs nothing more.
 	firstText bool
@@ -96,6 +98,9 @@ type textWalk struct {
 	previewPrefix int
 	preview       string
 	previewDone   bool
+	// ingest, for ParseMessage, keeps what else its one walk reads: the
+	// header and what Preview's own walk would find.
+	ingest *ingestWalk
 }
 
 // previewPrefix is how much of a text part Preview decodes first: 160
@@ -144,6 +149,9 @@ func (w *textWalk) message(raw []byte) {
 	if br, ok := m.Body.(*bufio.Reader); ok {
 		body := raw[len(raw)-rd.Len()-br.Buffered():]
 		m.Body = rawBody{body, bytes.NewReader(body)}
+		if w.ingest != nil {
+			w.ingest.header, w.ingest.headerLen = m.Header, len(raw)-len(body)
+		}
 	}
 	if !w.firstText {
 		w.out.Subject = decodeHeader(m.Header.Get("Subject"))
@@ -158,8 +166,10 @@ func (w *textWalk) message(raw []byte) {
 func (w *textWalk) part(h header, body io.Reader, depth int) (stop bool) {
 	w.parts++
 	if w.parts > w.lim.Parts {
+		w.capped = true
 		return true
 	}
+	seen := w.ingest != nil && w.ingest.visit(depth)
 	mediatype, params := "text/plain", map[string]string{} // RFC 2045 §5.2 default
 	if ct := h.Get("Content-Type"); ct != "" {
 		mt, p, err := mime.ParseMediaType(ct)
@@ -176,6 +186,8 @@ func (w *textWalk) part(h header, body io.Reader, depth int) (stop bool) {
 	}
 	attached := disp == "attachment" // an attached .txt is not the message's text
 	switch {
+	case w.ingest != nil && (mediatype == "text/plain" || mediatype == "text/html") && !attached:
+		w.ingestText(h, body, mediatype == "text/html", params["charset"], seen)
 	case mediatype == "text/plain" && !attached:
 		if w.out.Plain != "" {
 			return false // a second text part (a list footer, say) is not the body
