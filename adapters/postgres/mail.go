@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -21,10 +20,11 @@ import (
 // payload is empty.
 const notifyChannel = "mailroom_entries"
 
-// deliverQuery stores a message and its entries in one statement, and so in
-// one transaction. pgx reads the statement's results up to ReadyForQuery,
-// which the server sends after the commit (and an error at commit comes back
-// from Scan), so Deliver returns only once the delivery is durable.
+// deliverQuery stores a message and its entries in one statement. The
+// writers run it for each delivery of a batch in one transaction, after
+// locking all the batch's folders in id order (writer.go), and answer only
+// once that transaction has committed, so Deliver returns only once the
+// delivery is durable.
 //
 // The entries are inserted in the order given (ORDER BY the unnest
 // ordinality), so their ids, drawn from the identity sequence as rows are
@@ -97,21 +97,19 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		metas[i] = newMeta(msg, e, to, received, int64(len(raw)))
 		flags[i] = int16(metas[i].Flags)
 	}
-	var ids, uids []int64
-	err := s.write(ctx, func(ctx context.Context) error {
-		// The announcement goes on the same connection right after the
-		// commit, rather than back through the pool behind other callers.
-		return s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
-			err := c.QueryRow(ctx, deliverQuery,
-				len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
-				owners, folders, rcpts, flags, msg.MessageID,
-				doc.Subject, doc.From, doc.To, doc.Body, doc.Files, doc.Attachment).Scan(&ids, &uids)
-			if err == nil {
-				s.announce(ctx, c)
-			}
-			return err
-		})
-	})
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	r := &deliverReq{
+		args: []any{len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
+			owners, folders, rcpts, flags, msg.MessageID,
+			doc.Subject, doc.From, doc.To, doc.Body, doc.Files, doc.Attachment},
+		owners: owners, folders: folders, size: len(raw),
+	}
+	// The writers commit it with the deliveries waiting beside it, in one
+	// transaction (writer.go), and announce them after the commit.
+	err := s.submit(ctx, r)
+	ids, uids := r.ids, r.uids
 	switch code, _ := pgCode(err); {
 	case code == "23502": // not_null_violation: entries.folder_id
 		return nil, s.missingFolder(ctx, entries)

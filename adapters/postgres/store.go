@@ -5,10 +5,11 @@
 // that streams committed entries to subscribers on every host through
 // LISTEN/NOTIFY.
 //
-// Every write is one SQL statement, so it is its own transaction: Deliver
-// stores the message and every entry in one statement, and returns once
-// PostgreSQL has reported the commit (synchronous_commit is set on for every
-// session); the NOTIFY that wakes the feeds follows the commit (announce).
+// Deliver stores the message and every entry in one statement, and returns
+// once PostgreSQL has reported the commit (synchronous_commit is set on for
+// every session); deliveries that wait at the same time share one
+// transaction and one WAL flush (writer.go), and the NOTIFY that wakes the
+// feeds follows the commit (announce).
 // The password in the connection URL never appears in an error this package
 // returns.
 package postgres
@@ -72,6 +73,8 @@ type Store struct {
 	closing chan struct{}
 	// backfillDone is closed when the search index backfill has ended.
 	backfillDone chan struct{}
+	// dq feeds the deliver writers (writer.go).
+	dq deliverQueue
 }
 
 // Open connects to cfg.URL, runs every migration up (hosts starting at once
@@ -109,6 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		log = zap.NewNop()
 	}
 	s.startBackfill(log)
+	s.startWriters()
 	return s, nil
 }
 
@@ -146,7 +150,8 @@ func (s *Store) Close() error {
 		f.Close()
 	}
 	<-s.backfillDone
-	s.pool.Close() // waits for the connections in use to be released
+	s.closeWriters() // commits what is queued already
+	s.pool.Close()   // waits for the connections in use to be released
 	return nil
 }
 

@@ -1,0 +1,162 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+)
+
+// holdFolder locks owner's folder row in a transaction of its own until the
+// returned func is called, so that deliveries into it queue up behind it.
+func holdFolder(t *testing.T, s *Store, owner account.ID, folder mail.Folder) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT id FROM folders WHERE owner = $1 AND name = $2 FOR UPDATE`,
+		int64(owner), string(folder)); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { tx.Rollback(ctx) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// waitQueued waits until n requests have been queued or taken by a writer.
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for len(s.dq.reqs)+int(s.dq.taken.Load()) < n {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestDeliverBatchFailsOnlyTheBadDelivery: deliveries that share a batch
+// with one whose recipient has gone all commit, exactly once each, and
+// only the bad one fails, with mail.ErrNoSuchRecipient.
+func TestDeliverBatchFailsOnlyTheBadDelivery(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	alice, bob, gone := mkAccount(t, s, "alice"), mkAccount(t, s, "bob"), mkAccount(t, s, "gone")
+	if err := s.DeleteAccount(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	release := holdFolder(t, s, alice.ID, mail.Inbox)
+	const n = 20
+	bad := map[int]bool{7: true, 12: true, 13: true}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		to := alice.ID
+		if bad[i] {
+			to = gone.ID
+		}
+		wg.Go(func() {
+			msg := mail.NewMessage{Raw: fmt.Appendf(nil, "Subject: %d\r\n\r\nbody", i), From: "bob@localhost",
+				Subject: fmt.Sprint(i), Received: t0}
+			_, errs[i] = s.Deliver(ctx, msg, []mail.NewEntry{
+				{Owner: to, Folder: mail.Inbox, To: []string{"x@localhost"}},
+				{Owner: bob.ID, Folder: mail.Sent, To: []string{"x@localhost"}},
+			})
+		})
+		// One at a time: the first ones are taken by the writers, which
+		// block on the held folder, and the others wait in the queue.
+		waitQueued(t, s, i+1)
+	}
+	release()
+	wg.Wait()
+	for i, err := range errs {
+		switch {
+		case bad[i] && !errors.Is(err, mail.ErrNoSuchRecipient):
+			t.Errorf("delivery %d to a deleted account: %v, want ErrNoSuchRecipient", i, err)
+		case !bad[i] && err != nil:
+			t.Errorf("delivery %d: %v", i, err)
+		}
+	}
+	for _, c := range []struct {
+		owner  account.ID
+		folder mail.Folder
+		want   int
+	}{{alice.ID, mail.Inbox, n - len(bad)}, {bob.ID, mail.Sent, n - len(bad)}} {
+		total, _, err := s.Count(ctx, c.owner, c.folder)
+		if err != nil || total != c.want {
+			t.Errorf("Count(%d, %s) = %d, %v; want %d", c.owner, c.folder, total, err, c.want)
+		}
+		metas, err := s.List(ctx, c.owner, c.folder, 0, 100)
+		if err != nil || len(metas) != c.want {
+			t.Fatalf("List(%d, %s) = %d, %v; want %d", c.owner, c.folder, len(metas), err, c.want)
+		}
+		seen := map[string]bool{}
+		for _, m := range metas {
+			if seen[m.Subject] {
+				t.Errorf("%s of %d holds delivery %s twice", c.folder, c.owner, m.Subject)
+			}
+			seen[m.Subject] = true
+		}
+	}
+	if b, d := s.dq.batches.Load(), s.dq.delivered.Load(); b >= d {
+		t.Errorf("%d batches for %d deliveries: the queued deliveries were not committed together", b, d)
+	}
+}
+
+// TestDeliverBatchesAcrossHostsDoNotDeadlock: two stores on one database
+// (two hosts) deliver between the same accounts in opposite directions, in
+// batches; their folder locks are taken in one order, so PostgreSQL
+// detects no deadlock (which would cost deadlock_timeout and a retry).
+func TestDeliverBatchesAcrossHostsDoNotDeadlock(t *testing.T) {
+	ctx := context.Background()
+	dbURL := freshDB(t)
+	a, b := openAt(t, dbURL), openAt(t, dbURL)
+	var accs []account.Account
+	for i := range 4 {
+		accs = append(accs, mkAccount(t, a, fmt.Sprint("user", i)))
+	}
+	const perHost = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*perHost)
+	for h, s := range []*Store{a, b} {
+		for g := range 8 {
+			wg.Go(func() {
+				for i := g; i < perHost; i += 8 {
+					from, to := accs[(i+h)%4], accs[(i+3*h+1)%4]
+					_, err := s.Deliver(ctx, mail.NewMessage{Raw: []byte("Subject: x\r\n\r\nx"), From: "f", Received: t0},
+						[]mail.NewEntry{
+							{Owner: to.ID, Folder: mail.Inbox, To: []string{"t"}},
+							{Owner: from.ID, Folder: mail.Sent, To: []string{"t"}},
+						})
+					if err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var deadlocks int64
+	if _, err := a.pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.pool.QueryRow(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).
+		Scan(&deadlocks); err != nil {
+		t.Fatal(err)
+	}
+	if deadlocks != 0 {
+		t.Errorf("%d deadlocks detected", deadlocks)
+	}
+	var total int
+	if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM entries`).Scan(&total); err != nil || total != 4*perHost {
+		t.Errorf("%d entries, %v; want %d", total, err, 4*perHost)
+	}
+}
