@@ -26,42 +26,6 @@ import (
 	"mailroom/ui/model"
 )
 
-// Config wires an App.
-type Config struct {
-	// Client reaches servers. Required.
-	Client ports.Client
-	// DataDir holds settings.json. Required.
-	DataDir string
-	// Invalidate asks the window for a new frame; it is called from any
-	// goroutine. Default: do nothing.
-	Invalidate func()
-	// SaveFile stores an attachment and returns where it went. nil hides
-	// the save buttons.
-	SaveFile func(name string, data []byte) (string, error)
-	// Dark is the theme used until the user picks one in settings.
-	Dark bool
-	// Now is the clock for relative dates. Default time.Now.
-	Now func() time.Time
-	// Timeout bounds each small network call (lists, counts, lookups,
-	// previews, deletes). Default 20s.
-	Timeout time.Duration
-	// TransferTimeout bounds the calls that move a whole message: Send
-	// and the reader's Fetch. A 25 MiB message takes minutes on a slow
-	// uplink (18 MB at 5 Mbit/s is about 30s; at 1 Mbit/s 2.5 minutes).
-	// Default 10m.
-	TransferTimeout time.Duration
-	// AfterFunc calls f on its own goroutine after d and returns a func
-	// that stops it, reporting whether it did (the undo snackbar's timer).
-	// Default: time.AfterFunc.
-	AfterFunc func(d time.Duration, f func()) (stop func() bool)
-	// PickFile asks the user for a file to attach (the platform's file
-	// chooser) and returns it with its name; it blocks until the user has
-	// chosen. It reads at most max bytes (the signed-in server's
-	// attachment cap) and returns ErrTooLarge for a bigger file.
-	// ErrNoFile means they cancelled. nil hides the Attach button.
-	PickFile func(max int64) (ports.Attachment, error)
-}
-
 // route names a page.
 type route int
 
@@ -108,10 +72,11 @@ type App struct {
 	// wide is whether the last frame had the list beside the reader.
 	wide bool
 
-	sess   *session
-	dialog folderDialog
-	outbox outbox
-	drafts drafts
+	sess    *session
+	dialog  folderDialog
+	outbox  outbox
+	drafts  drafts
+	notices notices
 
 	setup        setupPage
 	login        loginPage
@@ -147,6 +112,7 @@ func New(cfg Config) *App {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	s, err := model.LoadSettings(cfg.DataDir)
 	a.settings = s
+	a.setNotify(!s.NoNotify)
 	a.applyTheme()
 	a.setup.init(s)
 	a.login.init(s)
@@ -154,6 +120,7 @@ func New(cfg Config) *App {
 	a.reader.init()
 	a.compose.init()
 	a.loadOutbox()
+	_ = model.RemoveHTML(cfg.DataDir) // what "Open in browser" left last time
 	if s.Trusted() {
 		a.stack = []route{routeLogin}
 		a.focusLogin()
@@ -187,6 +154,7 @@ func (a *App) Close() {
 	case <-done:
 	case <-time.After(a.cfg.Timeout):
 	}
+	_ = model.RemoveHTML(a.cfg.DataDir)
 }
 
 func (a *App) dark() bool {

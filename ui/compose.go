@@ -71,6 +71,7 @@ func (a *App) openCompose(m *mail.Meta, b *ports.Body) {
 	c.body.SetText("")
 	a.focus = &c.to
 	a.drafts.dirty = false
+	a.newServerDraft(0)
 	if m == nil {
 		a.restoreDraft()
 	}
@@ -270,6 +271,7 @@ func (c *composePage) done(a *App) {
 	c.sending = false
 	c.fill(ports.Draft{})
 	a.clearDraft()
+	a.dropServerDraft()
 	if a.top() == routeCompose {
 		a.back()
 	}

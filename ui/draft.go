@@ -35,6 +35,9 @@ type drafts struct {
 	discarded      *ports.Draft
 	discardedUntil time.Time
 	undo           widget.Clickable
+
+	// server is the copy in the server's Drafts folder (serverdraft.go).
+	server serverDrafts
 }
 
 // snapshot is the draft as typed, recipients as written.
@@ -64,6 +67,10 @@ func (a *App) changed(gtx C) {
 	d.dirty = true
 	d.saveAt = gtx.Now.Add(d.delay)
 	gtx.Execute(op.InvalidateCmd{At: d.saveAt})
+	if a.serverDraftsOn() {
+		a.serverChanged(gtx.Now)
+		gtx.Execute(op.InvalidateCmd{At: d.server.dueAt})
+	}
 }
 
 // saveDueDraft writes the draft if typing has paused long enough.
@@ -71,6 +78,7 @@ func (a *App) saveDueDraft(gtx C) {
 	if d := &a.drafts; d.dirty && !gtx.Now.Before(d.saveAt) {
 		a.flushDraft()
 	}
+	a.pushDueDraft(gtx.Now)
 }
 
 // flushDraft writes the compose draft now if it changed.
@@ -79,7 +87,11 @@ func (a *App) flushDraft() {
 		return
 	}
 	a.drafts.dirty = false
-	a.writeDraft(model.SavedDraft{Account: a.address(), Draft: a.compose.snapshot(), Saved: a.cfg.Now()})
+	sd := model.SavedDraft{Account: a.address(), Draft: a.compose.snapshot(), Saved: a.cfg.Now()}
+	if c := a.drafts.server.cur; c != nil {
+		sd.ServerID = c.id
+	}
+	a.writeDraft(sd)
 }
 
 // clearDraft removes the saved draft (sent, queued or discarded).
@@ -117,6 +129,8 @@ func (a *App) restoreDraft() bool {
 		return false
 	}
 	a.compose.fill(sd.Draft)
+	a.newServerDraft(sd.ServerID)
+	a.drafts.server.dirty = true // it may have changed offline: stored again on the first frame
 	a.showToast("Draft restored")
 	return true
 }
@@ -130,6 +144,7 @@ func (a *App) leaveCompose() {
 	}
 	a.drafts.dirty = true
 	a.flushDraft()
+	a.pushDraft()
 	a.showToast("Draft saved. Compose opens it again.")
 }
 
@@ -143,6 +158,7 @@ func (a *App) discardDraft() {
 	}
 	c.fill(ports.Draft{})
 	a.clearDraft()
+	a.dropServerDraft()
 	if a.top() == routeCompose {
 		a.back()
 	}
@@ -157,6 +173,7 @@ func (a *App) layoutDiscarded(gtx C) D {
 		a.openDraft(draft)
 		a.drafts.dirty = true
 		a.flushDraft()
+		a.drafts.server.dirty = true
 	}
 	if d.discarded == nil {
 		return D{}

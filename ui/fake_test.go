@@ -37,7 +37,10 @@ type fakeClient struct {
 	// users' own folders.
 	withFolders bool
 	// withSearch makes them ports.SearchSession too (fakesearch_test.go).
-	withSearch  bool
+	withSearch bool
+	// withDrafts makes them ports.DraftSession too (fakedrafts_test.go).
+	withDrafts  bool
+	appends     int
 	userFolders map[string]map[mail.Folder]bool
 
 	probeErr, pingErr, loginErr, registerErr error
@@ -140,6 +143,9 @@ func (c *fakeClient) Login(ctx context.Context, ep ports.Endpoint, username, pas
 	}
 	s := &fakeSession{c: c, user: name, watch: make(chan ports.WatchEvent, 16), maxMessage: c.maxMessage}
 	c.sessions = append(c.sessions, s)
+	if c.withDrafts {
+		return &fakeDraftSession{&fakeSearchSession{&fakeFolderSession{s}}}, nil
+	}
 	if c.withSearch {
 		return &fakeSearchSession{&fakeFolderSession{s}}, nil
 	}

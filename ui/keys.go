@@ -6,6 +6,7 @@ import (
 	"gioui.org/io/event"
 	"gioui.org/io/key"
 	"gioui.org/layout"
+	"gioui.org/widget"
 
 	"mailroom/domain/mail"
 	"mailroom/ports"
@@ -124,18 +125,35 @@ func (a *App) onKey(e key.Event) {
 
 // pageRows is how many rows a PgUp/PgDn moves: those on screen, less one.
 func (p *mailboxPage) pageRows() int {
-	if l := p.lists[p.folder]; l != nil && l.Position.Count > 1 {
+	if l := p.shownList(); l != nil && l.Position.Count > 1 {
 		return l.Position.Count - 1
 	}
 	return 5
 }
 
+// shownList is the scroll state of the rows the keys move through: the
+// search results while a search is on, else the folder's list.
+func (p *mailboxPage) shownList() *widget.List {
+	if p.search.active() {
+		return &p.search.list
+	}
+	return p.lists[p.folder]
+}
+
+// rows are the rows the keys move through (see shownList).
+func (a *App) rows() []mail.Meta {
+	if a.sess == nil {
+		return nil
+	}
+	if a.canSearch() && a.mailbox.search.active() {
+		return a.mailbox.search.results
+	}
+	return a.sess.pager(a.mailbox.folder).Items
+}
+
 // cursorMeta is the row under the keyboard cursor.
 func (a *App) cursorMeta() (mail.Meta, bool) {
-	if a.sess == nil {
-		return mail.Meta{}, false
-	}
-	items := a.sess.pager(a.mailbox.folder).Items
+	items := a.rows()
 	i := a.mailbox.cursor
 	if i < 0 || i >= len(items) {
 		return mail.Meta{}, false
@@ -150,13 +168,15 @@ func (a *App) moveCursor(n int) {
 		return
 	}
 	p := &a.mailbox
-	items := a.sess.pager(p.folder).Items
+	items := a.rows()
 	if len(items) == 0 {
 		return
 	}
 	if a.reader.shown {
-		if i := a.sess.pager(p.folder).Index(a.reader.meta.ID); i >= 0 {
-			p.cursor = i
+		for i := range items {
+			if items[i].ID == a.reader.meta.ID {
+				p.cursor = i
+			}
 		}
 	}
 	if !p.cursorShown {
@@ -164,13 +184,17 @@ func (a *App) moveCursor(n int) {
 	}
 	p.cursorShown = true
 	p.cursor = min(max(p.cursor+n, 0), len(items)-1)
-	if l := p.lists[p.folder]; l != nil {
+	if l := p.shownList(); l != nil {
 		pos := &l.Position
 		if p.cursor < pos.First || p.cursor >= pos.First+max(pos.Count-1, 1) {
 			l.Position = layout.Position{First: max(0, p.cursor-max(pos.Count/2, 1)), BeforeEnd: true}
 		}
 	}
-	a.loadMore(p.folder, p.cursor)
+	if p.search.active() {
+		a.moreResults(p.cursor)
+	} else {
+		a.loadMore(p.folder, p.cursor)
+	}
 	if a.reader.shown {
 		a.openMessage(items[p.cursor])
 	}

@@ -287,20 +287,26 @@ func (p *mailboxPage) layoutList(gtx C, a *App) D {
 	if !pager.Done {
 		extra = 1 // a "loading" or error row at the end
 	}
-	dims := material.List(th.Theme, list).Layout(gtx, n+extra, func(gtx C, i int) D {
-		if i >= n {
-			if pager.Err != nil {
-				return p.layoutError(gtx, a)
-			}
-			gtx.Constraints.Min.X = gtx.Constraints.Max.X
-			return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D {
-				return layout.Center.Layout(gtx, label(th, 14, th.Muted, "Loading older messages…").Layout)
-			})
-		}
-		return p.layoutRow(gtx, a, pager.Items[i])
+	dims := a.wheelList(gtx, list, func(gtx C) D {
+		return material.List(th.Theme, list).Layout(gtx, n+extra, func(gtx C, i int) D { return p.listRow(gtx, a, pager, i) })
 	})
 	a.loadMore(p.folder, list.Position.First+list.Position.Count-1)
 	return dims
+}
+
+// listRow is row i of the folder's list, or the last row's "loading".
+func (p *mailboxPage) listRow(gtx C, a *App, pager *model.Pager, i int) D {
+	th := a.th
+	if n := len(pager.Items); i >= n {
+		if pager.Err != nil {
+			return p.layoutError(gtx, a)
+		}
+		gtx.Constraints.Min.X = gtx.Constraints.Max.X
+		return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D {
+			return layout.Center.Layout(gtx, label(th, 14, th.Muted, "Loading older messages…").Layout)
+		})
+	}
+	return p.layoutRow(gtx, a, pager.Items[i])
 }
 
 func (p *mailboxPage) layoutError(gtx C, a *App) D {
@@ -324,8 +330,8 @@ func (p *mailboxPage) layoutRow(gtx C, a *App, m mail.Meta) D {
 		a.openMessage(m)
 	}
 	selected := a.top() == routeReader && a.reader.shown && a.reader.meta.ID == m.ID
-	cursor := !a.reader.shown && p.cursor < len(a.sess.pager(p.folder).Items) &&
-		a.sess.pager(p.folder).Items[p.cursor].ID == m.ID && p.cursorShown
+	rows := a.rows()
+	cursor := !a.reader.shown && p.cursorShown && p.cursor < len(rows) && rows[p.cursor].ID == m.ID
 	who := m.From
 	if m.Folder == mail.Sent {
 		who = "To: " + strings.Join(m.To, ", ")
@@ -436,15 +442,4 @@ func (p *mailboxPage) previewLine(a *App, m mail.Meta) string {
 		return "Large message · " + model.HumanSize(m.Size)
 	}
 	return model.HumanSize(m.Size)
-}
-
-// openMessage shows m in the reader and marks it seen.
-func (a *App) openMessage(m mail.Meta) {
-	a.reader.show(a, m)
-	if a.top() != routeReader {
-		a.push(routeReader)
-	}
-	if !m.Seen {
-		a.setSeen(m, true)
-	}
 }

@@ -31,6 +31,7 @@ type readerPage struct {
 	back, reply, toggleSeen, del widget.Clickable
 	replyAll, forward            widget.Clickable
 	move, restore                widget.Clickable
+	browser                      widget.Clickable
 	saves                        []widget.Clickable
 	saveMsg                      string
 	saveBad                      bool
@@ -133,6 +134,9 @@ func (r *readerPage) update(gtx C, a *App) {
 	if r.restore.Clicked(gtx) {
 		a.moveMessage(r.meta, mail.Inbox)
 	}
+	if r.browser.Clicked(gtx) {
+		r.openHTML(a)
+	}
 	for i := range r.saves {
 		if r.saves[i].Clicked(gtx) && r.body != nil && a.cfg.SaveFile != nil {
 			att := r.body.Attachments[i]
@@ -194,6 +198,7 @@ func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
 					}
 					return iconButton(gtx, th, &r.forward, iconForward, "Forward (f)", th.Fg)
 				},
+				func(gtx C) D { return r.layoutOpenHTML(gtx, a) },
 				func(gtx C) D {
 					if r.meta.Folder == mail.Sent {
 						return D{} // read or unread means nothing for what one sent
@@ -230,7 +235,6 @@ func (r *readerPage) Layout(gtx C, a *App, narrow bool) D {
 
 func (r *readerPage) layoutContent(gtx C, a *App) D {
 	th := a.th
-	m := r.meta
 	nAtt := 0
 	if r.body != nil {
 		nAtt = len(r.body.Attachments)
@@ -238,56 +242,64 @@ func (r *readerPage) layoutContent(gtx C, a *App) D {
 	// Items: header, status line, attachments, save message, then the
 	// body's lines.
 	n := 3 + nAtt + len(r.lines)
-	inset := layout.Inset{Left: gutter, Right: gutter}
-	return material.List(th.Theme, &r.list).Layout(gtx, n, func(gtx C, i int) D {
-		// Long lines are hard to read: the text column stops at readerMaxW.
-		gtx.Constraints.Max.X = min(gtx.Constraints.Max.X, gtx.Dp(readerMaxW))
-		gtx.Constraints.Min.X = gtx.Constraints.Max.X
-		switch {
-		case i == 0:
-			return layout.Inset{Top: gutter, Left: gutter, Right: gutter, Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
-				return r.layoutHeader(gtx, a, m)
-			})
-		case i == 1:
-			return inset.Layout(gtx, func(gtx C) D {
-				var parts []layout.FlexChild
-				if r.loading {
-					parts = append(parts, layout.Rigid(label(th, 14, th.Muted, "Loading…").Layout))
-				}
-				if r.err != "" {
-					parts = append(parts, layout.Rigid(label(th, 15, th.Danger, r.err).Layout))
-				}
-				parts = append(parts, layout.Rigid(func(gtx C) D {
-					return layout.Inset{Top: smallSpace, Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
-						return divider(gtx, th.Divider, false)
-					})
-				}))
-				return layout.Flex{Axis: layout.Vertical}.Layout(gtx, parts...)
-			})
-		case i < 2+nAtt:
-			return inset.Layout(gtx, func(gtx C) D { return r.layoutAttachment(gtx, a, i-2) })
-		case i == 2+nAtt:
-			// Under the files, so that saving one does not move them under
-			// the pointer.
-			if r.saveMsg == "" {
-				return D{}
-			}
-			c := th.OK
-			if r.saveBad {
-				c = th.Danger
-			}
-			return layout.Inset{Left: gutter, Right: gutter, Bottom: smallSpace}.Layout(gtx, label(th, 14, c, r.saveMsg).Layout)
-		}
-		line := r.lines[i-3-nAtt]
-		if strings.TrimSpace(line) == "" {
-			return layout.Spacer{Height: 12}.Layout(gtx)
-		}
-		col := th.Fg
-		if strings.HasPrefix(line, ">") {
-			col = th.Muted
-		}
-		return inset.Layout(gtx, directed(label(th, 16, col, line)))
+	return a.wheelList(gtx, &r.list, func(gtx C) D {
+		return material.List(th.Theme, &r.list).Layout(gtx, n, func(gtx C, i int) D { return r.item(gtx, a, i, nAtt) })
 	})
+}
+
+// item is the reader's item i: header, status line, attachments, save
+// message, then the body's lines.
+func (r *readerPage) item(gtx C, a *App, i, nAtt int) D {
+	th := a.th
+	m := r.meta
+	inset := layout.Inset{Left: gutter, Right: gutter}
+	// Long lines are hard to read: the text column stops at readerMaxW.
+	gtx.Constraints.Max.X = min(gtx.Constraints.Max.X, gtx.Dp(readerMaxW))
+	gtx.Constraints.Min.X = gtx.Constraints.Max.X
+	switch {
+	case i == 0:
+		return layout.Inset{Top: gutter, Left: gutter, Right: gutter, Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
+			return r.layoutHeader(gtx, a, m)
+		})
+	case i == 1:
+		return inset.Layout(gtx, func(gtx C) D {
+			var parts []layout.FlexChild
+			if r.loading {
+				parts = append(parts, layout.Rigid(label(th, 14, th.Muted, "Loading…").Layout))
+			}
+			if r.err != "" {
+				parts = append(parts, layout.Rigid(label(th, 15, th.Danger, r.err).Layout))
+			}
+			parts = append(parts, layout.Rigid(func(gtx C) D {
+				return layout.Inset{Top: smallSpace, Bottom: smallSpace}.Layout(gtx, func(gtx C) D {
+					return divider(gtx, th.Divider, false)
+				})
+			}))
+			return layout.Flex{Axis: layout.Vertical}.Layout(gtx, parts...)
+		})
+	case i < 2+nAtt:
+		return inset.Layout(gtx, func(gtx C) D { return r.layoutAttachment(gtx, a, i-2) })
+	case i == 2+nAtt:
+		// Under the files, so that saving one does not move them under
+		// the pointer.
+		if r.saveMsg == "" {
+			return D{}
+		}
+		c := th.OK
+		if r.saveBad {
+			c = th.Danger
+		}
+		return layout.Inset{Left: gutter, Right: gutter, Bottom: smallSpace}.Layout(gtx, label(th, 14, c, r.saveMsg).Layout)
+	}
+	line := r.lines[i-3-nAtt]
+	if strings.TrimSpace(line) == "" {
+		return layout.Spacer{Height: 12}.Layout(gtx)
+	}
+	col := th.Fg
+	if strings.HasPrefix(line, ">") {
+		col = th.Muted
+	}
+	return inset.Layout(gtx, directed(label(th, 16, col, line)))
 }
 
 func (r *readerPage) layoutHeader(gtx C, a *App, m mail.Meta) D {
@@ -326,4 +338,19 @@ func (r *readerPage) layoutAttachment(gtx C, a *App, i int) D {
 			return iconButton(gtx, th, &r.saves[i], iconSave, "Save "+att.Name, th.ContrastBg)
 		})
 	})
+}
+
+// openMessage shows m in the reader and marks it seen.
+func (a *App) openMessage(m mail.Meta) {
+	if m.Folder == mail.Drafts && a.serverDraftsOn() {
+		a.editDraft(m) // a draft opens in compose
+		return
+	}
+	a.reader.show(a, m)
+	if a.top() != routeReader {
+		a.push(routeReader)
+	}
+	if !m.Seen {
+		a.setSeen(m, true)
+	}
 }

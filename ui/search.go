@@ -50,6 +50,11 @@ type searchBox struct {
 	err     string
 	loaded  bool
 	list    widget.List
+	// done: the last page was short, nothing older matches; more: a
+	// next page is on its way; moreErr: the next page failed (paging
+	// stops until the search changes).
+	done, more bool
+	moreErr    string
 }
 
 func (b *searchBox) reset() {
@@ -84,6 +89,7 @@ func (a *App) clearSearch() {
 	b.seq++ // a search in flight is now stale
 	b.due, b.shown, b.loaded = false, false, false
 	b.results, b.words, b.err, b.query = nil, nil, "", ""
+	a.mailbox.cursor, a.mailbox.cursorShown = 0, false
 }
 
 // update handles typing: it schedules a search once typing pauses and runs
@@ -105,7 +111,10 @@ func (b *searchBox) update(gtx C, a *App) {
 			b.due, b.dueAt = true, gtx.Now.Add(b.delay)
 			gtx.Execute(op.InvalidateCmd{At: b.dueAt})
 		case widget.SubmitEvent:
+			// Enter searches now and hands the keys to the results:
+			// arrows or j/k move, Enter opens, as in the list.
 			b.due, b.dueAt = true, gtx.Now
+			gtx.Execute(key.FocusCmd{})
 		}
 	}
 	if b.due && !gtx.Now.Before(b.dueAt) {
@@ -131,12 +140,15 @@ func (a *App) runSearch() {
 				return // stale: the text changed, or the session ended
 			}
 			b.query, b.loaded, b.err = q, true, ""
+			b.more, b.moreErr = false, ""
+			a.mailbox.cursor, a.mailbox.cursorShown = 0, false
+			b.list.Position = layout.Position{}
 			if err != nil {
 				b.results, b.words = nil, nil
 				b.err = a.searchErr(s, err)
 				return
 			}
-			b.results, b.words = ms, highlightWords(q)
+			b.results, b.words, b.done = ms, highlightWords(q), len(ms) < searchLimit
 		}
 	})
 }
@@ -210,8 +222,63 @@ func (b *searchBox) layoutResults(gtx C, a *App) D {
 	case len(b.results) == 0:
 		return layout.Center.Layout(gtx, label(th, 16, th.Muted, "No messages match").Layout)
 	}
-	return material.List(th.Theme, &b.list).Layout(gtx, len(b.results), func(gtx C, i int) D {
-		return a.mailbox.layoutRow(gtx, a, b.results[i])
+	n := len(b.results)
+	extra := 0
+	if !b.done {
+		extra = 1 // "loading more" or why not
+	}
+	dims := a.wheelList(gtx, &b.list, func(gtx C) D {
+		return material.List(th.Theme, &b.list).Layout(gtx, n+extra, func(gtx C, i int) D {
+			if i < n {
+				return a.mailbox.layoutRow(gtx, a, b.results[i])
+			}
+			txt, col := "Loading more results…", th.Muted
+			if b.moreErr != "" {
+				txt, col = b.moreErr, th.Danger
+			}
+			gtx.Constraints.Min.X = gtx.Constraints.Max.X
+			return layout.UniformInset(gutter).Layout(gtx, func(gtx C) D {
+				return layout.Center.Layout(gtx, label(th, 14, col, txt).Layout)
+			})
+		})
+	})
+	a.moreResults(b.list.Position.First + b.list.Position.Count - 1)
+	return dims
+}
+
+// searchPrefetch is how close to the last result the list may get before
+// the next page of results is asked for.
+const searchPrefetch = 10
+
+// moreResults asks for the next page of results, older than the last one
+// shown (the search op pages with before, as List does), once the row
+// lastVisible is near the end.
+func (a *App) moreResults(lastVisible int) {
+	b := &a.mailbox.search
+	n := len(b.results)
+	if !a.canSearch() || !b.loaded || b.done || b.more || b.moreErr != "" || n == 0 || lastVisible < n-searchPrefetch {
+		return
+	}
+	b.more = true
+	s, seq, q, before := a.sess, b.seq, b.query, b.results[n-1].ID
+	a.run(s.ctx, func(ctx context.Context) func() {
+		ms, err := s.ss.Search(ctx, q, "", before, searchLimit)
+		return func() {
+			if a.sess != s || seq != b.seq {
+				return // another search, or the session ended
+			}
+			b.more = false
+			if err != nil {
+				b.moreErr = "Could not load more results: " + a.searchErr(s, err)
+				return
+			}
+			for _, m := range ms {
+				if m.ID < b.results[len(b.results)-1].ID {
+					b.results = append(b.results, m)
+				}
+			}
+			b.done = len(ms) < searchLimit
+		}
 	})
 }
 

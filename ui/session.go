@@ -29,6 +29,8 @@ type session struct {
 	fs ports.FolderSession
 	// ss is the search side of s, nil when it has none (no search field).
 	ss ports.SearchSession
+	// ds stores drafts on the server, nil when s cannot (serverdraft.go).
+	ds ports.DraftSession
 	// infos is the folder list from the last count, special first.
 	infos  []mail.FolderInfo
 	ctx    context.Context
@@ -61,8 +63,9 @@ func (a *App) startSession(s ports.Session, username string) {
 	ctx, cancel := context.WithCancel(a.ctx)
 	fs, _ := s.(ports.FolderSession)
 	ss, _ := s.(ports.SearchSession)
+	ds, _ := s.(ports.DraftSession)
 	a.sess = &session{
-		s: s, fs: fs, ss: ss, ctx: ctx, cancel: cancel,
+		s: s, fs: fs, ss: ss, ds: ds, ctx: ctx, cancel: cancel,
 		folders:     map[mail.Folder]*model.Pager{mail.Inbox: {}, mail.Sent: {}},
 		total:       map[mail.Folder]int{},
 		unseen:      map[mail.Folder]int{},
@@ -115,8 +118,12 @@ func (a *App) logout() {
 // session ends.
 func (a *App) watch(s *session) {
 	ch := s.s.Watch(s.ctx)
+	self := s.s.Account().Address
 	go func() {
 		for ev := range ch {
+			if ev.Message != nil && s.ctx.Err() == nil {
+				a.noticeMail(*ev.Message, self)
+			}
 			a.post(s.ctx, func() { a.onWatch(s, ev) })
 		}
 	}()
@@ -132,6 +139,16 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 		a.failIn(s, ev.Err)
 		return
 	}
+	switch {
+	case ev.Removed != 0:
+		s.connected = true
+		a.onRemoved(s, ev.Removed)
+		return
+	case ev.Flagged != nil:
+		s.connected = true
+		a.onFlagged(s, *ev.Flagged)
+		return
+	}
 	if ev.Message == nil {
 		s.connected = ev.Connected
 		s.retryIn = ev.RetryIn
@@ -140,6 +157,7 @@ func (a *App) onWatch(s *session, ev ports.WatchEvent) {
 			a.catchUp(s)
 			a.reader.reconnected(a)
 			a.flushOutbox()
+			a.draftsReconnected(s)
 		}
 		return
 	}

@@ -12,7 +12,7 @@ import (
 // the theme switch, and the log out and forget-server actions.
 type settingsPage struct {
 	back, logout, forget widget.Clickable
-	dark                 widget.Bool
+	dark, notify         widget.Bool
 	list                 widget.List
 	inited               bool
 }
@@ -29,6 +29,12 @@ func (p *settingsPage) update(gtx C, a *App) {
 		p.setDark(a)
 	}
 	p.dark.Value = a.dark()
+	if p.notify.Update(gtx) {
+		a.settings.NoNotify = !p.notify.Value
+		a.setNotify(p.notify.Value)
+		a.saveSettings()
+	}
+	p.notify.Value = !a.settings.NoNotify
 	if p.logout.Clicked(gtx) && a.sess != nil {
 		a.logout()
 		a.showToast("Signed out")
@@ -119,6 +125,12 @@ func (p *settingsPage) Layout(gtx C, a *App) D {
 									}),
 								)
 							}),
+							layout.Rigid(func(gtx C) D {
+								if a.cfg.Notifier == nil {
+									return D{}
+								}
+								return p.layoutSwitch(gtx, th, &p.notify, "New-mail notifications")
+							}),
 							layout.Rigid(layout.Spacer{Height: 24}.Layout),
 							layout.Rigid(func(gtx C) D {
 								if a.sess == nil {
@@ -146,5 +158,14 @@ func (p *settingsPage) Layout(gtx C, a *App) D {
 				})
 			})
 		}),
+	)
+}
+
+// layoutSwitch is a settings line with a switch at its end.
+func (p *settingsPage) layoutSwitch(gtx C, th *Theme, b *widget.Bool, txt string) D {
+	gtx.Constraints.Min.Y = gtx.Dp(touch)
+	return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+		layout.Flexed(1, label(th, 16, th.Fg, txt).Layout),
+		layout.Rigid(func(gtx C) D { return material.Switch(th.Theme, b, txt).Layout(gtx) }),
 	)
 }

@@ -85,6 +85,9 @@ func run(win *app.Window, dir string, dark bool, pick string) error {
 		SaveFile:   saver(dir),
 		PickFile:   pickFile,
 		Dark:       dark,
+		WheelNotch: wheelNotch(),
+		Notifier:   newNotifier(),
+		OpenFile:   opener(),
 	})
 	defer a.Close()
 	var ops op.Ops
@@ -94,6 +97,11 @@ func run(win *app.Window, dir string, dark bool, pick string) error {
 		switch e := e.(type) {
 		case app.DestroyEvent:
 			return e.Err
+		case app.ConfigEvent:
+			a.SetFocused(e.Config.Focused)
+			if !e.Config.Focused && runtime.GOOS == "android" {
+				a.Pause() // in the background Android may end the process unasked
+			}
 		case app.FrameEvent:
 			gtx := app.NewContext(&ops, e)
 			a.Layout(gtx)

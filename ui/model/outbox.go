@@ -3,6 +3,7 @@ package model
 import (
 	"time"
 
+	"mailroom/domain/mail"
 	"mailroom/ports"
 )
 
@@ -80,6 +81,9 @@ type SavedDraft struct {
 	Account string      `json:"account"`
 	Draft   ports.Draft `json:"draft"`
 	Saved   time.Time   `json:"saved"`
+	// ServerID is the draft's copy in the server's Drafts folder, which
+	// the next store replaces (0: none).
+	ServerID mail.EntryID `json:"server_id,omitempty"`
 }
 
 // Empty reports whether the draft holds nothing worth keeping.

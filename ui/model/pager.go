@@ -108,3 +108,16 @@ func (p *Pager) Remove(id mail.EntryID) int {
 	}
 	return i
 }
+
+// SetFlags gives the entry id, if loaded, its new flags and seen state
+// (another client changed them) and reports whether it was loaded and
+// whether it had been seen before.
+func (p *Pager) SetFlags(id mail.EntryID, flags mail.Flags, seen bool) (wasSeen, ok bool) {
+	i := p.Index(id)
+	if i < 0 {
+		return false, false
+	}
+	wasSeen = p.Items[i].Seen
+	p.Items[i].Flags, p.Items[i].Seen = flags, seen
+	return wasSeen, true
+}

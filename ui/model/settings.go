@@ -21,6 +21,8 @@ type Settings struct {
 	Username    string `json:"username,omitempty"`
 	// Dark is the theme chosen in settings; nil follows the app's default.
 	Dark *bool `json:"dark,omitempty"`
+	// NoNotify turns new-mail notifications off (they are on by default).
+	NoNotify bool `json:"no_notify,omitempty"`
 }
 
 // Endpoint is the server the settings point at.
