@@ -186,6 +186,8 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"tag":"\ud800","op":"ping"}`,
 		`{"op":"ping","op":"quit"}`,
 		`{"OP":"ping"}`,
+		`{"tag":2,"op":"append","folder":"drafts","raw":"aGk=","flags":["draft","seen"]}`,
+		`{"op":"append","folder":"drafts","raw":"aGk","tag":"x"}`,
 		"{\"op\":\"ping\xff\"}",
 		`{`, `[]`, `null`, ``, ` `,
 	} {
