@@ -88,6 +88,9 @@ func run(win *app.Window, dir string, dark bool, pick string) error {
 		WheelNotch: wheelNotch(),
 		Notifier:   newNotifier(),
 		OpenFile:   opener(),
+		// DraftRaw stays nil, so drafts stay on this device, until the
+		// client adapter exports the message builder Send uses
+		// (adapters/client buildMessage): a second copy here would drift.
 	})
 	defer a.Close()
 	var ops op.Ops
