@@ -33,7 +33,8 @@ func TestLineBoundBeforeAndAfterLogin(t *testing.T) {
 		t.Fatalf("a 8 KiB+ line before login: %.100s, %v; want too_large", line, err)
 	}
 	c.closed(5 * time.Second)
-	// After login, MaxLine (1 MiB) holds.
+	// After login, lines of MaxLine (1 MiB) and more are taken (see
+	// TestAppendSizeLimit for the bound).
 	bob := e.login("bob")
 	big := strings.Repeat("b", 900<<10)
 	if r := bob.ok(`{"op":"ping","tag":"` + big + `"}`); string(r.Tag) != `"`+big+`"` {

@@ -189,3 +189,32 @@ func TestNoSubscriptionWithoutWatchers(t *testing.T) {
 		t.Errorf("got %+v", ev)
 	}
 }
+
+// TestBulkChangeEndsInEventsOrResync: one unit of work that changes more
+// entries than the feed buffers for a subscriber (256 by default) is never
+// lost in silence: the watcher gets every event, or a resync after which
+// it lists again.
+func TestBulkChangeEndsInEventsOrResync(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const n = 300
+	var ids []mail.EntryID
+	for i := range n {
+		ids = append(ids, e.deliver("alice", []string{"bob"}, fmt.Sprint("bulk ", i))[0].ID)
+	}
+	watcher := e.login("bob")
+	e.watch(watcher)
+	if _, err := e.mb.StoreFlags(context.Background(), e.users["bob"].ID, ids, mail.FlagsAdd, mail.FlagSeen); err != nil {
+		t.Fatal(err)
+	}
+	flagged := map[int64]bool{}
+	for len(flagged) < n {
+		ev := watcher.event(5 * time.Second)
+		if ev.Event == inboxwire.EventResync {
+			return
+		}
+		if ev.Event != inboxwire.EventFlags || ev.ID == nil || ev.Seen == nil || !*ev.Seen {
+			t.Fatalf("got %+v, want a flags event or resync", ev)
+		}
+		flagged[*ev.ID] = true
+	}
+}
