@@ -4,6 +4,7 @@ import (
 	"io"
 	netmail "net/mail"
 	"strings"
+	"unicode/utf8"
 )
 
 // Parsed is what storing a message reads from it: the header fields, the
@@ -47,7 +48,7 @@ func ParseMessage(raw []byte) Parsed {
 	// MaxHeaderBytes: when the walk's header ended on a blank line within
 	// that block, both read the same lines.
 	if in.header != nil && in.headerLen < len(raw) && in.headerLen <= len(headBlock(raw)) {
-		p.Header = headerFields(in.header)
+		p.Header = headerFields(in.header, in.addresses)
 	} else {
 		p.Header = ParseHeader(raw)
 	}
@@ -59,6 +60,9 @@ type ingestWalk struct {
 	// header is the message's, headerLen its length with the blank line.
 	header    netmail.Header
 	headerLen int
+	// addrs holds address fields as ParseHeader reads them, where the
+	// parse for the Text gave them too (see people).
+	addrs []fieldAddrs
 	// preview: Preview's walk is followed. It visits the entities at
 	// depth up to previewLimits.Depth, at most previewLimits.Parts of them,
 	// reads previewLimits.PartBytes of a text part, and ends at the first
@@ -127,4 +131,44 @@ func (w *textWalk) ingestText(h header, body io.Reader, isHTML bool, charset str
 	} else {
 		in.plain, in.previewEnd = s, true
 	}
+}
+
+type fieldAddrs struct {
+	key   string
+	addrs []string
+}
+
+// people is people(h, key), and keeps the field's addresses as
+// ParseHeader reads them (addresses) when one parse gives both: in a valid
+// UTF-8 field without "=?" there is no encoded word, and then the word
+// decoders that set the two apart do nothing.
+func (in *ingestWalk) people(h netmail.Header, key string) []Person {
+	v := h.Get(key)
+	if strings.TrimSpace(v) == "" || strings.Contains(v, "=?") || !utf8.ValidString(v) {
+		return people(h, key)
+	}
+	list, err := netmail.ParseAddressList(v)
+	if err != nil {
+		return people(h, key) // each item alone, on both sides
+	}
+	ps := make([]Person, 0, min(len(list), maxPeople))
+	addrs := make([]string, len(list))
+	for i, a := range list {
+		if i < maxPeople {
+			ps = append(ps, person(a))
+		}
+		addrs[i] = strings.ToLower(a.Address)
+	}
+	in.addrs = append(in.addrs, fieldAddrs{key, addrs})
+	return ps
+}
+
+// addresses is addresses(h.Get(key)), from what people kept if it can.
+func (in *ingestWalk) addresses(h netmail.Header, key string) []string {
+	for _, f := range in.addrs {
+		if f.key == key {
+			return f.addrs
+		}
+	}
+	return addresses(h.Get(key))
 }

@@ -127,6 +127,8 @@ func ingestSeeds() []string {
 			"To: =?iso-8859-1?q?J=FCrgen?= <J@X.org>, bad@, \"Q, R\" <q@x.org>\r\nCc: friends: a@x.org;\r\n" +
 			"Message-ID: <id@x>\r\n\r\nbody\r\n",
 		"Subject: bad \xff utf8\r\nFrom: \xfe <a@b>\r\n\r\nbody \xff text\r\n",
+		"To: undisclosed-recipients:;\r\nCc: (comment) C@x.org, d@x.org (Dee)\r\nFrom: \"Quoted \\\" Name\" <Q@X.org>\r\n\r\nx",
+		"From: =?utf-8?q?Ren=C3=A9e?= <R@x.org>\r\nTo: plain <P@x.org>, =?utf-8?b?w6k=?= <e@x.org>\r\nCc: not an address\r\n\r\nx",
 		"Message-ID: <" + strings.Repeat("m", MaxMessageIDBytes) + "@x>\r\n\r\nlong id\r\n",
 		"To: " + strings.Repeat("a@x.org, ", maxPeople+20) + "z@x.org\r\n\r\nmany people\r\n",
 		"X-Pad: " + strings.Repeat("p", MaxHeaderBytes) + "\r\nSubject: late\r\n\r\nbody\r\n",

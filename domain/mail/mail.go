@@ -298,7 +298,7 @@ func ParseHeader(raw []byte) Header {
 	if err != nil {
 		return Header{}
 	}
-	return headerFields(m.Header)
+	return headerFields(m.Header, nil)
 }
 
 // headBlock is the start of raw that ParseHeader reads: up to the first
@@ -316,8 +316,12 @@ func headBlock(raw []byte) []byte {
 	return head
 }
 
-// headerFields is ParseHeader's reading of a parsed header.
-func headerFields(m netmail.Header) Header {
+// headerFields is ParseHeader's reading of a parsed header. parse, when
+// not nil, is addresses(m.Get(key)), from a parse made already.
+func headerFields(m netmail.Header, parse func(m netmail.Header, key string) []string) Header {
+	if parse == nil {
+		parse = func(m netmail.Header, key string) []string { return addresses(m.Get(key)) }
+	}
 	var h Header
 	if subj := m.Get("Subject"); subj != "" {
 		if dec, err := wordDecoder.DecodeHeader(subj); err == nil {
@@ -327,9 +331,9 @@ func headerFields(m netmail.Header) Header {
 		}
 	}
 	for _, field := range []string{"To", "Cc"} {
-		h.To = append(h.To, addresses(m.Get(field))...)
+		h.To = append(h.To, parse(m, field)...)
 	}
-	if from := addresses(m.Get("From")); len(from) > 0 {
+	if from := parse(m, "From"); len(from) > 0 {
 		h.From = from[0]
 	}
 	// A Message-ID longer than a header line may be (RFC 5322 §2.1.1) is

@@ -155,10 +155,17 @@ func (w *textWalk) message(raw []byte) {
 	}
 	if !w.firstText {
 		w.out.Subject = decodeHeader(m.Header.Get("Subject"))
-		w.out.From = people(m.Header, "From")
-		w.out.To = append(people(m.Header, "To"), people(m.Header, "Cc")...)
+		w.out.From = w.people(m.Header, "From")
+		w.out.To = append(w.people(m.Header, "To"), w.people(m.Header, "Cc")...)
 	}
 	w.part(m.Header, m.Body, 0)
+}
+
+func (w *textWalk) people(h netmail.Header, key string) []Person {
+	if w.ingest != nil {
+		return w.ingest.people(h, key)
+	}
+	return people(h, key)
 }
 
 // part reads one entity, and within it every part in turn. It reports

@@ -1,13 +1,12 @@
 package mail
 
 import (
-	"bytes"
 	"encoding/base64"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	netmail "net/mail"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxPeople bounds the people kept from one header field.
@@ -31,7 +30,7 @@ func decodeBytes(b []byte, cte, charset string) string {
 		b = decodeBase64(b)
 	case "quoted-printable":
 		// A bad escape ends the decoding; what came before it stands.
-		b, _ = io.ReadAll(quotedprintable.NewReader(bytes.NewReader(b)))
+		b = decodeQP(b) // quotedprintable.NewReader's answer, in one pass
 	}
 	return toUTF8(b, charset)
 }
@@ -89,6 +88,9 @@ func toUTF8(b []byte, charset string) string {
 			}
 		}
 		return sb.String()
+	}
+	if utf8.Valid(b) { // the usual case, checked a word at a time
+		return string(b)
 	}
 	return strings.ToValidUTF8(string(b), "")
 }

@@ -12,10 +12,11 @@ func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
 
-// asciiWord classes the ASCII bytes for appendWords: 0 separates words, 1 is
-// a word byte as it is (a-z, 0-9), 2 an upper-case letter. In ASCII,
-// isWordRune holds for exactly these letters and digits.
-var asciiWord = func() (t [utf8.RuneSelf]uint8) {
+// asciiWord classes bytes for appendWords: 1 is a word byte as it is
+// (a-z, 0-9), 2 an upper-case ASCII letter, 0 any other byte (in ASCII,
+// isWordRune holds for exactly these letters and digits; bytes from 0x80
+// start runes, decoded apart).
+var asciiWord = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = 1
 	}
@@ -90,15 +91,15 @@ func appendWords(dst []byte, base int, s string) []byte {
 			}
 			continue
 		}
-		j, upper := i, false
-		for j < len(s) && s[j] < utf8.RuneSelf && asciiWord[s[j]] != 0 {
-			upper = upper || asciiWord[s[j]] == 2
+		j, class := i, uint8(0)
+		for j < len(s) && asciiWord[s[j]] != 0 {
+			class |= asciiWord[s[j]]
 			j++
 		}
 		if !full {
 			k := min(j-i, MaxWordBytes-n)
 			full = k < j-i
-			dst = appendLowerASCII(dst, s[i:i+k], upper)
+			dst = appendLowerASCII(dst, s[i:i+k], class&2 != 0)
 			n += k
 		}
 		i = j
@@ -108,11 +109,12 @@ func appendWords(dst []byte, base int, s string) []byte {
 
 // appendLowerASCII appends s, letters and digits only, lower-cased.
 func appendLowerASCII(dst []byte, s string, upper bool) []byte {
-	if !upper {
-		return append(dst, s...)
-	}
-	for i := 0; i < len(s); i++ {
-		dst = append(dst, s[i]|0x20) // a letter's case bit; no digit has it clear
+	start := len(dst)
+	dst = append(dst, s...)
+	if upper {
+		for i := start; i < len(dst); i++ {
+			dst[i] |= 0x20 // a letter's case bit; every digit has it set
+		}
 	}
 	return dst
 }
