@@ -166,7 +166,7 @@ func (s *Store) Append(ctx context.Context, msg mail.NewMessage, e mail.NewEntry
 		to = []string{}
 	}
 	received := fromNanos(msg.Received.UnixNano())
-	doc := mail.NewSearchDoc(raw, msg.From)
+	doc := msg.SearchDoc() // computed once by the domain when it parsed the message
 	var meta mail.Meta
 	var existed bool
 	err := s.inTx(ctx, "append", func(tx pgx.Tx) error {

@@ -78,7 +78,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		raw = []byte{} // NOT NULL: an empty message is still a message
 	}
 	received := fromNanos(msg.Received.UnixNano())
-	doc := mail.NewSearchDoc(raw, msg.From)
+	doc := msg.SearchDoc() // computed once by the domain when it parsed the message
 	metas := make([]mail.Meta, len(entries))
 	owners := make([]int64, len(entries))
 	folders := make([]string, len(entries))
