@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"strings"
 
 	"gioui.org/layout"
@@ -150,31 +151,34 @@ func (fp *folderPane) layoutRow(gtx C, a *App, f mail.FolderInfo) D {
 			gtx.Constraints.Min.X = gtx.Constraints.Max.X
 			gtx.Constraints.Min.Y = gtx.Dp(touch)
 			in := layout.Inset{Left: gutter + unit.Dp(16*depth), Right: gutter}
-			return in.Layout(gtx, func(gtx C) D {
-				return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-					layout.Rigid(func(gtx C) D {
-						gtx.Constraints.Min.X = gtx.Dp(22)
-						return folderIcon(f.Name).Layout(gtx, col)
-					}),
-					layout.Rigid(layout.Spacer{Width: 16}.Layout),
-					layout.Flexed(1, func(gtx C) D {
-						l := oneLine(label(th, 15, col, folderName(f.Name)))
-						if selected || unseen > 0 && f.Name != mail.Sent {
-							l = bold(l)
-						}
-						return l.Layout(gtx)
-					}),
-					layout.Rigid(func(gtx C) D {
-						// Sent counts nothing the sender would act on (tabLabel).
-						if unseen == 0 || f.Name == mail.Sent {
-							return D{}
-						}
-						return bold(label(th, 14, col, fmt.Sprint(unseen))).Layout(gtx)
-					}),
-				)
-			})
+			return in.Layout(gtx, func(gtx C) D { return fp.layoutRowContent(gtx, th, f, col, selected, unseen) })
 		})
 	})
+}
+
+// layoutRowContent is a folder row's icon, name and unread count.
+func (fp *folderPane) layoutRowContent(gtx C, th *Theme, f mail.FolderInfo, col color.NRGBA, selected bool, unseen int) D {
+	return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
+		layout.Rigid(middle(func(gtx C) D {
+			gtx.Constraints.Min.X = gtx.Dp(22)
+			return folderIcon(f.Name).Layout(gtx, col)
+		})),
+		layout.Rigid(layout.Spacer{Width: 16}.Layout),
+		layout.Flexed(1, middle(func(gtx C) D {
+			l := oneLine(label(th, 15, col, folderName(f.Name)))
+			if selected || unseen > 0 && f.Name != mail.Sent {
+				l = bold(l)
+			}
+			return l.Layout(gtx)
+		})),
+		layout.Rigid(middle(func(gtx C) D {
+			// Sent counts nothing the sender would act on (tabLabel).
+			if unseen == 0 || f.Name == mail.Sent {
+				return D{}
+			}
+			return bold(label(th, 14, col, fmt.Sprint(unseen))).Layout(gtx)
+		})),
+	)
 }
 
 // layoutHeader is the current folder's name over its list, with its
@@ -190,6 +194,10 @@ func (fp *folderPane) layoutHeader(gtx C, a *App) D {
 		actions = append(actions,
 			func(gtx C) D { return iconButton(gtx, th, &fp.rename, iconRename, "Rename folder", th.Fg) },
 			func(gtx C) D { return iconButton(gtx, th, &fp.remove, iconDelete, "Delete folder", th.Fg) })
+	}
+	if a.mailbox.search.active() {
+		// Search looks in every folder, not only the one chosen.
+		return bar(gtx, th, th.Bg, nil, "Results in all folders")
 	}
 	return bar(gtx, th, th.Bg, nil, folderTitle(f), actions...)
 }
@@ -210,7 +218,12 @@ func (fp *folderPane) layoutDrawer(gtx C, a *App) D {
 			w := min(gtx.Dp(300), gtx.Constraints.Max.X*85/100)
 			gtx.Constraints.Min = image.Pt(w, gtx.Constraints.Max.Y)
 			gtx.Constraints.Max = gtx.Constraints.Min
-			return fp.Layout(gtx, a)
+			// A title over the list, where the app bar was: the first
+			// folder does not start at the screen's edge.
+			return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
+				layout.Rigid(func(gtx C) D { return bar(gtx, a.th, a.th.Surface, nil, "Folders") }),
+				layout.Flexed(1, func(gtx C) D { return fp.Layout(gtx, a) }),
+			)
 		}),
 	)
 }
@@ -278,9 +291,9 @@ func iconTextButton(gtx C, th *Theme, c *widget.Clickable, ic *widget.Icon, txt 
 		gtx.Constraints.Min.Y = gtx.Dp(touch)
 		return layout.Inset{Left: smallSpace, Right: gutter}.Layout(gtx, func(gtx C) D {
 			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-				layout.Rigid(func(gtx C) D { return ic.Layout(gtx, th.ContrastBg) }),
+				layout.Rigid(middle(func(gtx C) D { return ic.Layout(gtx, th.ContrastBg) })),
 				layout.Rigid(layout.Spacer{Width: 12}.Layout),
-				layout.Rigid(bold(label(th, 15, th.ContrastBg, txt)).Layout),
+				layout.Rigid(middle(bold(label(th, 15, th.ContrastBg, txt)).Layout)),
 			)
 		})
 	}))

@@ -259,6 +259,9 @@ func TestSearchResultsPageAndKeys(t *testing.T) {
 	if h.frame(); h.r.Source().Focused(&b.ed) {
 		t.Fatal("Enter left the focus in the field")
 	}
+	if !strings.Contains(h.labels(), "Results in all folders") {
+		t.Errorf("the header over the results says %q", h.labels())
+	}
 	// Scrolling near the end loads the next page.
 	b.list.Position.First = searchLimit - 5
 	h.settle()

@@ -116,15 +116,7 @@ func (p *settingsPage) Layout(gtx C, a *App) D {
 							section("Account"),
 							line("Signed in as", acct),
 							section("Appearance"),
-							layout.Rigid(func(gtx C) D {
-								gtx.Constraints.Min.Y = gtx.Dp(touch)
-								return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-									layout.Flexed(1, label(th, 16, th.Fg, "Dark theme").Layout),
-									layout.Rigid(func(gtx C) D {
-										return material.Switch(th.Theme, &p.dark, "Dark theme").Layout(gtx)
-									}),
-								)
-							}),
+							layout.Rigid(func(gtx C) D { return p.layoutSwitch(gtx, th, &p.dark, "Dark theme") }),
 							layout.Rigid(func(gtx C) D {
 								if a.cfg.Notifier == nil {
 									return D{}
@@ -161,11 +153,11 @@ func (p *settingsPage) Layout(gtx C, a *App) D {
 	)
 }
 
-// layoutSwitch is a settings line with a switch at its end.
+// layoutSwitch is a settings line, touch high, with a switch at its end.
 func (p *settingsPage) layoutSwitch(gtx C, th *Theme, b *widget.Bool, txt string) D {
 	gtx.Constraints.Min.Y = gtx.Dp(touch)
 	return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-		layout.Flexed(1, label(th, 16, th.Fg, txt).Layout),
-		layout.Rigid(func(gtx C) D { return material.Switch(th.Theme, b, txt).Layout(gtx) }),
+		layout.Flexed(1, middle(label(th, 16, th.Fg, txt).Layout)),
+		layout.Rigid(middle(material.Switch(th.Theme, b, txt).Layout)),
 	)
 }

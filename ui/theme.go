@@ -414,28 +414,16 @@ func avatarColor(s string, dark bool) color.NRGBA {
 	return c
 }
 
-// fileRow is an attached file: a bordered row at least touch high with the
-// clip icon, the name and size, and an action button (save, remove).
-func fileRow(gtx C, th *Theme, name string, size int64, action layout.Widget) D {
-	return widget.Border{Color: th.Divider, Width: 1, CornerRadius: 6}.Layout(gtx, func(gtx C) D {
-		gtx.Constraints.Min.Y = gtx.Dp(touch)
-		return layout.Inset{Left: 12, Right: 4}.Layout(gtx, func(gtx C) D {
-			return layout.Flex{Alignment: layout.Middle}.Layout(gtx,
-				layout.Rigid(func(gtx C) D {
-					gtx.Constraints.Min.X = gtx.Dp(20)
-					return iconAttach.Layout(gtx, th.Muted)
-				}),
-				layout.Rigid(layout.Spacer{Width: smallSpace}.Layout),
-				layout.Flexed(1, func(gtx C) D {
-					return layout.Flex{Axis: layout.Vertical}.Layout(gtx,
-						layout.Rigid(oneLine(label(th, 15, th.Fg, name)).Layout),
-						layout.Rigid(label(th, 13, th.Muted, model.HumanSize(size)).Layout),
-					)
-				}),
-				layout.Rigid(action),
-			)
-		})
-	})
+// middle lays w out without the minimum height its row passes on: a
+// Flex gives each child the row's minimum (48dp for a touch target), and a
+// label or column of labels laid out that tall puts its text at the top,
+// while the Flex's Middle alignment centres the children it can see the
+// size of. With it, text sits level with the row's icon and buttons.
+func middle(w layout.Widget) layout.Widget {
+	return func(gtx C) D {
+		gtx.Constraints.Min.Y = 0
+		return w(gtx)
+	}
 }
 
 // formList is the scrolling list around a centred form. Its scrollbar
