@@ -30,6 +30,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if spec := os.Getenv(changerEnv); spec != "" {
+		if err := changerMain(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "changer:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if spec := os.Getenv(childEnv); spec != "" {
 		if err := childMain(spec); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)

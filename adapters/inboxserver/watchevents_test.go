@@ -3,12 +3,18 @@ package inboxserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"mailroom/adapters/inboxwire"
+	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
 
@@ -216,5 +222,72 @@ func TestBulkChangeEndsInEventsOrResync(t *testing.T) {
 			t.Fatalf("got %+v, want a flags event or resync", ev)
 		}
 		flagged[*ev.ID] = true
+	}
+}
+
+// changerEnv makes the test binary a child process that changes one entry
+// (see changerMain).
+const changerEnv = "MAILROOM_INBOXSERVER_CHANGER"
+
+// changerMain flags (flagged) or deletes one entry through a Store of its
+// own, in a process of its own. spec is path|owner|op|id, op flag or
+// delete.
+func changerMain(spec string) error {
+	f := strings.Split(spec, "|")
+	if len(f) != 4 {
+		return fmt.Errorf("bad spec %q", spec)
+	}
+	owner, err1 := strconv.ParseInt(f[1], 10, 64)
+	id, err2 := strconv.ParseInt(f[3], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	o, err := openStore(f[0])
+	if err != nil {
+		return err
+	}
+	defer o.store.Close()
+	ctx := context.Background()
+	switch f[2] {
+	case "flag":
+		_, err = o.mb.SetFlags(ctx, account.ID(owner), mail.EntryID(id), mail.FlagsAdd, mail.FlagFlagged)
+	case "delete":
+		err = o.mb.Delete(ctx, account.ID(owner), mail.EntryID(id))
+	default:
+		err = fmt.Errorf("unknown op %q", f[2])
+	}
+	return err
+}
+
+// runChanger runs changerMain in a child process and waits for it.
+func runChanger(t *testing.T, path string, owner account.ID, op string, id mail.EntryID) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%d|%s|%d", changerEnv, path, owner, op, id))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("changer %s %d: %v: %s", op, id, err, out)
+	}
+}
+
+// TestWatchSeesChangesOfAnotherProcess: another process sharing the
+// SQLite file flags and deletes; the server's watcher hears both.
+func TestWatchSeesChangesOfAnotherProcess(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.deliver("alice", []string{"bob"}, "first")[0].ID
+	b := e.deliver("alice", []string{"bob"}, "second")[0].ID
+	watcher := e.login("bob")
+	e.watch(watcher)
+	bob := e.users["bob"].ID
+	runChanger(t, e.dbPath, bob, "flag", a)
+	if got := watcher.events(1); got[0] != flagsLine(a, "inbox", `"flagged"`, false) {
+		t.Errorf("flag in another process: got %s", got[0])
+	}
+	runChanger(t, e.dbPath, bob, "delete", b)
+	if got := watcher.events(1); got[0] != removedLine(b, "inbox") {
+		t.Errorf("delete in another process: got %s", got[0])
 	}
 }
