@@ -72,6 +72,10 @@ func (f fakeAccounts) Lookup(_ context.Context, name string) (account.Account, e
 	return account.Account{}, account.ErrNoSuchUser
 }
 
+func (f fakeAccounts) Recipient(ctx context.Context, name string) (account.Account, error) {
+	return f.Lookup(ctx, name)
+}
+
 func (fakeAccounts) AddressOf(a account.Account) account.Address {
 	return account.Address{User: a.Username, Domain: testDomain}
 }

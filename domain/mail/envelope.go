@@ -64,7 +64,7 @@ func (e *Envelope) Add(ctx context.Context, rcpt string) (account.Account, error
 		if len(e.byName) >= 2*e.svc.cfg.MaxRecipients {
 			return account.Account{}, ErrTooManyRecipients
 		}
-		acc, err := e.svc.accounts.Lookup(ctx, string(name))
+		acc, err := e.svc.accounts.Recipient(ctx, string(name))
 		switch {
 		case errors.Is(err, account.ErrNoSuchUser):
 			e.byName[name] = resolved{}

@@ -166,8 +166,10 @@ type Accounts interface {
 	// ParseName turns a bare name or name@domain into an account name:
 	// account.ErrBadUsername when it names no local account.
 	ParseName(name string) (account.Username, error)
-	// Lookup finds an account: account.ErrNoSuchUser if none.
-	Lookup(ctx context.Context, name string) (account.Account, error)
+	// Recipient finds an account to deliver to: account.ErrNoSuchUser if
+	// none. It may answer from a recent lookup (an account deleted since
+	// is refused by the store at delivery).
+	Recipient(ctx context.Context, name string) (account.Account, error)
 	AddressOf(a account.Account) account.Address
 }
 
