@@ -73,11 +73,12 @@ func ingestMessages() (alt, plain string) {
 }
 
 // BenchmarkIngest is the parsing one delivery does, whatever its
-// recipients: separate is ParseHeader, Preview and NewSearchDoc each
+// recipients (load1KB is app/mailroom-load's 1 KB message): separate is ParseHeader, Preview and NewSearchDoc each
 // reading the message (as before ParseMessage), oneWalk is ParseMessage.
 func BenchmarkIngest(b *testing.B) {
 	alt, plain := ingestMessages()
-	for _, msg := range []struct{ name, raw string }{{"plain10KB", plain}, {"alt10KB", alt}} {
+	msgs := []struct{ name, raw string }{{"plain10KB", plain}, {"alt10KB", alt}, {"load1KB", string(loadMessage(1 << 10))}}
+	for _, msg := range msgs {
 		raw := []byte(msg.raw)
 		b.Run(msg.name+"/separate", func(b *testing.B) {
 			b.ReportAllocs()

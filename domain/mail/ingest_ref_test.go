@@ -176,6 +176,7 @@ func ingestSeeds() []string {
 		}
 		seeds = append(seeds, inner, mp(html("<p>shallow html</p>"), inner))
 	}
+	seeds = append(seeds, deepPartsMessage())
 	// Part counts: Preview stops after previewLimits.Parts entities, the
 	// index after 1000.
 	for _, n := range []int{previewLimits.Parts - 3, previewLimits.Parts - 1, previewLimits.Parts, previewLimits.Parts + 5, 1005} {
@@ -189,9 +190,37 @@ func ingestSeeds() []string {
 	return seeds
 }
 
+// deepPartsMessage has more parts than the index reads, deeper than
+// Preview looks, and then its text: the index stops at its part limit,
+// Preview's walk goes on to the text.
+func deepPartsMessage() string {
+	file := "Content-Type: image/gif\r\nContent-Disposition: attachment; filename=a.gif\r\n\r\nGIF"
+	deep := "Content-Type: multipart/mixed; boundary=d6\r\n\r\n--d6\r\n" +
+		strings.Repeat(file+"\r\n--d6\r\n", 1100) + file + "\r\n--d6--\r\n"
+	for d := 5; d > 0; d-- {
+		deep = fmt.Sprintf("Content-Type: multipart/mixed; boundary=d%d\r\n\r\n--d%d\r\n%s\r\n--d%d\r\n", d, d, deep, d)
+		if d == 1 {
+			deep += "Content-Type: text/plain\r\n\r\ntext after the deep parts\r\n--d1"
+		}
+		deep += "--\r\n"
+	}
+	return "Subject: deep\r\n" + deep
+}
+
+func TestParseMessagePreviewPastIndexLimit(t *testing.T) {
+	raw := []byte(deepPartsMessage())
+	p := checkParsedSame(t, raw, "")
+	if want := "text after the deep parts"; p.Preview != want {
+		t.Errorf("Preview = %q, want %q", p.Preview, want)
+	}
+	if doc := p.SearchDoc(""); doc.Body != "" || !doc.Attachment {
+		t.Errorf("the index read past its part limit: %+.100v", doc)
+	}
+}
+
 // checkParsedSame fails when ParseMessage(raw) differs from what
 // ParseHeader, Preview and NewSearchDoc (before and now) give.
-func checkParsedSame(t *testing.T, raw []byte, from string) {
+func checkParsedSame(t *testing.T, raw []byte, from string) Parsed {
 	t.Helper()
 	p := ParseMessage(raw)
 	if want := ParseHeader(raw); !reflect.DeepEqual(p.Header, want) {
@@ -207,12 +236,19 @@ func checkParsedSame(t *testing.T, raw []byte, from string) {
 	if want := refNewSearchDoc(raw, from); doc != want {
 		t.Errorf("%.60q: SearchDoc\n = %+.200v\nwas  %+.200v", raw, doc, want)
 	}
+	return p
 }
 
 func TestParseMessageSameAsSeparate(t *testing.T) {
+	previews := 0
 	for _, s := range ingestSeeds() {
-		checkParsedSame(t, []byte(s), "Sender@Example.com")
+		if p := checkParsedSame(t, []byte(s), "Sender@Example.com"); p.Preview != "" {
+			previews++
+		}
 		checkParsedSame(t, []byte(strings.ReplaceAll(s, "\r\n", "\n")), "")
+	}
+	if previews < 40 {
+		t.Errorf("only %d seeds have a preview: the corpus tests little", previews)
 	}
 }
 
