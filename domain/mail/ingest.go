@@ -37,11 +37,14 @@ func ParseMessage(raw []byte) Parsed {
 	w.message(raw)
 	in := w.ingest
 	p := Parsed{text: w.out}
-	switch {
-	case !in.preview || (w.capped && !in.previewEnd):
-		// Preview's walk would go on where this one ended at its limit.
+	if !in.preview || (w.capped && !in.previewEnd) {
+		// Over 1 MiB, or this walk ended at its part limit where Preview's
+		// would go on: Preview walks the message itself (its first text
+		// part's first KiB is mostly all it reads).
 		p.Preview = Preview(raw)
-	default:
+	} else {
+		// What Preview makes of what its walk finds (its first-KiB short
+		// cut gives the same: FuzzPreviewSame).
 		p.Preview = PreviewText(in.plain, in.html)
 	}
 	// ParseHeader reads the header block it finds in its first
