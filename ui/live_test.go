@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,9 @@ import (
 	"gioui.org/io/input"
 	"gioui.org/io/key"
 	"gioui.org/io/pointer"
+	"gioui.org/layout"
+	"gioui.org/op"
+	"gioui.org/unit"
 
 	"mailroom/domain/mail"
 	"mailroom/ports"
@@ -417,5 +421,37 @@ func TestPauseFlushesDeleteAndDraft(t *testing.T) {
 	}
 	if sd, ok, err := model.LoadDraft(h.a.cfg.DataDir); !ok || err != nil || sd.Draft.Body != "Typed just now" {
 		t.Errorf("draft after the pause: %+v %v %v", sd, ok, err)
+	}
+}
+
+// TestHighlightNoSliver: a matched word that would get only a sliver of
+// the line's end shows an ellipsis instead (search-1280.png showed "The ."
+// with the match cut down to one dot).
+func TestHighlightNoSliver(t *testing.T) {
+	th := NewTheme(newShaper(), false)
+	var b searchBox
+	b.reset()
+	b.ed.SetText("migration")
+	b.words = []string{"migration"}
+	const prefix = "Bob, I'll take the database part on Friday. The "
+	l := oneLine(label(th, 14, th.Fg, prefix+"migration is additive"))
+	var r input.Router
+	gtx := layout.Context{Ops: new(op.Ops), Source: r.Source(), Metric: unit.Metric{PxPerDp: 1, PxPerSp: 1}}
+	gtx.Constraints.Max = image.Pt(2000, 100)
+	p := l
+	p.Text = prefix
+	w := p.Layout(gtx).Size.X
+	gtx.Ops.Reset()
+	gtx.Constraints.Max.X = w + 8
+	b.highlighted(l, th)(gtx)
+	r.Frame(gtx.Ops)
+	var got []string
+	for _, n := range r.AppendSemantics(nil) {
+		if n.Desc.Label != "" {
+			got = append(got, n.Desc.Label)
+		}
+	}
+	if strings.Join(got, "|") != prefix+"|…" {
+		t.Fatalf("labels %q, want the prefix and an ellipsis", got)
 	}
 }

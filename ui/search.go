@@ -333,6 +333,10 @@ func (b *searchBox) highlighted(l material.LabelStyle, th *Theme) layout.Widget 
 		return directed(l)
 	}
 	var children []layout.FlexChild
+	// cut: the line is full. A part that would get only a sliver of the
+	// width shows an ellipsis instead (it drew a lone "." of its own
+	// ellipsis), and the parts after it nothing.
+	cut := false
 	part := func(txt string, hit bool) {
 		if txt == "" {
 			return
@@ -343,7 +347,20 @@ func (b *searchBox) highlighted(l material.LabelStyle, th *Theme) layout.Widget 
 			p.Color = th.Accent
 			p = bold(p)
 		}
-		children = append(children, layout.Rigid(p.Layout))
+		children = append(children, layout.Rigid(func(gtx C) D {
+			if cut {
+				return D{}
+			}
+			if gtx.Constraints.Max.X < gtx.Dp(32) {
+				cut = true
+				e := l
+				e.Text = "…"
+				return e.Layout(gtx)
+			}
+			d := p.Layout(gtx)
+			cut = d.Size.X >= gtx.Constraints.Max.X
+			return d
+		}))
 	}
 	at := 0
 	for _, sp := range spans {
@@ -353,6 +370,7 @@ func (b *searchBox) highlighted(l material.LabelStyle, th *Theme) layout.Widget 
 	}
 	part(l.Text[at:], false)
 	return func(gtx C) D {
+		cut = false
 		return layout.Flex{Alignment: layout.Baseline}.Layout(gtx, children...)
 	}
 }
