@@ -34,10 +34,10 @@ const notifyChannel = "mailroom_entries"
 //
 // Each entry takes its folder's next UID: r takes a block of each
 // folder's UIDNEXT (k numbers the entries of one folder), one row update per
-// folder. The lk subquery, an InitPlan run before r updates anything, locks
-// the folders in id order first, so two deliveries to the same folders in
-// another order wait instead of deadlocking. A folder the owner lacks (or a
-// missing owner) leaves folder_id and uid NULL: a not-null violation.
+// folder. The folders are locked already, in id order, by the batch's
+// lockFoldersSQL, so deliveries to the same folders in another order wait
+// instead of deadlocking. A folder the owner lacks (or a missing owner)
+// leaves folder_id and uid NULL: a not-null violation.
 const deliverQuery = `WITH m AS (
     INSERT INTO messages (size, from_addr, subject, preview, received, raw, search, has_files)
     VALUES ($1, $2, $3, $4, $5, $6, ` + searchVector + `, $17)
@@ -47,12 +47,9 @@ const deliverQuery = `WITH m AS (
         row_number() OVER (PARTITION BY f.id ORDER BY x.n) AS k
     FROM unnest($7::bigint[], $8::text[], $9::text[], $10::smallint[]) WITH ORDINALITY AS x (owner, folder, rcpts, flags, n)
     LEFT JOIN folders f ON f.owner = x.owner AND f.name = x.folder
-), lk AS (
-    SELECT id FROM folders WHERE id IN (SELECT folder_id FROM x) ORDER BY id FOR UPDATE
 ), r AS (
     UPDATE folders f SET uidnext = f.uidnext + c.n
-    FROM (SELECT folder_id, count(*) AS n FROM x
-          WHERE folder_id IS NOT NULL AND (SELECT count(*) FROM lk) >= 0 GROUP BY folder_id) c
+    FROM (SELECT folder_id, count(*) AS n FROM x WHERE folder_id IS NOT NULL GROUP BY folder_id) c
     WHERE f.id = c.folder_id
     RETURNING f.id, f.uidnext - c.n AS first
 ), e AS (
