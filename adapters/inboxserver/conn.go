@@ -59,11 +59,14 @@ type conn struct {
 	// MaxInflightBytes, handed to its queue item by send.
 	fetchHeld int64
 	midLine   bool // a request line has started and not ended
-	acc       account.Account
-	authed    bool
-	fails     int
-	watching  bool
-	requests  int
+	// lineHeld is what the line being read or handled holds of
+	// MaxInflightBytes (linebudget.go).
+	lineHeld int64
+	acc      account.Account
+	authed   bool
+	fails    int
+	watching bool
+	requests int
 }
 
 func newConn(s *Server, lc *listener.Conn) *conn {
@@ -168,6 +171,8 @@ func (c *conn) lastWords() {
 func (c *conn) readLoop() string {
 	lr := inboxwire.NewLineReaderSize(c.tc, c.s.cfg.MaxLineBeforeLogin, readBufSize)
 	lr.OnLineStart(c.lineStarted)
+	lr.OnGrow(c.s.cfg.MaxLine, c.reserveLine)
+	defer c.releaseLine(lr) // also on a panic
 	for {
 		// Backpressure: a client that asks faster than it reads waits
 		// here, unread requests pile up in its own socket, and the queue
@@ -185,6 +190,9 @@ func (c *conn) readLoop() string {
 			return "shutdown"
 		}
 		line, err := lr.ReadLine()
+		if errors.Is(err, errLineBudget) {
+			return c.refuseLine(lr)
+		}
 		if err != nil {
 			return c.readFailed(err)
 		}
@@ -196,11 +204,12 @@ func (c *conn) readLoop() string {
 		resp, act := c.handle(line)
 		sent := c.send(resp)
 		c.inHand = nil // it may be as long as the line
+		c.releaseLine(lr)
 		if !sent {
 			return "dropped"
 		}
 		if c.authed {
-			lr.SetMax(c.s.cfg.MaxLine)
+			lr.SetMax(c.s.lineMax)
 		}
 		switch act {
 		case actWatch:

@@ -66,6 +66,9 @@ var errorTable = []struct {
 	// Sent untagged to a client over a connection cap, then closed.
 	{errBusy, inboxwire.CodeBusy, "too many connections, try again later"},
 	{errBusyIP, inboxwire.CodeBusy, "too many connections from your address, try again later"},
+	// Sent untagged, then closed: a long request line (an append) found
+	// the server's memory for such lines in use.
+	{errLineBudget, inboxwire.CodeBusy, "the server is busy with other large requests, try again later"},
 	// Sent in clear to a client whose first byte is not TLS, then closed.
 	{errPlainText, inboxwire.CodeBadRequest, "this port speaks TLS only: connect with TLS (e.g. openssl s_client)"},
 }

@@ -25,7 +25,9 @@ const (
 // handle runs one request line.
 func (c *conn) handle(line []byte) (inboxwire.Response, action) {
 	c.inHand = nil // a panic while decoding answers untagged
-	req, err := inboxwire.DecodeRequest(line)
+	// In place: an append's raw is decoded into the line's own buffer,
+	// the message's only copy; the line is not needed after this.
+	req, err := inboxwire.DecodeRequestInPlace(line)
 	c.inHand = req.Tag
 	resp := inboxwire.Response{Tag: req.Tag}
 	if err != nil {

@@ -45,6 +45,10 @@ const (
 	// before the client reads it.
 	lingerTime  = 2 * time.Second
 	lingerBytes = 8 << 20
+	// lineBudgetWait is how long a long request line waits for room in
+	// MaxInflightBytes before it is refused, as SMTP's DATA waits (the
+	// fetches that hold the budget give it back as they are written).
+	lineBudgetWait = 10 * time.Second
 	// lastWordsWait bounds how long a panicking connection waits for its
 	// internal error to be written before the socket is closed.
 	lastWordsWait = 2 * time.Second
@@ -88,11 +92,12 @@ type Config struct {
 	// silent between requests (for IdleTimeout, or forever while it
 	// watches) but must finish a line it has started. Default 1m.
 	ReadTimeout time.Duration
-	// MaxLine bounds a request line after login; a longer one gets
-	// too_large and the connection is closed. Default inboxwire.MaxLine
-	// (1 MiB), and never less than an append of the largest message
-	// needs (inboxwire.RequestLineLimit of Mailboxes.MaxMessageBytes:
-	// about 33.4 MiB for 25 MiB).
+	// MaxLine is the least a request line after login may be; a longer
+	// one gets too_large and the connection is closed. It is a minimum:
+	// the bound after login is an append of the largest message when that
+	// is more (inboxwire.RequestLineLimit of Mailboxes.MaxMessageBytes:
+	// about 33.4 MiB for 25 MiB). A line's buffer past MaxLine is taken
+	// from MaxInflightBytes as it grows. Default inboxwire.MaxLine (1 MiB).
 	MaxLine int
 	// MaxLineBeforeLogin bounds a request line before login, so that a
 	// client that has not logged in can make the server hold no more
@@ -111,16 +116,28 @@ type Config struct {
 	// client that pipelines fetches without reading makes the server
 	// hold one large response at a time. Default 64 MiB.
 	SendQueueBytes int
-	// MaxInflightBytes bounds the message bytes that fetch responses hold
-	// in memory, all connections together, from loading the message until
-	// it is written: a fetch waits for room before it loads (reserving
-	// the largest message size, then keeping only what the message
-	// takes). A message larger than the budget is still sent, alone.
-	// Default 256 MiB.
+	// MaxInflightBytes bounds the message bytes that fetch responses and
+	// long request lines (appends) hold in memory, all connections
+	// together. A fetch holds its message from loading it until it is
+	// written, and waits for room before it loads (reserving the largest
+	// message size, then keeping only what the message takes); a message
+	// larger than the budget is still sent, alone. A request line holds
+	// its buffer, once that grows past MaxLine, until its request is
+	// answered; when the buffer cannot grow within a few seconds, the rest
+	// of the line is read and dropped, the client gets an untagged busy
+	// error and the connection is closed, and nothing of the request is
+	// done. A line (or message) larger than the whole budget is taken
+	// only when it would hold the budget alone. Without it MaxConns
+	// logged-in clients could each make the server hold a 33 MiB line and
+	// its request. Default 256 MiB.
 	MaxInflightBytes int64
 	// MaxLoginFailures is how many failed logins one connection may make;
 	// the last failure's reply is followed by a close. Default 3.
 	MaxLoginFailures int
+	// lineWait is how long a request line waits for room in
+	// MaxInflightBytes before it is refused. Default lineBudgetWait; tests
+	// shorten it.
+	lineWait time.Duration
 	// MaxConns and MaxConnsPerIP cap open connections, handshakes
 	// included (per client IP: per /64 for IPv6). One over a cap is
 	// answered an untagged busy error after the TLS handshake and closed.
@@ -154,6 +171,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxInflightBytes <= 0 {
 		c.MaxInflightBytes = DefaultMaxInflightBytes
 	}
+	if c.lineWait <= 0 {
+		c.lineWait = lineBudgetWait
+	}
 	if c.SendQueue <= 0 {
 		c.SendQueue = DefaultSendQueue
 	}
@@ -174,7 +194,10 @@ func (c Config) withDefaults() Config {
 
 // Server is the inbox server. It is safe for concurrent use.
 type Server struct {
-	cfg       Config
+	cfg Config
+	// lineMax bounds a request line after login: Config.MaxLine, or an
+	// append of the largest message when that is more.
+	lineMax   int
 	accounts  Accounts
 	mailboxes Mailboxes
 	log       *zap.Logger
@@ -201,10 +224,11 @@ func New(cfg Config, accounts Accounts, mailboxes Mailboxes, feed ChangeFeed, lo
 	cfg = cfg.withDefaults()
 	// An append carries a whole message in base64: a logged-in client may
 	// send a line as long as one of the largest message needs.
-	cfg.MaxLine = max(cfg.MaxLine, inboxwire.RequestLineLimit(mailboxes.MaxMessageBytes()))
+	lineMax := max(cfg.MaxLine, inboxwire.RequestLineLimit(mailboxes.MaxMessageBytes()))
 	log = log.Named("inbox")
 	s := &Server{
 		cfg:      cfg,
+		lineMax:  lineMax,
 		accounts: accounts, mailboxes: mailboxes,
 		log:      log,
 		inflight: listener.NewBudget(cfg.MaxInflightBytes),

@@ -28,6 +28,13 @@ type LineReader struct {
 	buf     []byte
 	started bool   // bytes of the next line have arrived
 	onStart func() // told when they do
+	// grow, when set, is asked before the line's buffer grows past soft
+	// bytes (see OnGrow).
+	grow func(capacity int) error
+	soft int
+	// refused is what was read of a line that grow refused, -1 when it
+	// has ended too (or there is none); see SkipLine.
+	refused int
 }
 
 // NewLineReader bounds lines to max bytes (MaxLine if max <= 0), reading
@@ -41,7 +48,7 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 // connections wants a small one: a line longer than the buffer is
 // assembled in a separate buffer that is dropped after use (see keepBytes).
 func NewLineReaderSize(r io.Reader, max, size int) *LineReader {
-	l := &LineReader{}
+	l := &LineReader{refused: -1}
 	l.SetMax(max)
 	l.br = bufio.NewReaderSize(startReader{l: l, r: r}, size)
 	return l
@@ -62,6 +69,52 @@ func (l *LineReader) SetMax(max int) {
 // line's read deadline there, so that a client may be silent as long as it
 // likes between lines but must finish a line it has begun.
 func (l *LineReader) OnLineStart(f func()) { l.onStart = f }
+
+// OnGrow registers f to be asked, from inside ReadLine, before a line's
+// buffer grows to a capacity of more than soft bytes, with that capacity
+// (the whole buffer, not the growth): a server takes it from a
+// server-wide memory budget there. When f returns an error, ReadLine
+// returns it without growing, with the rest of the line unread: call
+// SkipLine, or give the stream up.
+//
+// A buffer past soft grows by doubling along the halvings of max+1, so
+// that a line of the largest size is reached from a buffer of half of it
+// (the step's old and new buffers are then 1.5 times max, not 2 times).
+func (l *LineReader) OnGrow(soft int, f func(capacity int) error) {
+	l.soft, l.grow = soft, f
+}
+
+// Detach makes the next line use a buffer of its own, leaving the last
+// line's bytes (or a slice of them, such as an append's raw decoded in
+// place) to whoever still holds them, and the buffer to the GC when they
+// are done.
+func (l *LineReader) Detach() { l.buf = nil }
+
+// SkipLine reads and drops the rest of a line that the OnGrow function
+// refused, holding none of it, and reports ErrTooLarge if the line passes
+// max on the way. The next ReadLine starts a new line. A read error is
+// returned as it came.
+func (l *LineReader) SkipLine() error {
+	l.buf = nil
+	for l.refused >= 0 {
+		frag, err := l.br.ReadSlice('\n')
+		l.refused += len(frag)
+		if l.refused > l.max+1 {
+			l.refused = -1
+			return ErrTooLarge
+		}
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			l.refused = -1
+			return err
+		}
+	}
+	l.refused = -1
+	l.started = false
+	return nil
+}
 
 func (l *LineReader) start() {
 	if !l.started {
@@ -103,6 +156,15 @@ func (l *LineReader) ReadLine() ([]byte, error) {
 		if len(l.buf)+len(frag) > l.max+1 {
 			return nil, ErrTooLarge
 		}
+		if need := len(l.buf) + len(frag); need > cap(l.buf) {
+			if gerr := l.growTo(need); gerr != nil {
+				l.refused = -1 // the line ended with this fragment
+				if err != nil {
+					l.refused = need
+				}
+				return nil, gerr
+			}
+		}
 		l.buf = append(l.buf, frag...)
 		if err == nil {
 			break
@@ -123,6 +185,27 @@ func (l *LineReader) ReadLine() ([]byte, error) {
 	return line, nil
 }
 
+// growTo gives the buffer room for need bytes: the smallest of max+1's
+// halvings that holds them, asking the OnGrow function first when that is
+// more than soft. Its old bytes are copied once per doubling, where
+// append's growth (1.25 times for large slices) would copy a 33 MiB line
+// about five times over.
+func (l *LineReader) growTo(need int) error {
+	capacity := l.max + 1
+	for capacity/2 >= need {
+		capacity /= 2
+	}
+	if l.grow != nil && capacity > l.soft {
+		if err := l.grow(capacity); err != nil {
+			return err
+		}
+	}
+	grown := make([]byte, len(l.buf), capacity)
+	copy(grown, l.buf)
+	l.buf = grown
+	return nil
+}
+
 // requestKeys are Request's JSON keys. They match exactly: encoding/json
 // alone would also take "OP" or "tAg" for them.
 var requestKeys = map[string]bool{
@@ -137,6 +220,21 @@ var requestKeys = map[string]bool{
 // error response can echo it. Keys are case-sensitive: a key that is not
 // exactly one of Request's (say "OP") is an unknown field.
 func DecodeRequest(line []byte) (Request, error) {
+	return decodeRequest(line, false)
+}
+
+// DecodeRequestInPlace is DecodeRequest for a line its caller gives up: a
+// raw (append's message) is decoded from base64 into the line's own bytes,
+// and req.Raw is a slice of line, so the line's buffer is the message's
+// only copy (a 25 MiB append would otherwise hold 33 MiB of line and 25
+// MiB of message). Only a raw that is a JSON string without escapes is
+// decoded so; any other raw is decoded as DecodeRequest does. The results
+// and errors are DecodeRequest's.
+func DecodeRequestInPlace(line []byte) (Request, error) {
+	return decodeRequest(line, true)
+}
+
+func decodeRequest(line []byte, inPlace bool) (Request, error) {
 	var req Request
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
@@ -160,7 +258,12 @@ func DecodeRequest(line []byte) (Request, error) {
 	// Every key is now exactly a field's, so the case-insensitive match of
 	// encoding/json can only pick that field.
 	tag := req.Tag
-	if err := json.Unmarshal(trimmed[:end], &req); err != nil {
+	if off, ok := plainRaw(trimmed[:end], fields["raw"]); inPlace && ok {
+		err = decodeRawInPlace(trimmed[:end], off, len(fields["raw"]), &req)
+	} else {
+		err = json.Unmarshal(trimmed[:end], &req)
+	}
+	if err != nil {
 		req = Request{Tag: tag}
 		return req, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
