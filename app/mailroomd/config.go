@@ -126,8 +126,10 @@ type config struct {
 	// AUTH, then 421 4.7.0 and close. Default
 	// smtpserver.DefaultAuthTimeout (2m).
 	SMTPAuthTimeout time.Duration
-	// MaxInflight bounds the message bytes the SMTP server holds in memory
-	// at once, across connections; past it DATA gets 452 4.3.1. Default
+	// MaxInflight bounds the message bytes each server holds in memory at
+	// once, across its connections: past it SMTP DATA gets 452 4.3.1, an
+	// inbox append (a request line past InboxMaxLine) an untagged busy,
+	// IMAP APPEND NO [UNAVAILABLE]; inbox fetches wait. Default
 	// smtpserver.DefaultMaxInflightBytes (256 MiB).
 	MaxInflight int64
 	// HandshakeTimeout bounds the TLS handshake on both servers. Default
@@ -150,8 +152,10 @@ type config struct {
 	// may make before 421 and close. Default
 	// smtpserver.DefaultMaxProtocolErrors (10).
 	MaxProtocolErrors int
-	// InboxMaxLine bounds an inbox request line in bytes. Default
-	// inboxwire.MaxLine (1 MiB).
+	// InboxMaxLine bounds an inbox request line in bytes. After login it is
+	// a minimum: an append may send the line its message needs (about
+	// 33.4 MiB for 25 MiB messages), taking what passes InboxMaxLine from
+	// MaxInflight. Default inboxwire.MaxLine (1 MiB).
 	InboxMaxLine int64
 	// InboxSendQueue and InboxSendQueueBytes bound what one inbox
 	// connection may have waiting to be written: requests wait for room, a

@@ -21,6 +21,7 @@ func newInboxServer(cfg config, tc *tls.Config, acc inboxserver.Accounts, mb *ma
 		MaxConns:         cfg.MaxConns,
 		MaxConnsPerIP:    cfg.MaxConnsPerIP,
 		MaxLine:          int(cfg.InboxMaxLine),
+		MaxInflightBytes: cfg.MaxInflight,
 		SendQueue:        cfg.InboxSendQueue,
 		SendQueueBytes:   int(cfg.InboxSendQueueBytes),
 	}, acc, mb, db.feed, log)
