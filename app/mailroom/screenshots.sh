@@ -3,8 +3,9 @@
 #
 # It builds mailroomd, the GUI client and the seed tool, starts mailroomd
 # with a temporary data directory, registers users and exchanges mail (seed
-# uses the real client adapter), then runs the client under Xvfb at 400x800,
-# 1280x800 and 1920x1080, drives it with xdotool and saves PNGs in
+# uses the real client adapter; alice gets folders of her own), then runs the
+# client under Xvfb at 400x800, 1280x800 and 1920x1080 (search and the folder
+# drawer among them), drives it with xdotool and saves PNGs in
 # docs/screenshots (or $OUT). Last it stops mailroomd and queues a message
 # in the Outbox.
 #
@@ -108,11 +109,15 @@ for size in 400x800 1280x800; do
 	pause 3
 	shot "inbox-$w"
 	if [ "$w" = 1280 ]; then
-		click 200 150 # the newest message: every script and emoji
+		# The list sits between the folder column (200dp) and the reader,
+		# under the search field and the folder's header.
+		click 400 220 # the newest message: every script and emoji
 		pause 2
 		shot "reader-i18n-$w"
+		click 400 315 # the second newest
+	else
+		click 200 227 # the second newest (below the bar, the header and one row)
 	fi
-	click 200 227 # the second newest (below the bar, the tabs and one row)
 	pause 2
 	shot "reader-$w"
 	xdotool key Escape
@@ -150,6 +155,30 @@ pause 1
 shot "compose-1920"
 stop_client
 
+echo "search at 1280x800"
+rm -rf "$WORK/search" && cp -r "$WORK/client" "$WORK/search"
+start_client "$WORK/search" 1280x800 mailroom-search
+xdotool type --delay 20 "$PASSWORD"
+xdotool key Return
+pause 3
+xdotool key slash # focuses the search field
+pause 0.5
+xdotool type --delay 40 "migration"
+pause 2 # the pause in typing, the search and its previews
+shot "search-1280"
+stop_client
+
+echo "folders at 400x800"
+rm -rf "$WORK/folders" && cp -r "$WORK/client" "$WORK/folders"
+start_client "$WORK/folders" 400x800 mailroom-folders
+xdotool type --delay 20 "$PASSWORD"
+xdotool key Return
+pause 3
+click 28 28 # the app bar's Folders button opens the drawer
+pause 1.5
+shot "folders-400"
+stop_client
+
 echo "first run: trust on first use"
 mkdir -p "$WORK/fresh"
 printf '{"host":"127.0.0.1","smtp_port":%s,"inbox_port":%s}\n' "$SMTP" "$INBOX" >"$WORK/fresh/settings.json"
@@ -175,7 +204,7 @@ start_client "$WORK/dark" 1280x800 mailroom-dark -dark
 xdotool type --delay 20 "$PASSWORD"
 xdotool key Return
 pause 3
-click 200 150
+click 400 220
 pause 2
 shot "reader-dark-1280"
 stop_client

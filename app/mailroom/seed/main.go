@@ -17,6 +17,7 @@ import (
 
 	"mailroom/adapters/client"
 	"mailroom/domain/account"
+	"mailroom/domain/mail"
 	"mailroom/ports"
 	"mailroom/ui/model"
 )
@@ -78,6 +79,8 @@ func main() {
 			"नमस्ते ऐलिस, बैठक मंगलवार को तीन बजे होगी।\n\n" +
 			"See you there 🎉 👍 😀\nCarol"})
 
+	folders(ctx, alice)
+
 	if *settings != "" {
 		s := model.Settings{Host: *host, SMTPPort: *smtp, InboxPort: *inbox, Fingerprint: fp, Username: "alice"}
 		if err := model.SaveSettings(*settings, s); err != nil {
@@ -106,4 +109,31 @@ func domainOf(addr string) string {
 		return addr[i+1:]
 	}
 	return "localhost"
+}
+
+// folders gives alice two folders of her own, with the oldest build
+// reports moved into one of them, for folders-400.png.
+func folders(ctx context.Context, s ports.Session) {
+	fs, ok := s.(ports.FolderSession)
+	if !ok {
+		log.Fatal("seed: the session has no folders")
+	}
+	for _, f := range []mail.Folder{"Builds", "Projects", "Projects/Roadmap"} {
+		if err := fs.CreateFolder(ctx, f); err != nil && !errors.Is(err, mail.ErrFolderExists) {
+			log.Fatalf("seed: create %s: %v", f, err)
+		}
+	}
+	page, err := s.List(ctx, mail.Inbox, 0, 100)
+	if err != nil {
+		log.Fatalf("seed: list: %v", err)
+	}
+	moved := 0
+	for i := len(page) - 1; i >= 0 && moved < 12; i-- {
+		if strings.HasPrefix(page[i].Subject, "Build report") {
+			if _, err := fs.Move(ctx, page[i].ID, "Builds"); err != nil {
+				log.Fatalf("seed: move: %v", err)
+			}
+			moved++
+		}
+	}
 }
