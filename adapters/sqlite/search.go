@@ -1,8 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"mailroom/domain/account"
@@ -54,9 +58,11 @@ func ftsTerm(t mail.Term) string {
 	return ftsColumns[t.Field] + " : " + phrase
 }
 
-// ftsMatch gives the MATCH expression of q's positive terms (AND) and of
-// its negative terms (OR); "" for none.
-func ftsMatch(q mail.Query) (pos, neg string) {
+// ftsMatch gives q's MATCH expression: its positive terms (AND) less its
+// negative ones (FTS5's NOT, applied as the doclists are merged). With no
+// positive term FTS5 cannot say "all but", so match is "" and neg is the
+// negative terms alone (OR), for a NOT IN.
+func ftsMatch(q mail.Query) (match, neg string) {
 	var p, n []string
 	for _, t := range q.Terms {
 		p = append(p, ftsTerm(t))
@@ -67,20 +73,33 @@ func ftsMatch(q mail.Query) (pos, neg string) {
 	for _, t := range q.Not {
 		n = append(n, ftsTerm(t))
 	}
-	return strings.Join(p, " AND "), strings.Join(n, " OR ")
+	match, neg = strings.Join(p, " AND "), strings.Join(n, " OR ")
+	if match != "" && neg != "" {
+		return "(" + match + ") NOT (" + neg + ")", ""
+	}
+	return match, neg
 }
 
-// Search gives the owner's entries matching q, newest first. The entries are
-// the outer loop: for a word query SQLite reads the matching message ids
-// from the index first (the IN list) and looks their entries up by
-// entries_message_id; a folder-only query scans that folder backwards.
-func (s *Store) Search(ctx context.Context, owner account.ID, q mail.Query, before mail.EntryID, limit int) ([]mail.Meta, error) {
+// hasPrefix reports whether one of q's terms is a prefix.
+func hasPrefix(q mail.Query) bool {
+	return slices.ContainsFunc(q.Terms, func(t mail.Term) bool { return t.Prefix }) ||
+		slices.ContainsFunc(q.Not, func(t mail.Term) bool { return t.Prefix })
+}
+
+// entryFilter is the condition on an entry e that q's filters, the owner
+// and the page bound set, with its arguments.
+type entryFilter struct {
+	cond string
+	args []any
+}
+
+func (s *Store) entryFilter(ctx context.Context, owner account.ID, q mail.Query, before mail.EntryID) (entryFilter, error) {
 	where := []string{"e.owner = ?"}
 	args := []any{int64(owner)}
 	if q.Folder != "" {
 		f, err := s.folderRow(ctx, owner, q.Folder)
 		if err != nil {
-			return nil, err
+			return entryFilter{}, err
 		}
 		where, args = append(where, "e.folder_id = ?"), append(args, f.id)
 	}
@@ -99,32 +118,246 @@ func (s *Store) Search(ctx context.Context, owner account.ID, q mail.Query, befo
 	if !q.After.IsZero() {
 		where, args = append(where, "e.received >= ?"), append(args, q.After.UnixNano())
 	}
-	pos, neg := ftsMatch(q)
-	if pos != "" {
-		where = append(where, "e.message_id IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)")
-		args = append(args, pos)
+	return entryFilter{strings.Join(where, " AND "), args}, nil
+}
+
+// Search gives the owner's entries matching q, newest first: their ids in
+// one read transaction (a snapshot, however many statements the plan
+// takes), then their metadata.
+func (s *Store) Search(ctx context.Context, owner account.ID, q mail.Query, before mail.EntryID, limit int) ([]mail.Meta, error) {
+	f, err := s.entryFilter(ctx, owner, q, before)
+	if err != nil {
+		return nil, err
 	}
-	if neg != "" {
-		where = append(where, "e.message_id NOT IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)")
-		args = append(args, neg)
-	}
-	query := `SELECT ` + metaCols + ` FROM ` + metaJoin + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY e.id DESC LIMIT ?`
-	rows, err := s.rdb.QueryContext(ctx, query, append(args, limit)...)
+	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: search: %w", err)
+	}
+	defer tx.Rollback() // read only: nothing to keep
+	var ids []int64
+	if match, neg := ftsMatch(q); match != "" {
+		ids, err = searchIndex(ctx, tx, f, match, hasPrefix(q), limit, indexCostRatio)
+	} else {
+		ids, err = searchEntries(ctx, tx, f, neg, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search: %w", err)
+	}
+	out, err := searchMetas(ctx, tx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search: %w", err)
+	}
+	return out, nil
+}
+
+// searchEntries serves a query without a positive word: the owner's
+// entries newest first (entries_owner_id, or entries_folder_id with in:),
+// filtered, less those whose message matches neg.
+func searchEntries(ctx context.Context, tx *sql.Tx, f entryFilter, neg string, limit int) ([]int64, error) {
+	query := `SELECT e.id, e.message_id FROM entries e WHERE ` + f.cond
+	args := f.args
+	if neg != "" {
+		query += ` AND e.message_id NOT IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)`
+		args = append(args[:len(args):len(args)], neg)
+	}
+	got, err := scanHits(ctx, tx, limit, query+` ORDER BY e.id DESC LIMIT ?`, append(args[:len(args):len(args)], limit)...)
+	return hitIDs(got), err
+}
+
+// hit is an entry found and its message.
+type hit struct{ entry, msg int64 }
+
+// scanHits gives the first max rows of query, each an entry id and its
+// message id.
+func scanHits(ctx context.Context, tx *sql.Tx, max int, query string, args ...any) ([]hit, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []hit
+	for len(out) < max && rows.Next() {
+		var h hit
+		if err := rows.Scan(&h.entry, &h.msg); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+func hitIDs(hs []hit) []int64 {
+	ids := make([]int64, len(hs))
+	for i, h := range hs {
+		ids[i] = h.entry
+	}
+	return ids
+}
+
+// searchMetas gives the metadata of the entries ids, newest first.
+func searchMetas(ctx context.Context, tx *sql.Tx, ids []int64) ([]mail.Meta, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, metasByIDSQL, jsonInts(ids))
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []mail.Meta
 	for rows.Next() {
 		m, err := scanMeta(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: search: %w", err)
+			return nil, err
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: search: %w", err)
+	slices.Reverse(out) // metasByIDSQL gives id order
+	return out, rows.Err()
+}
+
+// The index plan. Message ids grow with time, and so do entry ids, but an
+// entry can be younger than its message (a move or a copy makes a new entry
+// of an old message), so the index's newest matches are the newest results
+// only nearly. searchIndex takes a page from the index first, newest
+// message first (FTS5 walks a doclist backwards for ORDER BY rowid DESC and
+// stops with the page: a word in every message costs a page, not the whole
+// doclist), each match joined to the owner's entries that pass the filters.
+// If that page is short, it is every match. Otherwise, with t its smallest
+// entry id and m its last message: every entry of a message above m was
+// read, and an entry below t cannot beat the page's, so the only entries
+// that can still belong are those above t on messages up to m. They are
+// found the cheaper way of two: the owner's entries above t (an index range
+// of entries_owner_id, the matches tested afterwards), or the rest of the
+// doclist below m, joined as before.
+
+// searchIndexSQL is the first page: the index is the outer loop, in rowid
+// order (CROSS JOIN pins that order), and each match finds its entries by
+// message. INDEXED BY, because without statistics SQLite would rather scan
+// the owner's entries in the covering entries_owner_id for every match.
+const searchIndexSQL = `SELECT e.id, s.rowid FROM message_search s CROSS JOIN entries e INDEXED BY entries_message_id ON e.message_id = s.rowid
+WHERE s.message_search MATCH ? AND %s ORDER BY s.rowid DESC`
+
+// indexCostRatio is how many entries of an index range cost as much as one
+// doclist match joined to its entries (measured with BenchmarkSearch).
+const indexCostRatio = 8
+
+// searchIndex runs the index plan; ratio is indexCostRatio but for tests.
+func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, limit int, ratio float64) ([]int64, error) {
+	page, err := scanHits(ctx, tx, limit, fmt.Sprintf(searchIndexSQL, f.cond), append([]any{match}, f.args...)...)
+	if err != nil || len(page) < limit {
+		return newestFirst(hitIDs(page), limit), err
+	}
+	t := slices.MinFunc(page, func(a, b hit) int { return cmp.Compare(a.entry, b.entry) }).entry
+	first, last := page[0].msg, page[len(page)-1].msg
+	// Costs, estimated: the entries above t (at most the ids between t
+	// and the newest id), and the matches below m at the page's density.
+	var top int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM entries`).Scan(&top); err != nil {
+		return nil, err
+	}
+	byEntries := float64(top - t)
+	byIndex := ratio * float64(len(page)) * float64(last) / float64(first-last+1)
+	var more []int64
+	if byEntries <= byIndex {
+		more, err = lateByEntries(ctx, tx, f, match, prefix, t, last, newestFirst(hitIDs(page), limit), limit)
+	} else {
+		more, err = lateByIndex(ctx, tx, f, match, t, last)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newestFirst(append(hitIDs(page), more...), limit), nil
+}
+
+// newestFirst sorts ids down, without repeats, and keeps the first limit.
+func newestFirst(ids []int64, limit int) []int64 {
+	slices.SortFunc(ids, func(a, b int64) int { return cmp.Compare(b, a) })
+	ids = slices.Compact(ids)
+	return ids[:min(limit, len(ids))]
+}
+
+// lateByEntries gives the owner's entries above t, on messages up to m,
+// that pass f and whose message matches: the range first, newest first,
+// then the candidates' messages tested against the index. A test is an
+// index lookup per message, so they go a chunk at a time and stop once
+// page (the first page's ids) and those found fill the limit above the next
+// candidate. With a prefix term a lookup would merge every doclist of the
+// prefix again, so then one pass over the candidates' span of the index
+// tests them all.
+func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, t, m int64, page []int64, limit int) ([]int64, error) {
+	cands, err := scanHits(ctx, tx, math.MaxInt, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_owner_id WHERE `+f.cond+
+		` AND e.id > ? AND e.message_id <= ? ORDER BY e.id DESC`, append(f.args[:len(f.args):len(f.args)], t, m)...)
+	// The page's own entries of message m are no candidates: counted
+	// twice, they would stop the tests early.
+	cands = slices.DeleteFunc(cands, func(c hit) bool { return slices.Contains(page, c.entry) })
+	if err != nil || len(cands) == 0 {
+		return nil, err
+	}
+	if prefix {
+		lo := slices.MinFunc(cands, func(a, b hit) int { return cmp.Compare(a.msg, b.msg) }).msg
+		matched, err := matchedIn(ctx, tx, `rowid BETWEEN ? AND ?`, match, lo, m)
+		return matchedEntries(cands, matched), err
+	}
+	var out []int64
+	for lo := 0; lo < len(cands); lo += limit {
+		above := 0 // page's entries newer than the next candidate
+		for _, id := range page {
+			if id > cands[lo].entry {
+				above++
+			}
+		}
+		if above+len(out) >= limit {
+			break
+		}
+		chunk := cands[lo:min(lo+limit, len(cands))]
+		msgs := make([]int64, len(chunk))
+		for i, c := range chunk {
+			msgs[i] = c.msg
+		}
+		matched, err := matchedIn(ctx, tx, `rowid IN (SELECT value FROM json_each(?))`, match, jsonInts(msgs))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, matchedEntries(chunk, matched)...)
 	}
 	return out, nil
+}
+
+// matchedIn gives the messages that match among those cond selects.
+func matchedIn(ctx context.Context, tx *sql.Tx, cond, match string, args ...any) (map[int64]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT rowid FROM message_search WHERE message_search MATCH ? AND `+cond,
+		append([]any{match}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	matched := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		matched[id] = true
+	}
+	return matched, rows.Err()
+}
+
+// matchedEntries gives the entries of cands whose message matched.
+func matchedEntries(cands []hit, matched map[int64]bool) []int64 {
+	var out []int64
+	for _, c := range cands {
+		if matched[c.msg] {
+			out = append(out, c.entry)
+		}
+	}
+	return out
+}
+
+// lateByIndex gives the same as lateByEntries from the doclist below m.
+func lateByIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, t, m int64) ([]int64, error) {
+	got, err := scanHits(ctx, tx, math.MaxInt, `SELECT e.id, s.rowid FROM message_search s CROSS JOIN entries e INDEXED BY entries_message_id ON e.message_id = s.rowid
+WHERE s.message_search MATCH ? AND s.rowid <= ? AND `+f.cond+` AND e.id > ?`,
+		append(append([]any{match, m}, f.args...), t)...)
+	return hitIDs(got), err
 }

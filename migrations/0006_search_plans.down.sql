@@ -1,0 +1,1 @@
+DROP INDEX entries_owner_id;
