@@ -53,8 +53,8 @@ func TestMigrateFoldersKeepsEntries(t *testing.T) {
 	db.Close()
 
 	s := openAt(t, path, Config{})
-	if v, _, _ := MigrationVersion(path); v != 5 {
-		t.Fatalf("version %d, want 5", v)
+	if v, _, _ := MigrationVersion(path); v != 6 {
+		t.Fatalf("version %d, want 6", v)
 	}
 	uids, err := s.UIDs(ctx, 2, mail.Inbox)
 	if err != nil {
