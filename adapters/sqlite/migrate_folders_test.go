@@ -102,10 +102,10 @@ func TestMigrateFoldersKeepsEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down (through 0005, which drops the search index, and 0004, which
-	// only brings the insert trigger back) keeps inbox and sent; the copy
-	// in Work cannot be kept there.
-	for range 3 {
+	// Down (through 0006 and 0005, which drop the search indexes, and
+	// 0004, which only brings the insert trigger back) keeps inbox and
+	// sent; the copy in Work cannot be kept there.
+	for range 4 {
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}
