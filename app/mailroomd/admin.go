@@ -229,14 +229,14 @@ func (c *cli) user(ctx context.Context, cfg config, args []string) int {
 // PostgreSQL database, which needs no data directory at all.
 func (c *cli) openForCommand(ctx context.Context, cfg config) (store, error) {
 	if cfg.Postgres() {
-		return openStore(ctx, cfg)
+		return openStore(ctx, cfg, nil)
 	}
 	unlock, err := lockDataDir(cfg, c.warn)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	return openStore(ctx, cfg)
+	return openStore(ctx, cfg, nil)
 }
 
 // stripDomain turns alice@domain into alice for Register, which takes a bare

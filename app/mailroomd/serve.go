@@ -180,7 +180,7 @@ func openData(ctx context.Context, cfg config, log *zap.Logger) (tls.Certificate
 		return tls.Certificate{}, nil, stepError{"certificate", err}
 	}
 	log.Info("certificate", zap.String("sha256", certs.Fingerprint(cert)), zap.String("file", src.CertFile), zap.Bool("created", src.Created))
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return tls.Certificate{}, nil, stepError{"database", err}
 	}

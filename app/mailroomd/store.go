@@ -38,15 +38,23 @@ type changeFeed interface {
 // or the PostgreSQL database cfg.DB names. Either is migrated up. Every
 // command that reads or writes accounts or mail opens it here. An error
 // never holds the URL's password (the postgres adapter scrubs its errors).
-func openStore(ctx context.Context, cfg config) (store, error) {
-	if cfg.Postgres() {
-		return postgres.Open(ctx, postgres.Config{URL: cfg.DB, MaxConns: int32(cfg.DBMaxConns)})
+// log, when not nil, gets the store's own lines (the search index backfill
+// of messages stored before search, with its progress); a short command
+// passes nil.
+func openStore(ctx context.Context, cfg config, log *zap.Logger) (store, error) {
+	if log != nil {
+		log = log.Named("db")
 	}
-	return openSQLite(ctx, cfg)
+	if cfg.Postgres() {
+		return postgres.Open(ctx, postgres.Config{URL: cfg.DB, MaxConns: int32(cfg.DBMaxConns), Logger: log})
+	}
+	return openSQLite(ctx, cfg, log)
 }
 
-func openSQLite(ctx context.Context, cfg config) (*sqlite.Store, error) {
-	return sqlite.Open(ctx, sqliteConfig(cfg))
+func openSQLite(ctx context.Context, cfg config, log *zap.Logger) (*sqlite.Store, error) {
+	sc := sqliteConfig(cfg)
+	sc.Logger = log
+	return sqlite.Open(ctx, sc)
 }
 
 // sqliteConfig is the SQLite store's part of the settings.
@@ -68,7 +76,7 @@ func openExistingSQLite(ctx context.Context, cfg config) (*sqlite.Store, error) 
 	if _, err := os.Stat(cfg.DBPath()); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w at %s (is --data right?)", errNoSQLite, cfg.DBPath())
 	}
-	return openSQLite(ctx, cfg)
+	return openSQLite(ctx, cfg, nil)
 }
 
 // urlSecrets gives the password of a database URL in the spellings it may
