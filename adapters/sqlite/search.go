@@ -239,8 +239,13 @@ const searchIndexSQL = `SELECT e.id, s.rowid FROM message_search s CROSS JOIN en
 WHERE s.message_search MATCH ? AND %s ORDER BY s.rowid DESC`
 
 // indexCostRatio is how many entries of an index range cost as much as one
-// doclist match joined to its entries (measured with BenchmarkSearch).
-const indexCostRatio = 8
+// doclist match joined to its entries, and probeCostRatio as much as one
+// message tested against the index (a seek in every segment), as measured
+// with BenchmarkSearch.
+const (
+	indexCostRatio = 8
+	probeCostRatio = 40
+)
 
 // searchIndex runs the index plan; ratio is indexCostRatio but for tests.
 func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, limit int, ratio float64) ([]int64, error) {
@@ -259,9 +264,12 @@ func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, p
 	byEntries := float64(top - t)
 	byIndex := ratio * float64(len(page)) * float64(last) / float64(first-last+1)
 	var more []int64
+	done := false
 	if byEntries <= byIndex {
-		more, err = lateByEntries(ctx, tx, f, match, prefix, t, last, newestFirst(hitIDs(page), limit), limit)
-	} else {
+		more, done, err = lateByEntries(ctx, tx, f, match, prefix, t, last, newestFirst(hitIDs(page), limit), limit,
+			byIndex/probeCostRatio)
+	}
+	if err == nil && !done {
 		more, err = lateByIndex(ctx, tx, f, match, t, last)
 	}
 	if err != nil {
@@ -284,20 +292,25 @@ func newestFirst(ids []int64, limit int) []int64 {
 // page (the first page's ids) and those found fill the limit above the next
 // candidate. With a prefix term a lookup would merge every doclist of the
 // prefix again, so then one pass over the candidates' span of the index
-// tests them all.
-func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, t, m int64, page []int64, limit int) ([]int64, error) {
+// tests them all. More than maxTests candidates to test gives up (false):
+// the rest of the doclist is cheaper then.
+func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, t, m int64, page []int64, limit int,
+	maxTests float64) ([]int64, bool, error) {
 	cands, err := scanHits(ctx, tx, math.MaxInt, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_owner_id WHERE `+f.cond+
 		` AND e.id > ? AND e.message_id <= ? ORDER BY e.id DESC`, append(f.args[:len(f.args):len(f.args)], t, m)...)
 	// The page's own entries of message m are no candidates: counted
 	// twice, they would stop the tests early.
 	cands = slices.DeleteFunc(cands, func(c hit) bool { return slices.Contains(page, c.entry) })
 	if err != nil || len(cands) == 0 {
-		return nil, err
+		return nil, err == nil, err
 	}
 	if prefix {
 		lo := slices.MinFunc(cands, func(a, b hit) int { return cmp.Compare(a.msg, b.msg) }).msg
 		matched, err := matchedIn(ctx, tx, `rowid BETWEEN ? AND ?`, match, lo, m)
-		return matchedEntries(cands, matched), err
+		return matchedEntries(cands, matched), err == nil, err
+	}
+	if float64(len(cands)) > maxTests {
+		return nil, false, nil
 	}
 	var out []int64
 	for lo := 0; lo < len(cands); lo += limit {
@@ -317,11 +330,11 @@ func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string,
 		}
 		matched, err := matchedIn(ctx, tx, `rowid IN (SELECT value FROM json_each(?))`, match, jsonInts(msgs))
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, matchedEntries(chunk, matched)...)
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // matchedIn gives the messages that match among those cond selects.
