@@ -167,16 +167,16 @@ func searchEntries(ctx context.Context, tx *sql.Tx, f entryFilter, neg string, l
 // hit is an entry found and its message.
 type hit struct{ entry, msg int64 }
 
-// scanHits gives the first max rows of query, each an entry id and its
-// message id.
-func scanHits(ctx context.Context, tx *sql.Tx, max int, query string, args ...any) ([]hit, error) {
+// scanHits gives the first n rows of query, each an entry id and its
+// message id; it stops reading there (the index plan's first page).
+func scanHits(ctx context.Context, tx *sql.Tx, n int, query string, args ...any) ([]hit, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []hit
-	for len(out) < max && rows.Next() {
+	for len(out) < n && rows.Next() {
 		var h hit
 		if err := rows.Scan(&h.entry, &h.msg); err != nil {
 			return nil, err
