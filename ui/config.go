@@ -41,7 +41,7 @@ type Config struct {
 	// ErrNoFile means they cancelled. nil hides the Attach button.
 	PickFile func(max int64) (ports.Attachment, error)
 	// WheelNotch is the scroll distance in pixels that one mouse-wheel
-	// notch reports on this platform (Gio's X11 backend: 10); a notch then
+	// notch reports on this platform (Gio's X11 backend: 20); a notch then
 	// scrolls three lines. 0 leaves the wheel as the platform reports it
 	// (Gio's Wayland and Android backends scale a notch themselves).
 	WheelNotch float32

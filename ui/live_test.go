@@ -30,9 +30,10 @@ func (h *harness) wheel(x, y int, dy float32) {
 	h.frame()
 }
 
-// TestWheelNotchScrollsThreeLines: one notch of Gio's X11 backend (10 px)
-// moves the list and the reader by three lines, 63 px at 21 px a line
-// (issue 14: it moved them by the 10 px reported).
+// TestWheelNotchScrollsThreeLines: one notch moves the list and the
+// reader by three lines, 63 px at 21 px a line (issue 14: they moved by
+// the distance reported, Gio's X11 backend's 20 px in two 10 px events).
+// Here a notch reports 10 px in one event.
 func TestWheelNotchScrollsThreeLines(t *testing.T) {
 	for _, tt := range []struct {
 		name  string

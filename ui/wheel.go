@@ -19,8 +19,9 @@ const (
 
 // wheelList lays out w, the list l, so that a mouse-wheel notch scrolls it
 // by wheelLines lines. Gio's list scrolls by the distance the platform
-// reports, and its X11 backend reports 10 px per notch: about half a line,
-// so a page took a dozen notches. When Config.WheelNotch says what a notch
+// reports, and its X11 backend reports 20 px per notch (10 on the button's
+// press and 10 on its release): about a line, so a page took a dozen
+// notches. When Config.WheelNotch says what a notch
 // reports, a pass-through area over the list takes every wheel event
 // before the list's own gesture (scroll goes to the topmost area first and
 // this one accepts all of it) and moves the list's position itself; the

@@ -14,12 +14,13 @@ import (
 )
 
 // wheelNotch is what one mouse-wheel notch reports on this platform, for
-// ui.Config.WheelNotch: Gio's X11 backend reports 10 px (a Linux desktop
-// without a Wayland session); Wayland and Android scale a notch
-// themselves.
+// ui.Config.WheelNotch: Gio v0.10.3's X11 backend (a Linux desktop without
+// a Wayland session) makes a 10 px scroll of both the button press and
+// the release X sends for a notch, 20 px in all (seen under Xvfb with
+// xdotool click 5); Wayland and Android scale a notch themselves.
 func wheelNotch() float32 {
 	if runtime.GOOS == "linux" && os.Getenv("WAYLAND_DISPLAY") == "" {
-		return 10
+		return 20
 	}
 	return 0
 }
