@@ -67,3 +67,73 @@ func BenchmarkAppendHeap(b *testing.B) {
 	b.ReportMetric(allocSum/float64(b.N)/float64(size), "alloc/msg")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkAppendHeapParallel: six connections each send an append of the
+// largest message at once, under an 80 MiB MaxInflightBytes (two such
+// lines and some). Reported: the most heap seen over the heap before, in
+// MiB, and how many appends were stored and refused (busy).
+func BenchmarkAppendHeapParallel(b *testing.B) {
+	const conns = 6
+	e := newEnv(b, envOpts{log: zap.NewNop(), cfg: func(c *Config) { c.MaxInflightBytes = 80 << 20 }})
+	size := e.mb.MaxMessageBytes()
+	line := []byte(appendLine(1, "drafts", draftRaw("big", int(size)), "") + "\n")
+	var peakSum, stored, refused float64
+	for b.Loop() {
+		clients := make([]*client, conns)
+		for i := range clients {
+			clients[i] = e.login("bob")
+		}
+		runtime.GC()
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		stop := make(chan struct{})
+		var peak atomic.Uint64
+		var sampler, wg sync.WaitGroup
+		sampler.Go(func() {
+			t := time.NewTicker(2 * time.Millisecond)
+			defer t.Stop()
+			for {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				peak.Store(max(peak.Load(), ms.HeapAlloc))
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+			}
+		})
+		var ok, busy atomic.Int64
+		for _, c := range clients {
+			wg.Go(func() {
+				go func() {
+					c.conn.SetWriteDeadline(time.Now().Add(time.Minute))
+					c.conn.Write(line)
+				}()
+				got, err := c.readLine(time.Minute)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if r := c.response2(got); r.OK {
+					ok.Add(1)
+				} else {
+					busy.Add(1)
+				}
+				c.conn.Close()
+			})
+		}
+		wg.Wait()
+		close(stop)
+		sampler.Wait()
+		peakSum += float64(peak.Load()) - float64(before.HeapAlloc)
+		stored += float64(ok.Load())
+		refused += float64(busy.Load())
+	}
+	n := float64(b.N)
+	b.ReportMetric(peakSum/n/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(stored/n, "stored")
+	b.ReportMetric(refused/n, "refused")
+	b.ReportMetric(0, "ns/op")
+}
