@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"mailroom/adapters/smtpserver"
 	"mailroom/domain/mail"
@@ -162,5 +164,38 @@ func TestWatchRemovedAndFlagged(t *testing.T) {
 	}
 	if ev := nextChange(t, watch); ev.Removed != moved {
 		t.Errorf("delete: got %+v, want removed %d", ev, moved)
+	}
+}
+
+// TestBuiltDraftRoundTrips: a draft as the UI stores it (BuildMessage, no
+// recipients yet, non-ASCII subject, an attachment, a reply link) is
+// accepted by the server and reads back with its subject, body and link.
+func TestBuiltDraftRoundTrips(t *testing.T) {
+	w := newWorld(t)
+	c := New(fastConfig())
+	ctx := context.Background()
+	bob := w.login(c, "bob")
+	d := ports.Draft{Subject: "Entwurf für Freitag", Body: "Noch nicht fertig.", InReplyTo: "<abc@example.test>",
+		Attachments: []ports.Attachment{{Name: "plan.txt", ContentType: "text/plain", Data: []byte("step one")}}}
+	raw, err := BuildMessage(d, bob.Account().Address, time.Now())
+	if err != nil {
+		t.Fatalf("BuildMessage of a draft with no recipients: %v", err)
+	}
+	m, err := bob.Append(ctx, mail.Drafts, raw, mail.FlagDraft|mail.FlagSeen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != d.Subject || len(m.To) != 0 {
+		t.Errorf("stored draft: subject %q, to %q", m.Subject, m.To)
+	}
+	body, err := bob.Fetch(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(body.Text) != d.Body || len(body.Attachments) != 1 || body.Attachments[0].Name != "plan.txt" {
+		t.Errorf("fetched draft: text %q, attachments %+v", body.Text, body.Attachments)
+	}
+	if !bytes.Contains(body.Raw, []byte("In-Reply-To: <abc@example.test>")) {
+		t.Errorf("the reply link is gone:\n%s", body.Raw)
 	}
 }

@@ -34,10 +34,12 @@ func qualify(rcpt, from string) string {
 	return rcpt + "@" + domain
 }
 
-// buildMessage writes d as an RFC 5322 MIME message from from: a single
+// BuildMessage writes d as an RFC 5322 MIME message from from: a single
 // text/plain part, or multipart/mixed with the text first and one part per
-// attachment. The subject is RFC 2047 encoded when not ASCII.
-func buildMessage(d ports.Draft, from string, now time.Time) ([]byte, error) {
+// attachment. The subject is RFC 2047 encoded when not ASCII. Send submits
+// exactly this; the UI also stores it in the Drafts folder (a draft with no
+// recipients yet is fine), so that a draft reads back as it will be sent.
+func BuildMessage(d ports.Draft, from string, now time.Time) ([]byte, error) {
 	h, err := draftHeader(d, from, now)
 	if err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ func TestMessageRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := buildMessage(tt.d, "alice@example.org", now)
+			raw, err := BuildMessage(tt.d, "alice@example.org", now)
 			if err != nil {
 				t.Fatal(err)
 			}

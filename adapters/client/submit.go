@@ -35,7 +35,7 @@ func (s *Session) Send(ctx context.Context, d ports.Draft) error {
 		return mail.ErrNoRecipients
 	}
 	from := s.info.Address
-	raw, err := buildMessage(d, from, s.c.cfg.Now())
+	raw, err := BuildMessage(d, from, s.c.cfg.Now())
 	if err != nil {
 		return fmt.Errorf("client: building the message: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"gioui.org/app"
 	"gioui.org/op"
@@ -88,9 +89,10 @@ func run(win *app.Window, dir string, dark bool, pick string) error {
 		WheelNotch: wheelNotch(),
 		Notifier:   newNotifier(),
 		OpenFile:   opener(),
-		// DraftRaw stays nil, so drafts stay on this device, until the
-		// client adapter exports the message builder Send uses
-		// (adapters/client buildMessage): a second copy here would drift.
+		// Drafts on the server are built as Send builds the message.
+		DraftRaw: func(d ports.Draft, from string) ([]byte, error) {
+			return client.BuildMessage(d, from, time.Now())
+		},
 	})
 	defer a.Close()
 	var ops op.Ops
