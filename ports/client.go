@@ -66,6 +66,7 @@ type Body struct {
 	Meta        mail.Meta
 	Raw         []byte
 	MessageID   string
+	InReplyTo   string // the first id of In-Reply-To ("" if none)
 	Text        string // the text/plain part ("" if none)
 	HTML        string // the text/html part ("" if none)
 	Attachments []Attachment

@@ -186,7 +186,7 @@ func (a *App) editDraft(m mail.Meta) {
 			}
 			text, _ := mail.BodyText(b.Text, b.HTML)
 			a.flushDraft() // the local copy of what compose held
-			a.openDraft(ports.Draft{To: m.To, Subject: m.Subject, Body: text, Attachments: b.Attachments})
+			a.openDraft(ports.Draft{To: m.To, Subject: m.Subject, Body: text, InReplyTo: b.InReplyTo, Attachments: b.Attachments})
 			a.newServerDraft(m.ID)
 			a.drafts.dirty = true // the local copy is now this draft
 			a.flushDraft()

@@ -195,7 +195,7 @@ func TestBuiltDraftRoundTrips(t *testing.T) {
 	if strings.TrimSpace(body.Text) != d.Body || len(body.Attachments) != 1 || body.Attachments[0].Name != "plan.txt" {
 		t.Errorf("fetched draft: text %q, attachments %+v", body.Text, body.Attachments)
 	}
-	if !bytes.Contains(body.Raw, []byte("In-Reply-To: <abc@example.test>")) {
-		t.Errorf("the reply link is gone:\n%s", body.Raw)
+	if body.InReplyTo != "abc@example.test" {
+		t.Errorf("fetched draft: InReplyTo %q, want abc@example.test (the reply link)", body.InReplyTo)
 	}
 }

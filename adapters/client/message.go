@@ -138,7 +138,7 @@ func writeAttachment(mw *gomail.Writer, a ports.Attachment) error {
 	return aw.Close()
 }
 
-// parseMessage fills b's MessageID, Text, HTML and Attachments from raw. It
+// parseMessage fills b's MessageID, InReplyTo, Text, HTML and Attachments from raw. It
 // is lenient, as a mail reader must be: a message that is not MIME is one
 // text/plain body, an unknown charset is shown undecoded, and a malformed
 // part ends the walk with what was read so far. Text and HTML get "\n" line
@@ -153,6 +153,9 @@ func parseMessage(raw []byte, b *ports.Body) {
 	_ = err // an unknown charset still gives a usable reader
 	if id, err := mr.Header.MessageID(); err == nil {
 		b.MessageID = id
+	}
+	if ids, err := mr.Header.MsgIDList("In-Reply-To"); err == nil && len(ids) > 0 {
+		b.InReplyTo = ids[0]
 	}
 	for n := 0; n < maxParts; n++ {
 		p, err := mr.NextPart()
