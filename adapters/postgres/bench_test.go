@@ -14,11 +14,14 @@ import (
 // BenchmarkDeliver is adapters/sqlite's BenchmarkDeliver against
 // PostgreSQL: a 10 KiB message to one recipient plus the sender's sent
 // copy, from 4×GOMAXPROCS goroutines at once, over 16 accounts. It
-// reports how many deliveries the writers committed together on average.
+// reports how many deliveries the writers committed together on average,
+// and the CPU time per delivery of this process and of its PostgreSQL
+// backends.
 func BenchmarkDeliver(b *testing.B) {
 	for _, conns := range []int32{4, 16} {
 		b.Run(fmt.Sprint("maxconns=", conns), func(b *testing.B) {
-			s, err := Open(context.Background(), Config{URL: freshSchema(b), MaxConns: conns})
+			dbURL, app := withAppName(b, freshSchema(b))
+			s, err := Open(context.Background(), Config{URL: dbURL, MaxConns: conns})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -34,6 +37,7 @@ func BenchmarkDeliver(b *testing.B) {
 			b.SetBytes(int64(len(msg.Raw)))
 			b.SetParallelism(4) // as from many SMTP sessions
 			b.ResetTimer()
+			cpu := startCPU(s, app)
 			b.RunParallel(func(pb *testing.PB) {
 				ctx := context.Background()
 				for pb.Next() {
@@ -50,6 +54,7 @@ func BenchmarkDeliver(b *testing.B) {
 				}
 			})
 			b.StopTimer()
+			cpu.report(b, s)
 			if n := s.dq.batches.Load(); n > 0 {
 				b.ReportMetric(float64(s.dq.delivered.Load())/float64(n), "deliveries/batch")
 			}

@@ -53,8 +53,9 @@ type Config struct {
 	// Required. The password is kept out of every error and log line.
 	URL string
 	// MaxConns bounds the connection pool. Default DefaultMaxConns(),
-	// max(4, GOMAXPROCS).
-	// The change feed's listener holds one more connection of its own.
+	// max(4, GOMAXPROCS). The deliver writers use up to deliverWriters (2)
+	// of them while deliveries are in flight; the change feed's listener
+	// holds one more connection of its own.
 	MaxConns int32
 	// Logger logs the search index backfill of messages stored before
 	// search existed (search_backfill.go). Default: no logging.
