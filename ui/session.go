@@ -196,13 +196,54 @@ func (a *App) catchUp(s *session) {
 				if a.sess != s {
 					return
 				}
-				for _, m := range s.visible(page) {
+				page := s.visible(page)
+				for _, m := range page {
 					if i, added := p.Insert(m); added {
 						a.mailbox.inserted(f, i)
 					}
 				}
+				a.reconcile(s, f, page, len(page) >= model.PageSize)
 			}
 		})
+	}
+}
+
+// reconcile applies what happened to folder f's newest page while the
+// watch was away: the watch reports removals and flag changes live only.
+// Rows within the page's id range (every row when the page is not full)
+// that the page lacks were deleted or moved meanwhile; rows whose flags
+// differ were changed meanwhile. Rows newer than the page came from events
+// after the List and are left alone.
+func (a *App) reconcile(s *session, f mail.Folder, page []mail.Meta, full bool) {
+	p := s.folders[f]
+	if p == nil || len(page) == 0 && full {
+		return
+	}
+	in := make(map[mail.EntryID]mail.Meta, len(page))
+	var lo, hi mail.EntryID
+	for _, m := range page {
+		in[m.ID] = m
+		if lo == 0 || m.ID < lo {
+			lo = m.ID
+		}
+		hi = max(hi, m.ID)
+	}
+	if !full {
+		lo = 0
+	}
+	var gone []mail.EntryID
+	for _, row := range p.Items {
+		m, ok := in[row.ID]
+		switch {
+		case row.ID < lo || row.ID > hi && len(page) > 0:
+		case !ok:
+			gone = append(gone, row.ID)
+		case m.Flags != row.Flags || m.Seen != row.Seen:
+			a.onFlagged(s, m)
+		}
+	}
+	for _, id := range gone {
+		a.onRemoved(s, id)
 	}
 }
 

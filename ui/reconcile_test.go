@@ -1,0 +1,44 @@
+package ui
+
+import (
+	"context"
+	"testing"
+
+	"mailroom/domain/mail"
+	"mailroom/ports"
+)
+
+// Removals and flag changes made by another client while this one's watch
+// was away come with no event: the catch-up listing on Connected applies
+// them (issue 14: a moved message must leave the list of other clients).
+func TestWatchConnectReconcilesRemovalsAndFlags(t *testing.T) {
+	fc := newFakeClient()
+	fc.addUser("alice", "correct horse")
+	fc.addUser("bob", "bob password")
+	seedInbox(fc, 3)
+	h := newHarness(t, fc, trusted(fc), phone())
+	h.login("alice", "correct horse")
+	inbox := h.a.sess.folders[mail.Inbox]
+	h.waitFor("first page", func() bool { return len(inbox.Items) == 3 })
+	gone, read := inbox.Items[1].ID, inbox.Items[2].ID
+	if inbox.Items[2].Seen {
+		t.Fatal("seeded mail is already read")
+	}
+
+	// Another client, while this one was disconnected: deletes one, reads one.
+	other := &fakeSession{c: fc, user: "alice", ctx: context.Background()}
+	if err := other.Delete(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SetSeen(context.Background(), read, true); err != nil {
+		t.Fatal(err)
+	}
+	fc.sessions[0].watch <- ports.WatchEvent{Connected: true}
+	h.waitFor("catch-up", func() bool { return len(inbox.Items) == 2 })
+	if inbox.Index(gone) >= 0 {
+		t.Fatal("the entry deleted elsewhere is still listed")
+	}
+	if i := inbox.Index(read); i < 0 || !inbox.Items[i].Seen {
+		t.Fatalf("the entry read elsewhere: index %d, want listed and seen", i)
+	}
+}
