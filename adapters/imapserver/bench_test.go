@@ -55,13 +55,34 @@ type mailboxSpec struct {
 	msg   func(i int) (subject, body string)
 }
 
+// benchDirs are the directories populateTemp made; TestMain removes them
+// when the test binary is done.
+var benchDirs struct {
+	sync.Mutex
+	list []string
+}
+
+// populateTemp builds spec's database in a directory of its own that
+// lives as long as the test binary: building takes long enough that
+// benchmarks share one.
 func populateTemp(spec mailboxSpec) (string, error) {
 	dir, err := os.MkdirTemp("", "imapbench")
 	if err != nil {
 		return "", err
 	}
+	benchDirs.Lock()
+	benchDirs.list = append(benchDirs.list, dir)
+	benchDirs.Unlock()
 	path := filepath.Join(dir, "mail.db")
 	return path, populate(path, spec)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range benchDirs.list {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
 }
 
 // populate puts the rows in with plain SQL in one transaction (delivering
@@ -221,6 +242,12 @@ func reportPercentiles(b *testing.B, lat []time.Duration, prefix string) {
 // BenchmarkSearchText.
 const searchMailbox = 10_000
 
+var (
+	searchOnce sync.Once
+	searchPath string
+	searchErr  error
+)
+
 // searchMessage is the i-th message of BenchmarkSearchText: about 10 KB
 // of words drawn from a vocabulary of 5,000, with "project<i%100>" in the
 // middle (one message in a hundred) and "things" in every subject.
@@ -247,10 +274,13 @@ func searchMessage(i int) (subject, body string) {
 // before issue 13), for a word in one message in a hundred and for one in
 // every message. One op is one SEARCH.
 func BenchmarkSearchText(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "mail.db")
-	if err := populate(path, mailboxSpec{n: searchMailbox, index: true, msg: searchMessage}); err != nil {
-		b.Fatal(err)
+	searchOnce.Do(func() {
+		searchPath, searchErr = populateTemp(mailboxSpec{n: searchMailbox, index: true, msg: searchMessage})
+	})
+	if searchErr != nil {
+		b.Fatal(searchErr)
 	}
+	path := searchPath
 	for _, mode := range []string{"index", "scan"} {
 		for _, q := range []struct {
 			name, word string

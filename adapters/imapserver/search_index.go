@@ -19,14 +19,18 @@ import (
 // with no search word ("@", ""), keys under OR or NOT, and every other key
 // keep the scan's meaning, checked on the index's candidates only.
 
-// indexPage is how many entries one call asks of the index.
-const indexPage = 1000
-
-// maxIndexHits bounds the candidates the index may give one SEARCH. Past
-// it the folder is scanned instead: a key that common narrows nothing, and
-// the candidates' set would cost memory for nothing. A variable so that a
-// test can reach it with a few messages.
-var maxIndexHits = 100_000
+// Variables so that a test can reach them with a few messages.
+var (
+	// indexPage is how many entries the first call asks of the index;
+	// each further call asks twice as many as the last. Most searches end
+	// with the first page, and one whose answer is long is read in few
+	// calls (a store may work through every match again for each page).
+	indexPage = 1000
+	// maxIndexHits bounds the candidates the index may give one SEARCH.
+	// Past it the folder is scanned instead: a key that common narrows
+	// nothing, and the candidates' set would cost memory for nothing.
+	maxIndexHits = 100_000
+)
 
 // indexFields are the header keys the index holds a field for (go-imap
 // gives SUBJECT, FROM and TO as header keys). TO searches the index's
@@ -150,8 +154,10 @@ func (s *session) searchIndexed(kind imapserver.NumKind, criteria *imap.SearchCr
 func (s *session) indexHits(q mail.Query) (hits map[uint32]mail.Meta, ok bool, err error) {
 	hits = map[uint32]mail.Meta{}
 	var before mail.EntryID
-	for {
-		page, err := s.srv.cfg.Index.Search(s.ctx, s.acc.ID, q, before, indexPage)
+	for size := indexPage; ; size *= 2 {
+		// One more than the bound allows tells a long answer apart.
+		limit := min(size, maxIndexHits+1-len(hits))
+		page, err := s.srv.cfg.Index.Search(s.ctx, s.acc.ID, q, before, limit)
 		if err != nil {
 			return nil, false, err
 		}
@@ -163,7 +169,7 @@ func (s *session) indexHits(q mail.Query) (hits map[uint32]mail.Meta, ok bool, e
 			// of many thousand hits would be memory for nothing.
 			hits[m.UID] = mail.Meta{ID: m.ID, UID: m.UID, From: m.From, Date: m.Date, Size: m.Size, Flags: m.Flags}
 		}
-		if len(page) < indexPage {
+		if len(page) < limit {
 			return hits, true, nil
 		}
 		before = page[len(page)-1].ID

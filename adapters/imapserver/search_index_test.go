@@ -245,19 +245,26 @@ func TestSearchIndexExpungedElsewhere(t *testing.T) {
 	})
 }
 
-// TestSearchIndexBound: past maxIndexHits candidates the folder is
-// scanned, with the scan's raw-substring meaning (the base64 word is not
-// found then).
-func TestSearchIndexBound(t *testing.T) {
+// TestSearchIndexPages: the index's answer is read page by page (each
+// twice the last); past maxIndexHits candidates the folder is scanned,
+// with the scan's raw-substring meaning (the base64 word is not found
+// then).
+func TestSearchIndexPages(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	c := searchFixture(t, e)
 	for _, tc := range []struct {
-		bound int
-		want  []uint32
-	}{{maxIndexHits, []uint32{1, 3}}, {1, nil}} {
-		t.Run(fmt.Sprint(tc.bound), func(t *testing.T) {
-			defer func(old int) { maxIndexHits = old }(maxIndexHits)
-			maxIndexHits = tc.bound
+		page, bound int
+		want        []uint32
+	}{
+		{indexPage, maxIndexHits, []uint32{1, 3}},
+		{1, maxIndexHits, []uint32{1, 3}},
+		{1, 2, []uint32{1, 3}},
+		{1, 1, nil},
+		{indexPage, 1, nil},
+	} {
+		t.Run(fmt.Sprintf("page %d bound %d", tc.page, tc.bound), func(t *testing.T) {
+			defer func(page, bound int) { indexPage, maxIndexHits = page, bound }(indexPage, maxIndexHits)
+			indexPage, maxIndexHits = tc.page, tc.bound
 			data, err := c.Search(&imap.SearchCriteria{Text: []string{"zebrafish"}}, nil).Wait()
 			if err != nil || !slices.Equal(data.AllSeqNums(), tc.want) {
 				t.Errorf("SEARCH TEXT zebrafish = %v %v, want %v", data, err, tc.want)
