@@ -141,7 +141,7 @@ func uniqueIDs(ids []mail.EntryID) []mail.EntryID {
 // folder $8 (whose row the caller locked).
 const appendSQL = `WITH m AS (
     INSERT INTO messages (size, from_addr, subject, preview, received, raw, search, has_files)
-    VALUES ($1, $2, $3, $4, $5, $6, ` + searchVector + `, $17)
+    VALUES ($1, $2, $3, $4, $5, $6, ` + searchVector + `, $13)
     RETURNING id
 ), r AS (
     UPDATE folders SET uidnext = uidnext + 1 WHERE id = $8 RETURNING uidnext - 1 AS uid
@@ -189,7 +189,7 @@ WHERE e.folder_id = $1 AND e.msgid = $2 AND e.msgid <> '' LIMIT 1`, f.id, msg.Me
 		var id, uid int64
 		err = tx.QueryRow(ctx, appendSQL, len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
 			int64(e.Owner), f.id, to, int16(meta.Flags), msg.MessageID,
-			doc.Subject, doc.From, doc.To, doc.Body, doc.Files, doc.Attachment).Scan(&id, &uid)
+			tsVector(doc), doc.Attachment).Scan(&id, &uid)
 		meta.ID, meta.UID = mail.EntryID(id), uint32(uid)
 		return err
 	})

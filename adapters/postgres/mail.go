@@ -40,7 +40,7 @@ const notifyChannel = "mailroom_entries"
 // leaves folder_id and uid NULL: a not-null violation.
 const deliverQuery = `WITH m AS (
     INSERT INTO messages (size, from_addr, subject, preview, received, raw, search, has_files)
-    VALUES ($1, $2, $3, $4, $5, $6, ` + searchVector + `, $17)
+    VALUES ($1, $2, $3, $4, $5, $6, ` + searchVector + `, $13)
     RETURNING id
 ), x AS (
     SELECT x.owner, x.rcpts, x.flags, x.n, f.id AS folder_id,
@@ -100,7 +100,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 	r := &deliverReq{
 		args: []any{len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
 			owners, folders, rcpts, flags, msg.MessageID,
-			doc.Subject, doc.From, doc.To, doc.Body, doc.Files, doc.Attachment},
+			tsVector(doc), doc.Attachment},
 		owners: owners, folders: folders, size: len(raw),
 	}
 	// The writers commit it with the deliveries waiting beside it, in one

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,18 +10,23 @@ import (
 	"mailroom/domain/mail"
 )
 
-// Messages stored before migration 0004 have a NULL search vector; the
-// store indexes them in the background from Open on (decoding bodies needs
-// Go), newest first, a batch per transaction. NULL is the progress: a
-// restart resumes, and hosts sharing the database split the work (SKIP
-// LOCKED) instead of doing it twice.
+// Messages stored before migration 0004 have a NULL search vector, and
+// those indexed by 0004's to_tsvector have search_version 1 (migration
+// 0005); copied in by mailroomd's copydb, NULL too. The store indexes them
+// in the background from Open on (decoding bodies needs Go), newest first,
+// a batch per transaction. The rows still to do are the progress: a restart
+// resumes, and hosts sharing the database split the work (SKIP LOCKED)
+// instead of doing it twice.
 
 // backfillBatch is the messages indexed per transaction.
 const backfillBatch = 32
 
-// backfillSQL sets message $1's search vector from a mail.SearchDoc.
-var backfillSQL = strings.NewReplacer("$12", "$2", "$13", "$3", "$14", "$4", "$15", "$5", "$16", "$6").
-	Replace(`UPDATE messages SET search = ` + searchVector + `, has_files = $7 WHERE id = $1`)
+// backfillSQL sets message $1's search vector to the literal $2 (tsVector).
+const backfillSQL = `UPDATE messages SET search = $2::tsvector, has_files = $3, search_version = 2 WHERE id = $1`
+
+// unindexed is the rows the backfill has to do, as messages_unindexed
+// (migration 0005) indexes them.
+const unindexed = `(search IS NULL OR search_version < 2)`
 
 // startBackfill runs the backfill until it is done or Close.
 func (s *Store) startBackfill(log *zap.Logger) {
@@ -42,7 +46,7 @@ func (s *Store) startBackfill(log *zap.Logger) {
 
 func (s *Store) backfill(ctx context.Context, log *zap.Logger) error {
 	var left int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE search IS NULL`).Scan(&left); err != nil || left == 0 {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE `+unindexed).Scan(&left); err != nil || left == 0 {
 		return err
 	}
 	log = log.With(zap.String("job", "search index backfill"))
@@ -70,7 +74,7 @@ func (s *Store) backfill(ctx context.Context, log *zap.Logger) error {
 func (s *Store) backfillBatch(ctx context.Context) (int, error) {
 	n := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, from_addr, raw FROM messages WHERE search IS NULL
+		rows, err := tx.Query(ctx, `SELECT id, from_addr, raw FROM messages WHERE `+unindexed+`
 ORDER BY id DESC LIMIT $1 FOR UPDATE SKIP LOCKED`, backfillBatch)
 		if err != nil {
 			return err
@@ -95,8 +99,7 @@ ORDER BY id DESC LIMIT $1 FOR UPDATE SKIP LOCKED`, backfillBatch)
 			return err
 		}
 		for _, d := range docs {
-			if _, err := tx.Exec(ctx, backfillSQL, d.id, d.doc.Subject, d.doc.From, d.doc.To, d.doc.Body, d.doc.Files,
-				d.doc.Attachment); err != nil {
+			if _, err := tx.Exec(ctx, backfillSQL, d.id, tsVector(d.doc), d.doc.Attachment); err != nil {
 				return err
 			}
 		}

@@ -45,8 +45,8 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 		return
 	}
 	v, dirty, err := MigrationVersion(context.Background(), dbURL)
-	if err != nil || v != 4 || dirty {
-		t.Fatalf("MigrationVersion = %d, %v, %v; want 4, clean", v, dirty, err)
+	if err != nil || v != 5 || dirty {
+		t.Fatalf("MigrationVersion = %d, %v, %v; want 5, clean", v, dirty, err)
 	}
 	var n int
 	if err := stores[0].pool.QueryRow(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
@@ -69,7 +69,7 @@ func TestMigrateDownAndUp(t *testing.T) {
 	for _, step := range []struct {
 		direction string
 		want      uint
-	}{{Up, 4}, {Up, 4}, {Down, 3}, {Down, 2}, {Down, 1}, {Down, 0}, {Down, 0}, {Up, 4}} {
+	}{{Up, 5}, {Up, 5}, {Down, 4}, {Down, 3}, {Down, 2}, {Down, 1}, {Down, 0}, {Down, 0}, {Up, 5}} {
 		if err := Migrate(ctx, dbURL, step.direction); err != nil {
 			t.Fatalf("Migrate %s: %v", step.direction, err)
 		}

@@ -1,0 +1,3 @@
+DROP INDEX messages_unindexed;
+CREATE INDEX messages_unindexed ON messages (id) WHERE search IS NULL;
+ALTER TABLE messages DROP COLUMN search_version;
