@@ -136,7 +136,7 @@ func (s *Store) Search(ctx context.Context, owner account.ID, q mail.Query, befo
 	defer tx.Rollback() // read only: nothing to keep
 	var ids []int64
 	if match, neg := ftsMatch(q); match != "" {
-		ids, err = searchIndex(ctx, tx, f, match, hasPrefix(q), limit, indexCostRatio)
+		ids, err = searchIndex(ctx, tx, f, match, hasPrefix(q), limit, defaultCosts)
 	} else {
 		ids, err = searchEntries(ctx, tx, f, neg, limit)
 	}
@@ -238,17 +238,17 @@ func searchMetas(ctx context.Context, tx *sql.Tx, ids []int64) ([]mail.Meta, err
 const searchIndexSQL = `SELECT e.id, s.rowid FROM message_search s CROSS JOIN entries e INDEXED BY entries_message_id ON e.message_id = s.rowid
 WHERE s.message_search MATCH ? AND %s ORDER BY s.rowid DESC`
 
-// indexCostRatio is how many entries of an index range cost as much as one
-// doclist match joined to its entries, and probeCostRatio as much as one
-// message tested against the index (a seek in every segment), as measured
-// with BenchmarkSearch.
-const (
-	indexCostRatio = 8
-	probeCostRatio = 40
-)
+// searchCosts are the costs that choose the index plan's second step, in
+// entries of an index range: index is one doclist match joined to its
+// entries, test one message tested against the index (a seek in every
+// segment). defaultCosts are as measured with BenchmarkSearch; tests force
+// each way with others.
+type searchCosts struct{ index, test float64 }
 
-// searchIndex runs the index plan; ratio is indexCostRatio but for tests.
-func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, limit int, ratio float64) ([]int64, error) {
+var defaultCosts = searchCosts{index: 8, test: 40}
+
+// searchIndex runs the index plan.
+func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, limit int, costs searchCosts) ([]int64, error) {
 	page, err := scanHits(ctx, tx, limit, fmt.Sprintf(searchIndexSQL, f.cond), append([]any{match}, f.args...)...)
 	if err != nil || len(page) < limit {
 		return newestFirst(hitIDs(page), limit), err
@@ -262,14 +262,12 @@ func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, p
 		return nil, err
 	}
 	byEntries := float64(top - t)
-	byIndex := ratio * float64(len(page)) * float64(last) / float64(first-last+1)
+	byIndex := costs.index * float64(len(page)) * float64(last) / float64(first-last+1)
 	var more []int64
-	done := false
 	if byEntries <= byIndex {
-		more, done, err = lateByEntries(ctx, tx, f, match, prefix, t, last, newestFirst(hitIDs(page), limit), limit,
-			byIndex/probeCostRatio)
-	}
-	if err == nil && !done {
+		more, err = lateByEntries(ctx, tx, f, match, prefix, t, last, newestFirst(hitIDs(page), limit), limit,
+			byIndex/costs.test)
+	} else {
 		more, err = lateByIndex(ctx, tx, f, match, t, last)
 	}
 	if err != nil {
@@ -287,30 +285,27 @@ func newestFirst(ids []int64, limit int) []int64 {
 
 // lateByEntries gives the owner's entries above t, on messages up to m,
 // that pass f and whose message matches: the range first, newest first,
-// then the candidates' messages tested against the index. A test is an
-// index lookup per message, so they go a chunk at a time and stop once
-// page (the first page's ids) and those found fill the limit above the next
-// candidate. With a prefix term a lookup would merge every doclist of the
-// prefix again, so then one pass over the candidates' span of the index
-// tests them all. More than maxTests candidates to test gives up (false):
-// the rest of the doclist is cheaper then.
+// then the candidates' messages tested against the index. Up to maxTests
+// candidates are tested one by one (an index lookup per message), a chunk
+// at a time, stopping once page (the first page's ids) and those found fill
+// the limit above the next candidate: a word in most messages stops within
+// a chunk. More of them, or a prefix term (whose every lookup would merge
+// all the prefix's doclists again), take one pass over the doclist across
+// the candidates' messages instead, rowids only, no join.
 func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, t, m int64, page []int64, limit int,
-	maxTests float64) ([]int64, bool, error) {
+	maxTests float64) ([]int64, error) {
 	cands, err := scanHits(ctx, tx, math.MaxInt, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_owner_id WHERE `+f.cond+
 		` AND e.id > ? AND e.message_id <= ? ORDER BY e.id DESC`, append(f.args[:len(f.args):len(f.args)], t, m)...)
 	// The page's own entries of message m are no candidates: counted
 	// twice, they would stop the tests early.
 	cands = slices.DeleteFunc(cands, func(c hit) bool { return slices.Contains(page, c.entry) })
 	if err != nil || len(cands) == 0 {
-		return nil, err == nil, err
+		return nil, err
 	}
-	if prefix {
+	if prefix || float64(len(cands)) > maxTests {
 		lo := slices.MinFunc(cands, func(a, b hit) int { return cmp.Compare(a.msg, b.msg) }).msg
 		matched, err := matchedIn(ctx, tx, `rowid BETWEEN ? AND ?`, match, lo, m)
-		return matchedEntries(cands, matched), err == nil, err
-	}
-	if float64(len(cands)) > maxTests {
-		return nil, false, nil
+		return matchedEntries(cands, matched), err
 	}
 	var out []int64
 	for lo := 0; lo < len(cands); lo += limit {
@@ -330,11 +325,11 @@ func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string,
 		}
 		matched, err := matchedIn(ctx, tx, `rowid IN (SELECT value FROM json_each(?))`, match, jsonInts(msgs))
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		out = append(out, matchedEntries(chunk, matched)...)
 	}
-	return out, true, nil
+	return out, nil
 }
 
 // matchedIn gives the messages that match among those cond selects.
