@@ -29,8 +29,10 @@ const searchVector = `$12::tsvector`
 const (
 	// tsMaxPos is the highest position (MAXENTRYPOS-1): later words share it.
 	tsMaxPos = 1<<14 - 1
-	// tsMaxPositions is the positions kept per lexeme (MAXNUMPOS).
-	tsMaxPositions = 256
+	// tsMaxPositions is the positions kept per lexeme: to_tsvector keeps
+	// MAXNUMPOS-1 (a literal would take MAXNUMPOS, 256), so a field's
+	// vector is the one to_tsvector made.
+	tsMaxPositions = 255
 	// tsMaxBytes bounds the lexemes and positions of one vector (MAXSTRPOS
 	// is 1 MiB); mail.MaxIndexBodyBytes keeps real mail far below it.
 	tsMaxBytes = 1<<20 - 1
