@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
 	"mailroom/domain/account"
@@ -41,16 +40,21 @@ const (
 // tsFieldWeights are the weights of a SearchDoc's fields, in the order
 // tsVector numbers them: subject A, sender B, To/Cc C, body and files D
 // (the default weight, which a literal leaves out).
-var tsFieldWeights = [5]string{"A", "B", "C", "", ""}
+var tsFieldWeights = [5]byte{'A', 'B', 'C', 0, 0}
 
-// tsLexeme is one distinct word of a vector and its positions, each
-// already written as text ("3A").
+// tsLexeme is one distinct word of a vector: its positions kept and the
+// last of them.
 type tsLexeme struct {
-	word  string
-	pos   []byte // ",3A,9A" without the first comma
-	n     int    // positions kept
-	last  int    // the last position kept
-	bytes int    // what it adds to the vector's size
+	word    string
+	n, last int32
+}
+
+// tsOcc is one position kept: the lexeme's index in the vector, the
+// position and the field's weight.
+type tsOcc struct {
+	lex    int32
+	pos    uint16
+	weight byte
 }
 
 // tsVector gives doc as a tsvector literal: each distinct word once, quoted,
@@ -63,9 +67,11 @@ type tsLexeme struct {
 // left out.
 func tsVector(doc mail.SearchDoc) string {
 	fields := [5]string{doc.Subject, doc.From, doc.To, doc.Body, doc.Files}
-	index := make(map[string]int, 256)
-	var lex []tsLexeme
-	pos, size := 0, 0
+	est := (len(doc.Subject)+len(doc.From)+len(doc.To)+len(doc.Body)+len(doc.Files))/5 + 8 // words, roughly
+	index := make(map[string]int32, est/2)
+	lex := make([]tsLexeme, 0, est/2)
+	occ := make([]tsOcc, 0, est)
+	pos, size := int32(0), 0
 	for f, text := range fields {
 		if text == "" {
 			continue
@@ -91,7 +97,7 @@ func tsVector(doc mail.SearchDoc) string {
 					continue
 				}
 				size += add
-				i = len(lex)
+				i = int32(len(lex))
 				index[w] = i
 				lex = append(lex, tsLexeme{word: w})
 			}
@@ -99,34 +105,62 @@ func tsVector(doc mail.SearchDoc) string {
 			if l.n == tsMaxPositions || l.last == pos || size+2 > tsMaxBytes {
 				continue // full, or already at this (capped) position with a higher weight
 			}
-			if l.n > 0 {
-				l.pos = append(l.pos, ',')
-			}
-			l.pos = strconv.AppendInt(l.pos, int64(pos), 10)
-			l.pos = append(l.pos, tsFieldWeights[f]...)
 			l.n, l.last = l.n+1, pos
+			occ = append(occ, tsOcc{i, uint16(pos), tsFieldWeights[f]})
 			size += 2
 		}
 	}
-	return tsLiteral(lex)
+	return tsLiteral(lex, occ)
 }
 
-// tsLiteral writes the lexemes in tsvector syntax: 'word':1A,2 ...
-func tsLiteral(lex []tsLexeme) string {
+// tsLiteral writes the lexemes in tsvector syntax, 'word':1A,2 ..., each
+// with its positions in occ (in the order they came).
+func tsLiteral(lex []tsLexeme, occ []tsOcc) string {
+	// Group occ by lexeme, keeping the order (a counting sort): start[i]
+	// is where lexeme i's positions go.
+	start := make([]int32, len(lex)+1)
 	n := 0
-	for _, l := range lex {
-		n += len(l.word) + len(l.pos) + 4
-	}
-	b := make([]byte, 0, n)
 	for i, l := range lex {
-		if i > 0 {
-			b = append(b, ' ')
+		start[i+1] = start[i] + l.n
+		n += len(l.word) + 4
+	}
+	sorted := make([]tsOcc, len(occ))
+	next := start[:len(lex)]
+	for _, o := range occ {
+		sorted[next[o.lex]] = o
+		next[o.lex]++
+	}
+	b := make([]byte, 0, n+len(occ)*7)
+	for i, o := range sorted {
+		if i == 0 || o.lex != sorted[i-1].lex {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendQuoted(b, lex[o.lex].word)
+			b = append(b, ':')
+		} else {
+			b = append(b, ',')
 		}
-		b = appendQuoted(b, l.word)
-		b = append(b, ':')
-		b = append(b, l.pos...)
+		b = appendPos(b, o.pos)
+		if o.weight != 0 {
+			b = append(b, o.weight)
+		}
 	}
 	return string(b)
+}
+
+// appendPos appends p (1..tsMaxPos) in decimal.
+func appendPos(b []byte, p uint16) []byte {
+	var d [5]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + p%10)
+		if p /= 10; p == 0 {
+			break
+		}
+	}
+	return append(b, d[i:]...)
 }
 
 // appendQuoted appends w as a quoted lexeme of tsvector and tsquery syntax:
@@ -134,6 +168,9 @@ func tsLiteral(lex []tsLexeme) string {
 // either; the escaping keeps that an assumption, not a hole.
 func appendQuoted(b []byte, w string) []byte {
 	b = append(b, '\'')
+	if !strings.ContainsAny(w, `'\`) {
+		return append(append(b, w...), '\'')
+	}
 	for i := 0; i < len(w); i++ {
 		switch c := w[i]; c {
 		case '\'':

@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -330,4 +332,84 @@ func TestSearchLiteralEquivalence(t *testing.T) {
 		}
 	}
 	t.Logf("%d queries found the same messages", checked)
+}
+
+// textBody is n bytes of prose-like text: words of a 3,000-word vocabulary,
+// common ones more often, in lines of about 70 bytes.
+func textBody(n int) []byte {
+	r := rand.New(rand.NewPCG(1, 2))
+	vocab := make([]string, 3000)
+	for i := range vocab {
+		w := make([]byte, 2+r.IntN(9))
+		for j := range w {
+			w[j] = byte('a' + r.IntN(26))
+		}
+		vocab[i] = string(w)
+	}
+	var b []byte
+	line := 0
+	for len(b) < n {
+		w := vocab[int(float64(len(vocab))*r.Float64()*r.Float64()*r.Float64())]
+		b = append(b, w...)
+		if line += len(w) + 1; line > 70 {
+			b, line = append(b, "\r\n"...), 0
+		} else {
+			b = append(b, ' ')
+		}
+	}
+	return b
+}
+
+// BenchmarkTSVector is the Go side of indexing a 10 KB letter: its
+// SearchDoc made into a tsvector literal.
+func BenchmarkTSVector(b *testing.B) {
+	raw := append([]byte("Subject: benchmark of a letter\r\nFrom: Alice <alice@example.com>\r\nTo: bob@example.org\r\n\r\n"),
+		textBody(10<<10)...)
+	doc := mail.NewSearchDoc(raw, "alice@example.com")
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		tsVector(doc)
+	}
+}
+
+// BenchmarkDeliverText is BenchmarkDeliver with a 10 KB letter of varied
+// words (BenchmarkDeliver's body is one word said 160 times), so that the
+// search index's share of PostgreSQL's CPU is that of real mail.
+func BenchmarkDeliverText(b *testing.B) {
+	dbURL, app := withAppName(b, freshSchema(b))
+	s, err := Open(context.Background(), Config{URL: dbURL, MaxConns: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	var accs []account.Account
+	for i := range 16 {
+		accs = append(accs, mkAccount(b, s, fmt.Sprint("user", i)))
+	}
+	raw := append([]byte("Subject: benchmark of a letter\r\nFrom: Alice <alice@example.com>\r\nTo: bob@example.org\r\n\r\n"),
+		textBody(10<<10)...)
+	doc := mail.NewSearchDoc(raw, "alice@example.com")
+	msg := mail.NewMessage{Raw: raw, From: "alice@localhost", Subject: "benchmark of a letter", Preview: mail.Preview(raw),
+		Received: t0, Search: &doc}
+	var next atomic.Int64
+	b.SetBytes(int64(len(raw)))
+	b.SetParallelism(4)
+	b.ResetTimer()
+	cpu := startCPU(s, app)
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			i := next.Add(1)
+			from, to := accs[i%16], accs[(i+1)%16]
+			if _, err := s.Deliver(ctx, msg, []mail.NewEntry{
+				{Owner: to.ID, Folder: mail.Inbox, To: []string{"to@localhost"}},
+				{Owner: from.ID, Folder: mail.Sent, To: []string{"to@localhost"}},
+			}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	cpu.report(b, s)
 }
