@@ -94,14 +94,17 @@ func TestTSVectorLiteral(t *testing.T) {
 		want string
 	}{
 		{"empty", mail.SearchDoc{}, ""},
-		{"escaping", mail.SearchDoc{Subject: `it's a\b`}, `'it''s':1A 'a\\b':2A`},
+		{"escaping", mail.SearchDoc{Subject: `it's a\b`}, `'a\\b':2A 'it''s':1A`},
 		// Each field after a non-empty one starts two past the last
 		// position (a gap of one); an empty field takes none.
 		{"fields", mail.SearchDoc{Subject: "a b", From: "c", Body: "a d", Files: "f"},
 			`'a':1A,6 'b':2A 'c':4B 'd':7 'f':9`},
 		{"weights", mail.SearchDoc{Subject: "s", From: "f", To: "t", Body: "b", Files: "n"},
-			`'s':1A 'f':3B 't':5C 'b':7 'n':9`},
+			`'b':7 'f':3B 'n':9 's':1A 't':5C`},
 		{"merged", mail.SearchDoc{Body: "x y x x"}, `'x':1,3,4 'y':2`},
+		// In PostgreSQL's order: bytes, then the shorter first.
+		{"order", mail.SearchDoc{Body: "abcdez abcde abcdea abc b ab abcdeb"},
+			`'ab':6 'abc':4 'abcde':2 'abcdea':3 'abcdeb':7 'abcdez':1 'b':5`},
 		{"marks", mail.SearchDoc{Body: "nai\u0308ve 日本語"}, "'nai\u0308ve':1 '日本語':2"},
 	} {
 		if got := tsVector(tc.doc); got != tc.want {
@@ -175,10 +178,12 @@ func TestTSVectorInPostgres(t *testing.T) {
 	for _, body := range []string{"a b a", strings.Repeat("often ", 300) + "x", strings.Join(words, " "),
 		"nai\u0308ve 日本語 1e5 abc123 007"} {
 		doc := mail.SearchDoc{Body: body}
-		var same bool
-		if err := s.pool.QueryRow(ctx, `SELECT $1::tsvector = to_tsvector('simple', $2)`, tsVector(doc), body).
-			Scan(&same); err != nil || !same {
-			t.Errorf("body %.40q: literal = to_tsvector is %v, %v", body, same, err)
+		// Equal, and written alike: the lexemes went in PostgreSQL's order.
+		var same, alike bool
+		lit := tsVector(doc)
+		if err := s.pool.QueryRow(ctx, `SELECT $1::tsvector = to_tsvector('simple', $2), $1::tsvector::text = $1::text`,
+			lit, body).Scan(&same, &alike); err != nil || !same || !alike {
+			t.Errorf("body %.40q: literal = to_tsvector is %v, written alike %v, %v", body, same, alike, err)
 		}
 	}
 }
