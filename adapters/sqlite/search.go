@@ -245,7 +245,7 @@ WHERE s.message_search MATCH ? AND %s ORDER BY s.rowid DESC`
 // each way with others.
 type searchCosts struct{ index, test float64 }
 
-var defaultCosts = searchCosts{index: 8, test: 40}
+var defaultCosts = searchCosts{index: 8, test: 300}
 
 // searchIndex runs the index plan.
 func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, limit int, costs searchCosts) ([]int64, error) {
@@ -266,7 +266,7 @@ func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, p
 	var more []int64
 	if byEntries <= byIndex {
 		more, err = lateByEntries(ctx, tx, f, match, prefix, t, last, newestFirst(hitIDs(page), limit), limit,
-			byIndex/costs.test)
+			float64(len(page))/float64(first-last+1), costs.test)
 	} else {
 		more, err = lateByIndex(ctx, tx, f, match, t, last)
 	}
@@ -285,15 +285,17 @@ func newestFirst(ids []int64, limit int) []int64 {
 
 // lateByEntries gives the owner's entries above t, on messages up to m,
 // that pass f and whose message matches: the range first, newest first,
-// then the candidates' messages tested against the index. Up to maxTests
-// candidates are tested one by one (an index lookup per message), a chunk
-// at a time, stopping once page (the first page's ids) and those found fill
-// the limit above the next candidate: a word in most messages stops within
-// a chunk. More of them, or a prefix term (whose every lookup would merge
-// all the prefix's doclists again), take one pass over the doclist across
-// the candidates' messages instead, rowids only, no join.
+// then the candidates' messages tested against the index: one by one (an
+// index lookup per message, test entries' worth each), a chunk at a time,
+// stopping once page (the first page's ids) and those found fill the limit
+// above the next candidate, so a word in most messages stops within a
+// chunk; or in one pass over the doclist across the candidates' messages,
+// rowids only, no join. The tests expected (at the page's density of
+// matches per message) are weighed against the pass; a prefix term always
+// takes the pass, as its every lookup would merge all the prefix's
+// doclists again.
 func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, t, m int64, page []int64, limit int,
-	maxTests float64) ([]int64, error) {
+	density, test float64) ([]int64, error) {
 	cands, err := scanHits(ctx, tx, math.MaxInt, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_owner_id WHERE `+f.cond+
 		` AND e.id > ? AND e.message_id <= ? ORDER BY e.id DESC`, append(f.args[:len(f.args):len(f.args)], t, m)...)
 	// The page's own entries of message m are no candidates: counted
@@ -302,8 +304,9 @@ func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string,
 	if err != nil || len(cands) == 0 {
 		return nil, err
 	}
-	if prefix || float64(len(cands)) > maxTests {
-		lo := slices.MinFunc(cands, func(a, b hit) int { return cmp.Compare(a.msg, b.msg) }).msg
+	lo := slices.MinFunc(cands, func(a, b hit) int { return cmp.Compare(a.msg, b.msg) }).msg
+	tests := min(float64(len(cands)), float64(limit)/min(density, 1))
+	if prefix || tests*test > density*float64(m-lo+1) {
 		matched, err := matchedIn(ctx, tx, `rowid BETWEEN ? AND ?`, match, lo, m)
 		return matchedEntries(cands, matched), err
 	}
