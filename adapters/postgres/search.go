@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
@@ -58,6 +59,25 @@ type tsOcc struct {
 	weight byte
 }
 
+// tsBuilder is a vector's working memory, reused through tsBuilders: a
+// 10 KB letter's map and slices cost more to allocate and collect than
+// to fill.
+type tsBuilder struct {
+	index  map[string]int32 // word → its index in lex
+	lex    []tsLexeme
+	occ    []tsOcc
+	keys   []uint64
+	order  []int32
+	start  []int32
+	sorted []tsOcc
+	buf    []byte
+}
+
+var tsBuilders = sync.Pool{New: func() any { return &tsBuilder{index: make(map[string]int32, 1024)} }}
+
+// tsKeepLexemes bounds the builders kept: one grown by a huge message goes.
+const tsKeepLexemes = 1 << 13
+
 // tsVector gives doc as a tsvector literal: each distinct word once, quoted,
 // with its positions and weights. Positions number the words of the
 // fields in order; each field after a non-empty one starts one past the
@@ -67,13 +87,22 @@ type tsOcc struct {
 // one at tsMaxPos; words that would take the vector past tsMaxBytes are
 // left out.
 func tsVector(doc mail.SearchDoc) string {
-	fields := [5]string{doc.Subject, doc.From, doc.To, doc.Body, doc.Files}
-	est := (len(doc.Subject)+len(doc.From)+len(doc.To)+len(doc.Body)+len(doc.Files))/5 + 8 // words, roughly
-	index := make(map[string]int32, est/2)
-	lex := make([]tsLexeme, 0, est/2)
-	occ := make([]tsOcc, 0, est)
+	b := tsBuilders.Get().(*tsBuilder)
+	b.words(doc)
+	lit := b.literal()
+	if len(b.lex) <= tsKeepLexemes {
+		clear(b.index)
+		clear(b.lex) // the words point into doc
+		b.lex, b.occ = b.lex[:0], b.occ[:0]
+		tsBuilders.Put(b)
+	}
+	return lit
+}
+
+// words fills b.lex and b.occ with doc's words.
+func (b *tsBuilder) words(doc mail.SearchDoc) {
 	pos, size := int32(0), 0
-	for f, text := range fields {
+	for f, text := range [5]string{doc.Subject, doc.From, doc.To, doc.Body, doc.Files} {
 		if text == "" {
 			continue
 		}
@@ -91,77 +120,87 @@ func tsVector(doc mail.SearchDoc) string {
 				continue
 			}
 			pos = min(pos+1, tsMaxPos)
-			i, ok := index[w]
+			i, ok := b.index[w]
 			if !ok {
 				add := len(w) + len(w)%2 + 4 + 2 // lexeme (aligned), entry, position count
 				if size+add+2 > tsMaxBytes {
 					continue
 				}
 				size += add
-				i = int32(len(lex))
-				index[w] = i
-				lex = append(lex, tsLexeme{word: w})
+				i = int32(len(b.lex))
+				b.index[w] = i
+				b.lex = append(b.lex, tsLexeme{word: w})
 			}
-			l := &lex[i]
+			l := &b.lex[i]
 			if l.n == tsMaxPositions || l.last == pos || size+2 > tsMaxBytes {
 				continue // full, or already at this (capped) position with a higher weight
 			}
 			l.n, l.last = l.n+1, pos
-			occ = append(occ, tsOcc{i, uint16(pos), tsFieldWeights[f]})
+			b.occ = append(b.occ, tsOcc{i, uint16(pos), tsFieldWeights[f]})
 			size += 2
 		}
 	}
-	return tsLiteral(lex, occ)
 }
 
-// tsLiteral writes the lexemes in tsvector syntax, 'word':1A,2 ..., each
-// with its positions in occ (in the order they came). The lexemes go in
+// literal writes the lexemes in tsvector syntax, 'word':1A,2 ..., each
+// with its positions in b.occ (in the order they came). The lexemes go in
 // the order PostgreSQL keeps them (bytes, then length: Go's string
 // order), so its input function finds them sorted and skips the sort
 // (a quarter of a 10 KB letter's parse).
-func tsLiteral(lex []tsLexeme, occ []tsOcc) string {
-	order := tsOrder(lex)
+func (b *tsBuilder) literal() string {
+	lex := b.lex
+	order := b.sortLexemes()
 	// Group occ by lexeme in that order, keeping the positions' order (a
 	// counting sort): start[i] is where lexeme i's positions go.
-	start := make([]int32, len(lex))
+	start := grow(b.start, len(lex))
 	n, at := 0, int32(0)
 	for _, i := range order {
 		start[i] = at
 		at += lex[i].n
 		n += len(lex[i].word) + 4
 	}
-	sorted := make([]tsOcc, len(occ))
-	for _, o := range occ {
+	sorted := grow(b.sorted, len(b.occ))
+	for _, o := range b.occ {
 		sorted[start[o.lex]] = o
 		start[o.lex]++
 	}
-	b := make([]byte, 0, n+len(occ)*7)
+	out := slices.Grow(b.buf[:0], n+len(b.occ)*7)
 	for i, o := range sorted {
 		if i == 0 || o.lex != sorted[i-1].lex {
 			if i > 0 {
-				b = append(b, ' ')
+				out = append(out, ' ')
 			}
-			b = appendQuoted(b, lex[o.lex].word)
-			b = append(b, ':')
+			out = appendQuoted(out, lex[o.lex].word)
+			out = append(out, ':')
 		} else {
-			b = append(b, ',')
+			out = append(out, ',')
 		}
-		b = appendPos(b, o.pos)
+		out = appendPos(out, o.pos)
 		if o.weight != 0 {
-			b = append(b, o.weight)
+			out = append(out, o.weight)
 		}
 	}
-	return string(b)
+	b.start, b.sorted, b.buf = start, sorted, out
+	return string(out)
 }
 
-// tsOrder gives the indices of lex in the order of their words. It sorts
-// integers, each a word's first 5 bytes and its index (no pointers moved:
-// no GC write barriers, half the time of sorting the strings), then words
-// sharing those bytes among themselves. A word holds no NUL, so the zero
-// bytes padding a short word sort it before its longer neighbours.
-func tsOrder(lex []tsLexeme) []int32 {
+// grow gives s with length n, reusing its array when it is big enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// sortLexemes gives the indices of b.lex in the order of their words. It
+// sorts integers, each a word's first 5 bytes and its index (no pointers
+// moved: no GC write barriers, half the time of sorting the strings), then
+// words sharing those bytes among themselves. A word holds no NUL, so the
+// zero bytes padding a short word sort it before its longer neighbours.
+func (b *tsBuilder) sortLexemes() []int32 {
 	const idxBits = 24 // tsMaxBytes leaves room for far fewer lexemes
-	keys := make([]uint64, len(lex))
+	lex := b.lex
+	keys := grow(b.keys, len(lex))
 	for i, l := range lex {
 		var k uint64
 		for j := range 5 {
@@ -173,7 +212,7 @@ func tsOrder(lex []tsLexeme) []int32 {
 		keys[i] = k<<idxBits | uint64(i)
 	}
 	slices.Sort(keys)
-	order := make([]int32, len(lex))
+	order := grow(b.order, len(lex))
 	for i, k := range keys {
 		order[i] = int32(k & (1<<idxBits - 1))
 	}
@@ -187,6 +226,7 @@ func tsOrder(lex []tsLexeme) []int32 {
 		}
 		i = j
 	}
+	b.keys, b.order = keys, order
 	return order
 }
 
