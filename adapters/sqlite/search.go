@@ -266,7 +266,7 @@ func searchIndex(ctx context.Context, tx *sql.Tx, f entryFilter, match string, p
 	var more []int64
 	if byEntries <= byIndex {
 		more, err = lateByEntries(ctx, tx, f, match, prefix, t, last, newestFirst(hitIDs(page), limit), limit,
-			float64(len(page))/float64(first-last+1), costs.test)
+			[2]int64{last, first}, costs.test)
 	} else {
 		more, err = lateByIndex(ctx, tx, f, match, t, last)
 	}
@@ -290,12 +290,13 @@ func newestFirst(ids []int64, limit int) []int64 {
 // stopping once page (the first page's ids) and those found fill the limit
 // above the next candidate, so a word in most messages stops within a
 // chunk; or in one pass over the doclist across the candidates' messages,
-// rowids only, no join. The tests expected (at the page's density of
-// matches per message) are weighed against the pass; a prefix term always
+// rowids only, no join. The tests expected (at the density of matching
+// messages across span, the page's messages) are weighed against the
+// pass; a prefix term always
 // takes the pass, as its every lookup would merge all the prefix's
 // doclists again.
 func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, t, m int64, page []int64, limit int,
-	density, test float64) ([]int64, error) {
+	span [2]int64, test float64) ([]int64, error) {
 	cands, err := scanHits(ctx, tx, math.MaxInt, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_owner_id WHERE `+f.cond+
 		` AND e.id > ? AND e.message_id <= ? ORDER BY e.id DESC`, append(f.args[:len(f.args):len(f.args)], t, m)...)
 	// The page's own entries of message m are no candidates: counted
@@ -305,7 +306,17 @@ func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string,
 		return nil, err
 	}
 	lo := slices.MinFunc(cands, func(a, b hit) int { return cmp.Compare(a.msg, b.msg) }).msg
-	tests := min(float64(len(cands)), float64(limit)/min(density, 1))
+	var density float64 = 1
+	if !prefix {
+		// Not the page's own: the filters thin it, not the candidates.
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?`,
+			match, span[0], span[1]).Scan(&n); err != nil {
+			return nil, err
+		}
+		density = float64(max(n, 1)) / float64(span[1]-span[0]+1)
+	}
+	tests := min(float64(len(cands)), float64(limit)/density)
 	if prefix || tests*test > density*float64(m-lo+1) {
 		matched, err := matchedIn(ctx, tx, `rowid BETWEEN ? AND ?`, match, lo, m)
 		return matchedEntries(cands, matched), err
