@@ -126,7 +126,7 @@ func (s *Store) Append(ctx context.Context, msg mail.NewMessage, e mail.NewEntry
 		return mail.Meta{}, false, fmt.Errorf("sqlite: append: %w", err)
 	}
 	received := fromNanos(msg.Received.UnixNano())
-	doc := s.searchDoc(raw, msg.From)
+	doc := s.searchDoc(msg)
 	var meta mail.Meta
 	var existed bool
 	err = s.write(ctx, func(w *wtx) error {

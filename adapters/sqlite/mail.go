@@ -27,7 +27,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		raw = []byte{} // NOT NULL: an empty message is still a message
 	}
 	received := fromNanos(msg.Received.UnixNano())
-	doc := s.searchDoc(raw, msg.From) // before the writer: decoding is the slow part
+	doc := s.searchDoc(msg) // before the writer: decoding is the slow part
 	metas := make([]mail.Meta, len(entries))
 	rows := make([]entryRow, len(entries))
 	for i, e := range entries {

@@ -20,12 +20,14 @@ import (
 
 const insSearchSQL = `INSERT INTO message_search (rowid, subject, sender, rcpts, body, files, tags) VALUES (?, ?, ?, ?, ?, ?, ?)`
 
-// searchDoc is mail.NewSearchDoc, unless a benchmark turned indexing off.
-func (s *Store) searchDoc(raw []byte, from string) mail.SearchDoc {
+// searchDoc is what the index holds for msg (computed once by the domain
+// when it parsed the message: msg.SearchDoc()), unless a benchmark turned
+// indexing off.
+func (s *Store) searchDoc(msg mail.NewMessage) mail.SearchDoc {
 	if s.noIndex {
 		return mail.SearchDoc{}
 	}
-	return mail.NewSearchDoc(raw, from)
+	return msg.SearchDoc()
 }
 
 // indexMessage writes message msgID's index row in the writer's transaction.
