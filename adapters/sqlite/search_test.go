@@ -262,3 +262,68 @@ func everyNth(ids []mail.EntryID, from, n int) []mail.EntryID {
 	}
 	return out
 }
+
+// TestSearchAfterTokenizerMigration: 0007 makes the index again with the
+// ascii tokenizer; messages stored before it are found again once the
+// backfill has run, with words of every script, and new mail at once.
+func TestSearchAfterTokenizerMigration(t *testing.T) {
+	ctx := context.Background()
+	path := dbPath(t)
+	words := []string{"Überweisung", "東京", "مرحبا", "naïve", "ZEBRA"}
+	body := []byte("Subject: x\r\n\r\n" + strings.Join(words, " ") + "\r\n")
+	s := openAt(t, path, Config{})
+	s.stopBackfill()
+	a := mkAccount(t, s, "ann")
+	var old []mail.EntryID
+	for range 5 {
+		md, err := s.Deliver(ctx, newMsg("old", body), []mail.NewEntry{{Owner: a.ID, Folder: mail.Inbox}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, md[0].ID)
+	}
+	// Down to 6 and up again: the index is made anew, empty, as 0007
+	// leaves a file it upgrades, and the backfill has every message to do.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, path, Down); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, path, Up); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
+	for _, w := range words {
+		q, err := mail.ParseQuery(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got, err := s.Search(ctx, a.ID, q, 0, mail.MaxLimit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == len(old) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%q: found %d of %d after the backfill", w, len(got), len(old))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	md, err := s.Deliver(ctx, newMsg("new", []byte("Subject: y\r\n\r\nÜBERWEISUNG heute\r\n")), []mail.NewEntry{{Owner: a.ID, Folder: mail.Inbox}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := mail.ParseQuery("überweisung heute")
+	if got, err := s.Search(ctx, a.ID, q, 0, mail.MaxLimit); err != nil || len(got) != 1 || got[0].ID != md[0].ID {
+		t.Fatalf("new mail by a non-ASCII word: %+v, %v", got, err)
+	}
+	q, _ = mail.ParseQuery("überw") // typed: the last word is a prefix
+	if got, err := s.Search(ctx, a.ID, q, 0, mail.MaxLimit); err != nil || len(got) != len(old)+1 {
+		t.Fatalf("a non-ASCII prefix found %d, %v; want %d", len(got), err, len(old)+1)
+	}
+}
