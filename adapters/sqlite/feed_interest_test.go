@@ -134,7 +134,8 @@ func TestFeedInterestNoGap(t *testing.T) {
 	in := &owners{}
 	ch := f.SubscribeInterest(ctx, in)
 
-	var epoch atomic.Int64 // odd while bob is watched
+	var epoch atomic.Int64   // odd while bob is watched
+	var counted atomic.Int64 // deliveries that began and ended in a window
 	stop := make(chan struct{})
 	required := make(chan []mail.EntryID, 1)
 	go func() {
@@ -155,13 +156,21 @@ func TestFeedInterestNoGap(t *testing.T) {
 			}
 			if e%2 == 1 && epoch.Load() == e {
 				req = append(req, metas[0].ID)
+				counted.Add(1)
 			}
 		}
 	}()
 	for range 10 {
 		in.watch(bob.ID, true)
 		epoch.Add(1)
+		// The window stays open until a delivery ran wholly inside it
+		// (under -race on a busy machine one fsync'd delivery can take
+		// longer than the 15 ms this waits at least), or 5 s.
+		before, deadline := counted.Load(), time.Now().Add(5*time.Second)
 		time.Sleep(15 * time.Millisecond)
+		for counted.Load() == before && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 		// Interest is asked when an entry is read, so it is withdrawn only
 		// once the feed has read every entry committed before the window
 		// closed: those must all arrive.
