@@ -50,21 +50,7 @@ func TestSearchBackfill(t *testing.T) {
 	}
 
 	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
-	q, _ := mail.ParseQuery("aardvark")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := s.Search(ctx, a.ID, q, 0, mail.MaxLimit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) == len(old) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("found %d of %d after the backfill", len(got), len(old))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFound(t, s, a.ID, "aardvark", len(old))
 	var below int64
 	if err := s.rdb.QueryRow(`SELECT below FROM search_backfill`).Scan(&below); err != nil || below != 1 {
 		t.Errorf("search_backfill.below = %d, %v; want 1", below, err)
@@ -300,24 +286,7 @@ func TestSearchAfterTokenizerMigration(t *testing.T) {
 	}
 	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
 	for _, w := range words {
-		q, err := mail.ParseQuery(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			got, err := s.Search(ctx, a.ID, q, 0, mail.MaxLimit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) == len(old) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%q: found %d of %d after the backfill", w, len(got), len(old))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitFound(t, s, a.ID, w, len(old))
 	}
 	md, err := s.Deliver(ctx, newMsg("new", []byte("Subject: y\r\n\r\nÜBERWEISUNG heute\r\n")), []mail.NewEntry{{Owner: a.ID, Folder: mail.Inbox}})
 	if err != nil {
@@ -330,5 +299,29 @@ func TestSearchAfterTokenizerMigration(t *testing.T) {
 	q, _ = mail.ParseQuery("überw") // typed: the last word is a prefix
 	if got, err := s.Search(ctx, a.ID, q, 0, mail.MaxLimit); err != nil || len(got) != len(old)+1 {
 		t.Fatalf("a non-ASCII prefix found %d, %v; want %d", len(got), err, len(old)+1)
+	}
+}
+
+// waitFound waits up to 10 s for the background backfill to make query
+// find want of owner's entries.
+func waitFound(t *testing.T, s *Store, owner account.ID, query string, want int) {
+	t.Helper()
+	q, err := mail.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := s.Search(context.Background(), owner, q, 0, mail.MaxLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q: found %d of %d after the backfill", query, len(got), want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
