@@ -216,7 +216,7 @@ func (a *App) catchUp(s *session) {
 // after the List and are left alone.
 func (a *App) reconcile(s *session, f mail.Folder, page []mail.Meta, full bool) {
 	p := s.folders[f]
-	if p == nil || len(page) == 0 && full {
+	if p == nil {
 		return
 	}
 	in := make(map[mail.EntryID]mail.Meta, len(page))
