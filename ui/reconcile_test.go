@@ -3,9 +3,11 @@ package ui
 import (
 	"context"
 	"testing"
+	"time"
 
 	"mailroom/domain/mail"
 	"mailroom/ports"
+	"mailroom/ui/model"
 )
 
 // Removals and flag changes made by another client while this one's watch
@@ -40,5 +42,29 @@ func TestWatchConnectReconcilesRemovalsAndFlags(t *testing.T) {
 	}
 	if i := inbox.Index(read); i < 0 || !inbox.Items[i].Seen {
 		t.Fatalf("the entry read elsewhere: index %d, want listed and seen", i)
+	}
+}
+
+// A delete waiting for its undo inside the newest page must not make the
+// catch-up page look short: older rows loaded below it stay listed.
+func TestWatchConnectKeepsOlderRowsDuringUndo(t *testing.T) {
+	fc := newFakeClient()
+	fc.addUser("alice", "correct horse")
+	fc.addUser("bob", "bob password")
+	seedInbox(fc, 2*model.PageSize)
+	h := newHarness(t, fc, trusted(fc), phone())
+	h.login("alice", "correct horse")
+	inbox := h.a.sess.folders[mail.Inbox]
+	h.waitFor("first page", func() bool { return len(inbox.Items) == model.PageSize })
+	h.a.loadMore(mail.Inbox, len(inbox.Items)-1)
+	h.waitFor("second page", func() bool { return len(inbox.Items) == 2*model.PageSize })
+	h.a.deleteMessage(inbox.Items[0]) // waits for its undo: hidden, still on the server
+	h.settle()
+	rows := len(inbox.Items)
+	fc.sessions[0].watch <- ports.WatchEvent{Connected: true}
+	time.Sleep(20 * time.Millisecond)
+	h.settle()
+	if len(inbox.Items) != rows {
+		t.Fatalf("after the catch-up %d rows, want the %d listed before", len(inbox.Items), rows)
 	}
 }

@@ -196,13 +196,16 @@ func (a *App) catchUp(s *session) {
 				if a.sess != s {
 					return
 				}
+				// Full or not as the server answered: a delete waiting for
+				// its undo, hidden below, still takes a place in the page.
+				full := len(page) >= model.PageSize
 				page := s.visible(page)
 				for _, m := range page {
 					if i, added := p.Insert(m); added {
 						a.mailbox.inserted(f, i)
 					}
 				}
-				a.reconcile(s, f, page, len(page) >= model.PageSize)
+				a.reconcile(s, f, page, full)
 			}
 		})
 	}
