@@ -87,8 +87,11 @@ func (s *Store) Transfer(ctx context.Context, owner account.ID, ids []mail.Entry
 		if err != nil {
 			return err
 		}
-		pos := func(id mail.EntryID) int { return slices.Index(ids, id) }
-		slices.SortFunc(srcs, func(a, b mail.Meta) int { return pos(a.ID) - pos(b.ID) })
+		pos := make(map[mail.EntryID]int, len(ids))
+		for i, id := range ids {
+			pos[id] = i
+		}
+		slices.SortFunc(srcs, func(a, b mail.Meta) int { return pos[a.ID] - pos[b.ID] })
 		if len(srcs) == 0 {
 			return nil
 		}
