@@ -27,7 +27,6 @@ type hub struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{}
 
 	// subMu orders subscribing and unsubscribing with the views coming
 	// and going. It is taken before mu and before the feed's own lock
@@ -35,6 +34,10 @@ type hub struct {
 	// which take mu, with its lock held.
 	subMu sync.Mutex
 	sub   context.CancelFunc // ends the current subscription; nil: none
+	// subDone is closed when the current subscription's follower has
+	// returned: remove waits for it, so that no change of an ended
+	// subscription reaches a view added after it.
+	subDone chan struct{}
 
 	mu    sync.Mutex
 	views map[account.ID]map[*view]struct{}
@@ -42,8 +45,7 @@ type hub struct {
 
 func newHub(feed ChangeFeed, _ Mailboxes, log *zap.Logger) *hub {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &hub{feed: feed, log: log, ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		views: map[account.ID]map[*view]struct{}{}}
+	return &hub{feed: feed, log: log, ctx: ctx, cancel: cancel, views: map[account.ID]map[*view]struct{}{}}
 }
 
 // Any and Wants are the feed's Interest.
@@ -76,9 +78,13 @@ func (h *hub) add(v *view) {
 	h.mu.Unlock()
 	if h.sub == nil && h.ctx.Err() == nil {
 		ctx, cancel := context.WithCancel(h.ctx)
-		h.sub = cancel
+		done := make(chan struct{})
+		h.sub, h.subDone = cancel, done
 		changes := h.feed.SubscribeChanges(ctx, h)
-		go h.follow(ctx, changes)
+		go func() {
+			defer close(done)
+			h.follow(ctx, changes)
+		}()
 	}
 }
 
@@ -97,15 +103,11 @@ func (h *hub) remove(v *view) {
 	h.mu.Unlock()
 	if empty && h.sub != nil {
 		h.sub()
-		h.sub = nil
+		// The follower queues without blocking and never takes subMu,
+		// so this wait ends.
+		<-h.subDone
+		h.sub, h.subDone = nil, nil
 	}
-}
-
-// run holds the hub open until stop; the subscriptions come and go with
-// the views.
-func (h *hub) run() {
-	defer close(h.done)
-	<-h.ctx.Done()
 }
 
 // follow pumps one subscription until ctx ends. When the feed drops it
@@ -114,7 +116,7 @@ func (h *hub) run() {
 // before the new subscription, none after it.
 func (h *hub) follow(ctx context.Context, changes <-chan mail.Change) {
 	for {
-		h.pump(changes)
+		h.pump(ctx, changes)
 		if ctx.Err() != nil {
 			return
 		}
@@ -129,13 +131,18 @@ func (h *hub) follow(ctx context.Context, changes <-chan mail.Change) {
 	}
 }
 
-func (h *hub) pump(changes <-chan mail.Change) {
+// pump queues each change for the views of its folder until the
+// subscription ends; what is still buffered once ctx is done is dropped.
+func (h *hub) pump(ctx context.Context, changes <-chan mail.Change) {
 	defer func() {
 		if v := recover(); v != nil {
 			h.log.Error("panic in the change hub", zap.Any("panic", v), zap.Stack("stack"))
 		}
 	}()
 	for ch := range changes {
+		if ctx.Err() != nil {
+			return
+		}
 		h.mu.Lock()
 		for v := range h.views[ch.Meta.Owner] {
 			if v.folder == ch.Meta.Folder {
@@ -156,7 +163,7 @@ func (h *hub) each(f func(v *view)) {
 	}
 }
 
-// stop ends the subscription and waits for run to return (if it started).
+// stop ends the subscription, if any.
 func (h *hub) stop() {
 	h.cancel()
 }

@@ -173,7 +173,6 @@ func busyReply(limit listener.Limit) []byte {
 func (s *Server) Serve(ln net.Listener) error {
 	if !s.ln.ShuttingDown() {
 		s.once.Do(func() {
-			go s.hub.run()
 			s.handoff.Start(ln.Addr(), s.imap.Serve)
 		})
 	}
