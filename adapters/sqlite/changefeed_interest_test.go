@@ -23,20 +23,6 @@ func waitWakes(t *testing.T, f *Feed, from int64, n int64) {
 	}
 }
 
-func receiveChange(t *testing.T, ch <-chan mail.Change) mail.Change {
-	t.Helper()
-	select {
-	case c, ok := <-ch:
-		if !ok {
-			t.Fatal("change channel closed")
-		}
-		return c
-	case <-time.After(5 * time.Second):
-		t.Fatal("no change within 5s")
-	}
-	return mail.Change{}
-}
-
 // TestChangesInterest: with no interest the change log is never read (nor
 // data_version: no other subscriber needs it); interest that appears while
 // the poller sleeps still gets the changes committed after it, by
@@ -69,7 +55,7 @@ func TestChangesInterest(t *testing.T) {
 	metas := deliver(t, s, alice, "bob watches", bob)
 	f.Notify(nil)
 	for {
-		c := receiveChange(t, ch)
+		c := storetest.Receive(t, ch, 1, 5*time.Second)[0]
 		if c.Meta.Owner != bob.ID {
 			t.Fatalf("change for owner %d, only bob is watched", c.Meta.Owner)
 		}
