@@ -77,8 +77,12 @@ func (c *conn) flags(req inboxwire.Request, resp *inboxwire.Response) error {
 	id := mail.EntryID(*req.ID)
 	mb := c.s.mailboxes
 	// Adding nothing is how a bare flags request reads the entry's flags:
-	// it changes nothing and logs no change.
-	got, err := mb.SetFlags(c.ctx, c.acc.ID, id, mail.FlagsAdd, add)
+	// it changes nothing and logs no change. A request that only removes
+	// skips it (each call is a write of the store's).
+	var got mail.Flags
+	if add != 0 || remove == 0 {
+		got, err = mb.SetFlags(c.ctx, c.acc.ID, id, mail.FlagsAdd, add)
+	}
 	if err == nil && remove != 0 {
 		got, err = mb.SetFlags(c.ctx, c.acc.ID, id, mail.FlagsRemove, remove)
 	}
