@@ -3,7 +3,6 @@ package ui
 import (
 	"image"
 	"testing"
-	"time"
 
 	"gioui.org/io/key"
 
@@ -257,5 +256,4 @@ func TestPhoneFolderDrawer(t *testing.T) {
 	if p.drawer || h.a.mailbox.folder != mail.Sent {
 		t.Fatalf("choosing Sent: drawer %v, folder %q", p.drawer, h.a.mailbox.folder)
 	}
-	_ = time.Second
 }

@@ -170,7 +170,7 @@ func (a *App) editDraft(m mail.Meta) {
 	if s == nil {
 		return
 	}
-	a.run(s.ctx, func(ctx context.Context) func() {
+	a.transfer(s.ctx, func(ctx context.Context) func() { // the whole message, attachments too
 		b, err := s.s.Fetch(ctx, m.ID)
 		return func() {
 			if a.sess != s {
@@ -185,7 +185,6 @@ func (a *App) editDraft(m mail.Meta) {
 				return
 			}
 			text, _ := mail.BodyText(b.Text, b.HTML)
-			a.flushDraft() // the local copy of what compose held
 			a.openDraft(ports.Draft{To: m.To, Subject: m.Subject, Body: text, InReplyTo: b.InReplyTo, Attachments: b.Attachments})
 			a.newServerDraft(m.ID)
 			a.drafts.dirty = true // the local copy is now this draft
