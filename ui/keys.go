@@ -176,6 +176,7 @@ func (a *App) moveCursor(n int) {
 		for i := range items {
 			if items[i].ID == a.reader.meta.ID {
 				p.cursor = i
+				break
 			}
 		}
 	}
