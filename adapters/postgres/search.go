@@ -8,21 +8,23 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
 
 // Search (issue 13): messages.search (migration 0004) is a tsvector per
-// message; the entries give owner, folder, flags and date. Both the vector
-// and the query reach PostgreSQL as literals ($n::tsvector, $n::tsquery),
-// built here from mail.SearchWords: neither goes through the text parser.
-// That costs PostgreSQL a literal's parse (~0.4 ms for a 10 KB body)
-// instead of to_tsvector's (~2.5 ms), and a word the parser would have split
-// or changed (marks, scripts its locale does not know) matches itself on
-// both sides. Rows of migration 0004's to_tsvector vectors are rebuilt by
-// the backfill (0005, search_backfill.go).
+// message; the entries give owner, folder, flags and date. The vector reaches
+// PostgreSQL in tsvector's binary format and the query as a literal
+// ($n::tsquery), both built here from mail.SearchWords: neither goes
+// through the text parser, which cost ~2.5 ms of PostgreSQL's CPU for a
+// 10 KB body, and a word the parser would have split or changed (marks,
+// scripts its locale does not know) matches itself on both sides. Rows of
+// migration 0004's to_tsvector vectors are rebuilt by the backfill (0005,
+// search_backfill.go).
 
-// searchVector is the tsvector of a message: the literal tsVector gives, as
+// searchVector is the tsvector of a message, tsVector's value, as
 // parameter $12 of deliverQuery and appendSQL.
 const searchVector = `$12::tsvector`
 
@@ -31,7 +33,7 @@ const (
 	// tsMaxPos is the highest position (MAXENTRYPOS-1): later words share it.
 	tsMaxPos = 1<<14 - 1
 	// tsMaxPositions is the positions kept per lexeme: to_tsvector keeps
-	// MAXNUMPOS-1 (a literal would take MAXNUMPOS, 256), so a field's
+	// MAXNUMPOS-1 (a literal or the binary format would take MAXNUMPOS, 256), so a field's
 	// vector is the one to_tsvector made.
 	tsMaxPositions = 255
 	// tsMaxBytes bounds the lexemes and positions of one vector (MAXSTRPOS
@@ -41,7 +43,7 @@ const (
 
 // tsFieldWeights are the weights of a SearchDoc's fields, in the order
 // tsVector numbers them: subject A, sender B, To/Cc C, body and files D
-// (the default weight, which a literal leaves out).
+// (the default weight, 0 in the binary format).
 var tsFieldWeights = [5]byte{'A', 'B', 'C', 0, 0}
 
 // tsLexeme is one distinct word of a vector: its positions kept and the
@@ -66,11 +68,9 @@ type tsBuilder struct {
 	index  map[string]int32 // word → its index in lex
 	lex    []tsLexeme
 	occ    []tsOcc
-	keys   []uint64
-	order  []int32
-	start  []int32
-	sorted []tsOcc
-	buf    []byte
+	keys  []uint64
+	order []int32
+	start []int32
 }
 
 var tsBuilders = sync.Pool{New: func() any { return &tsBuilder{index: make(map[string]int32, 1024)} }}
@@ -78,25 +78,25 @@ var tsBuilders = sync.Pool{New: func() any { return &tsBuilder{index: make(map[s
 // tsKeepLexemes bounds the builders kept: one grown by a huge message goes.
 const tsKeepLexemes = 1 << 13
 
-// tsVector gives doc as a tsvector literal: each distinct word once, quoted,
-// with its positions and weights. Positions number the words of the
+// tsVector gives doc as a tsvector: each distinct word once, with its
+// positions and weights. Positions number the words of the
 // fields in order; each field after a non-empty one starts one past the
 // place the || of to_tsvector vectors would start it (a gap of one), so no
 // phrase (<->) spans two fields. Past tsMaxPos every word is at tsMaxPos,
 // as PostgreSQL does; a word keeps at most tsMaxPositions positions and
 // one at tsMaxPos; words that would take the vector past tsMaxBytes are
 // left out.
-func tsVector(doc mail.SearchDoc) string {
+func tsVector(doc mail.SearchDoc) pgtype.TSVector {
 	b := tsBuilders.Get().(*tsBuilder)
 	b.words(doc)
-	lit := b.literal()
+	v := b.vector()
 	if len(b.lex) <= tsKeepLexemes {
 		clear(b.index)
 		clear(b.lex) // the words point into doc
 		b.lex, b.occ = b.lex[:0], b.occ[:0]
 		tsBuilders.Put(b)
 	}
-	return lit
+	return v
 }
 
 // words fills b.lex and b.occ with doc's words.
@@ -142,46 +142,34 @@ func (b *tsBuilder) words(doc mail.SearchDoc) {
 	}
 }
 
-// literal writes the lexemes in tsvector syntax, 'word':1A,2 ..., each
-// with its positions in b.occ (in the order they came). The lexemes go in
-// the order PostgreSQL keeps them (bytes, then length: Go's string
-// order), so its input function finds them sorted and skips the sort
-// (a quarter of a 10 KB letter's parse).
-func (b *tsBuilder) literal() string {
+// vector gives the lexemes as a tsvector, each with its positions in b.occ
+// (in the order they came). It reaches PostgreSQL in the binary format
+// (tsvectorrecv copies lexemes and positions as they are), not as a literal:
+// parsing a 10 KB letter's literal (tsvectorin, its strtol per position)
+// was ~16% of PostgreSQL's CPU per delivery. The lexemes go in the order
+// PostgreSQL keeps them (bytes, then length: Go's string order), so the
+// server finds them sorted and skips its sort; the receive function does
+// not merge duplicates, which words never makes.
+func (b *tsBuilder) vector() pgtype.TSVector {
 	lex := b.lex
 	order := b.sortLexemes()
 	// Group occ by lexeme in that order, keeping the positions' order (a
 	// counting sort): start[i] is where lexeme i's positions go.
 	start := grow(b.start, len(lex))
-	n, at := 0, int32(0)
-	for _, i := range order {
+	out := pgtype.TSVector{Valid: true, Lexemes: make([]pgtype.TSVectorLexeme, len(lex))}
+	pos := make([]pgtype.TSVectorPosition, len(b.occ))
+	at := int32(0)
+	for k, i := range order {
 		start[i] = at
+		out.Lexemes[k] = pgtype.TSVectorLexeme{Word: lex[i].word, Positions: pos[at : at+lex[i].n : at+lex[i].n]}
 		at += lex[i].n
-		n += len(lex[i].word) + 4
 	}
-	sorted := grow(b.sorted, len(b.occ))
 	for _, o := range b.occ {
-		sorted[start[o.lex]] = o
+		pos[start[o.lex]] = pgtype.TSVectorPosition{Position: o.pos, Weight: pgtype.TSVectorWeight(o.weight)}
 		start[o.lex]++
 	}
-	out := slices.Grow(b.buf[:0], n+len(b.occ)*7)
-	for i, o := range sorted {
-		if i == 0 || o.lex != sorted[i-1].lex {
-			if i > 0 {
-				out = append(out, ' ')
-			}
-			out = appendQuoted(out, lex[o.lex].word)
-			out = append(out, ':')
-		} else {
-			out = append(out, ',')
-		}
-		out = appendPos(out, o.pos)
-		if o.weight != 0 {
-			out = append(out, o.weight)
-		}
-	}
-	b.start, b.sorted, b.buf = start, sorted, out
-	return string(out)
+	b.start = start
+	return out
 }
 
 // grow gives s with length n, reusing its array when it is big enough.
@@ -228,20 +216,6 @@ func (b *tsBuilder) sortLexemes() []int32 {
 	}
 	b.keys, b.order = keys, order
 	return order
-}
-
-// appendPos appends p (1..tsMaxPos) in decimal.
-func appendPos(b []byte, p uint16) []byte {
-	var d [5]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + p%10)
-		if p /= 10; p == 0 {
-			break
-		}
-	}
-	return append(b, d[i:]...)
 }
 
 // appendQuoted appends w as a quoted lexeme of tsvector and tsquery syntax:
