@@ -65,9 +65,9 @@ type tsOcc struct {
 // 10 KB letter's map and slices cost more to allocate and collect than
 // to fill.
 type tsBuilder struct {
-	index  map[string]int32 // word → its index in lex
-	lex    []tsLexeme
-	occ    []tsOcc
+	index map[string]int32 // word → its index in lex
+	lex   []tsLexeme
+	occ   []tsOcc
 	keys  []uint64
 	order []int32
 	start []int32
