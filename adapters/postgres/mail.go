@@ -20,32 +20,47 @@ import (
 // payload is empty.
 const notifyChannel = "mailroom_entries"
 
-// deliverQuery stores a message and its entries in one statement. The
-// writers run it for each delivery of a batch in one transaction, after
+// deliverQuery stores the messages of a batch of deliveries and all their
+// entries in one statement: one plan, one run of the entries_inserted
+// trigger and one row update per folder for the whole batch, where a
+// statement per delivery cost each of them per delivery. $1-$9 hold one
+// element per delivery (deliverReq), $10-$14 one per entry, with $10 the
+// delivery's number (from 1). The writers run it in one transaction after
 // locking all the batch's folders in id order (writer.go), and answer only
 // once that transaction has committed, so Deliver returns only once the
 // delivery is durable.
 //
-// The entries are inserted in the order given (ORDER BY the unnest
-// ordinality), so their ids, drawn from the identity sequence as rows are
-// inserted, grow in that order: the ids sorted ascending are the entries in
-// the order given. The message is inserted before any entry takes an id
-// (the entries are joined to its row), which the feed's gap logic relies on.
+// The messages are inserted in delivery order (ORDER BY n), so their ids,
+// drawn from the identity sequence as rows are inserted, grow in that order:
+// mn numbers them back. All of them are inserted before any entry takes an
+// id (mn's window reads every row of m first), which the feed's gap logic
+// relies on. The entries are inserted in the order given, delivery by
+// delivery, so their ids grow in that order too: the ids sorted ascending
+// are the entries in the order given.
 //
-// Each entry takes its folder's next UID: r takes a block of each
-// folder's UIDNEXT (k numbers the entries of one folder), one row update per
-// folder. The folders are locked already, in id order, by the batch's
-// lockFoldersSQL, so deliveries to the same folders in another order wait
-// instead of deadlocking. A folder the owner lacks (or a missing owner)
-// leaves folder_id and uid NULL: a not-null violation.
-const deliverQuery = `WITH m AS (
+// Each entry takes its folder's next UID: r takes a block of each folder's
+// UIDNEXT (k numbers the batch's entries of one folder), one row update per
+// folder. A folder the owner lacks (or a missing owner) leaves folder_id
+// and uid NULL: a not-null violation, which fails the whole batch; the
+// writer then finds the delivery at fault by running each alone.
+//
+// The result is one row of three arrays in entry id order: each entry's
+// delivery number, id and UID.
+const deliverQuery = `WITH d AS MATERIALIZED (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[],
+        $7::tsvector[], $8::boolean[], $9::text[])
+        WITH ORDINALITY AS d (size, from_addr, subject, preview, received, raw, search, has_files, msgid, n)
+), m AS (
     INSERT INTO messages (size, from_addr, subject, preview, received, raw, search, has_files)
-    VALUES ($1, $2, $3, $4, $5, $6, ` + searchVector + `, $13)
+    SELECT size, from_addr, subject, preview, received, raw, search, has_files FROM d ORDER BY n
     RETURNING id
+), mn AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS n FROM m
 ), x AS (
-    SELECT x.owner, x.rcpts, x.flags, x.n, f.id AS folder_id,
-        row_number() OVER (PARTITION BY f.id ORDER BY x.n) AS k
-    FROM unnest($7::bigint[], $8::text[], $9::text[], $10::smallint[]) WITH ORDINALITY AS x (owner, folder, rcpts, flags, n)
+    SELECT x.dn, x.owner, x.rcpts, x.flags, x.n, f.id AS folder_id,
+        row_number() OVER (PARTITION BY f.id ORDER BY x.dn, x.n) AS k
+    FROM unnest($10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::smallint[])
+        WITH ORDINALITY AS x (dn, owner, folder, rcpts, flags, n)
     LEFT JOIN folders f ON f.owner = x.owner AND f.name = x.folder
 ), r AS (
     UPDATE folders f SET uidnext = f.uidnext + c.n
@@ -54,12 +69,13 @@ const deliverQuery = `WITH m AS (
     RETURNING f.id, f.uidnext - c.n AS first
 ), e AS (
     INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received, msgid)
-    SELECT x.owner, x.folder_id, r.first + x.k - 1, m.id, x.rcpts::jsonb, x.flags, $5, $11
-    FROM m CROSS JOIN x LEFT JOIN r ON r.id = x.folder_id
-    ORDER BY x.n
-    RETURNING id, uid
+    SELECT x.owner, x.folder_id, r.first + x.k - 1, mn.id, x.rcpts::jsonb, x.flags, d.received, d.msgid
+    FROM x JOIN mn ON mn.n = x.dn JOIN d ON d.n = x.dn LEFT JOIN r ON r.id = x.folder_id
+    ORDER BY x.dn, x.n
+    RETURNING id, uid, message_id
 )
-SELECT array_agg(id ORDER BY id), array_agg(uid ORDER BY id) FROM e`
+SELECT array_agg(mn.n ORDER BY e.id), array_agg(e.id ORDER BY e.id), array_agg(e.uid ORDER BY e.id)
+FROM e JOIN mn ON mn.id = e.message_id`
 
 // Deliver stores msg once and one entry per element of entries, all or
 // nothing, and gives the entries' metadata in the order given. An entry whose
@@ -98,10 +114,9 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		return nil, err
 	}
 	r := &deliverReq{
-		args: []any{len(raw), msg.From, msg.Subject, msg.Preview, received.UnixNano(), raw,
-			owners, folders, rcpts, flags, msg.MessageID,
-			tsVector(doc), doc.Attachment},
-		owners: owners, folders: folders, size: len(raw),
+		size: int64(len(raw)), from: msg.From, subject: msg.Subject, preview: msg.Preview,
+		received: received.UnixNano(), raw: raw, search: tsVector(doc), hasFiles: doc.Attachment,
+		msgid: msg.MessageID, owners: owners, folders: folders, rcpts: rcpts, flags: flags,
 	}
 	// The writers commit it with the deliveries waiting beside it, in one
 	// transaction (writer.go), and announce them after the commit.

@@ -25,7 +25,7 @@ import (
 // search_backfill.go).
 
 // searchVector is the tsvector of a message, tsVector's value, as
-// parameter $12 of deliverQuery and appendSQL.
+// parameter $12 of appendSQL.
 const searchVector = `$12::tsvector`
 
 // Limits of PostgreSQL's tsvector (tsvector.h), kept by tsVector.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -62,12 +64,17 @@ const lockFoldersSQL = `SELECT f.id FROM folders f
 WHERE (f.owner, f.name) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))
 ORDER BY f.id FOR UPDATE`
 
-// deliverReq is one Deliver waiting for a writer.
+// deliverReq is one Deliver waiting for a writer: its message (one element
+// of deliverQuery's $1-$9) and its entries ($11-$14).
 type deliverReq struct {
-	args    []any // deliverQuery's parameters
-	owners  []int64
-	folders []string
-	size    int
+	size, received                int64
+	from, subject, preview, msgid string
+	raw                           []byte
+	search                        pgtype.TSVector
+	hasFiles                      bool
+	owners                        []int64
+	folders, rcpts                []string
+	flags                         []int16
 
 	state atomic.Int32
 	// ids, uids and err are written by the writer and read by the caller
@@ -219,35 +226,23 @@ func (s *Store) deliverBatch(batch []*deliverReq) {
 // announces them. bad is the index of the request whose own statement failed
 // (the error is its alone: see requestFault), or -1; any error means that
 // nothing was committed, or that it is unknown whether it was.
+//
+// All of reqs go in one deliverQuery. When that fails for one delivery's
+// fault, which one is unknown: they run again at once, each in a
+// deliverQuery of its own (still one transaction and one round trip), which
+// fails at the one to blame. Failures are rare, so this costs nothing in
+// the common case.
 func (s *Store) commitDeliveries(ctx context.Context, reqs []*deliverReq) (bad int, err error) {
-	b := &pgx.Batch{}
-	var owners []int64
-	var folders []string
-	for _, r := range reqs {
-		owners, folders = append(owners, r.owners...), append(folders, r.folders...)
-	}
-	b.Queue(lockFoldersSQL, owners, folders)
-	for _, r := range reqs {
-		b.Queue(deliverQuery, r.args...)
-	}
-	bad = -1
 	err = s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
-		br := c.SendBatch(ctx, b)
-		_, err := br.Exec()
-		for i, r := range reqs {
-			if err != nil {
-				break
+		failed, err := runDeliveries(ctx, c, [][]*deliverReq{reqs})
+		if failed >= 0 && len(reqs) > 1 {
+			singles := make([][]*deliverReq, len(reqs))
+			for i := range reqs {
+				singles[i] = reqs[i : i+1]
 			}
-			if err = br.QueryRow().Scan(&r.ids, &r.uids); err != nil && requestFault(err) {
-				bad = i
-			}
+			failed, err = runDeliveries(ctx, c, singles)
 		}
-		// Close reads up to ReadyForQuery, which the server sends after the
-		// implicit transaction's COMMIT (with synchronous_commit on: after
-		// the WAL flush), or its error.
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
+		bad = failed
 		if err == nil {
 			// On the same connection, right after the commit, rather
 			// than back through the pool behind other callers.
@@ -259,6 +254,87 @@ func (s *Store) commitDeliveries(ctx context.Context, reqs []*deliverReq) (bad i
 		bad = -1
 	}
 	return bad, err
+}
+
+// runDeliveries runs one deliverQuery per group, after locking every
+// folder of them, in one transaction and one round trip (a pgx Batch), and
+// gives each request its entries' ids and UIDs. failed is the index of the
+// group whose statement failed by its own fault (requestFault), or -1.
+func runDeliveries(ctx context.Context, c *pgxpool.Conn, groups [][]*deliverReq) (failed int, err error) {
+	b := &pgx.Batch{}
+	var owners []int64
+	var folders []string
+	for _, g := range groups {
+		for _, r := range g {
+			owners, folders = append(owners, r.owners...), append(folders, r.folders...)
+			r.ids, r.uids = r.ids[:0], r.uids[:0]
+		}
+	}
+	b.Queue(lockFoldersSQL, owners, folders)
+	for _, g := range groups {
+		b.Queue(deliverQuery, deliverArgs(g)...)
+	}
+	failed = -1
+	br := c.SendBatch(ctx, b)
+	_, err = br.Exec()
+	for i, g := range groups {
+		if err != nil {
+			break
+		}
+		var dn, ids, uids []int64
+		if err = br.QueryRow().Scan(&dn, &ids, &uids); err != nil {
+			if requestFault(err) {
+				failed = i
+			}
+			break
+		}
+		err = spread(g, dn, ids, uids)
+	}
+	// Close reads up to ReadyForQuery, which the server sends after the
+	// implicit transaction's COMMIT (with synchronous_commit on: after the
+	// WAL flush), or its error.
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return failed, err
+}
+
+// deliverArgs gives deliverQuery's parameters for the deliveries g.
+func deliverArgs(g []*deliverReq) []any {
+	n := len(g)
+	size, received := make([]int64, n), make([]int64, n)
+	from, subject, preview, msgid := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	raw, search, hasFiles := make([][]byte, n), make([]pgtype.TSVector, n), make([]bool, n)
+	var dn, owners []int64
+	var folders, rcpts []string
+	var flags []int16
+	for i, r := range g {
+		size[i], received[i], raw[i], search[i], hasFiles[i] = r.size, r.received, r.raw, r.search, r.hasFiles
+		from[i], subject[i], preview[i], msgid[i] = r.from, r.subject, r.preview, r.msgid
+		for range r.owners {
+			dn = append(dn, int64(i+1))
+		}
+		owners, folders = append(owners, r.owners...), append(folders, r.folders...)
+		rcpts, flags = append(rcpts, r.rcpts...), append(flags, r.flags...)
+	}
+	return []any{size, from, subject, preview, received, raw, search, hasFiles, msgid,
+		dn, owners, folders, rcpts, flags}
+}
+
+// spread gives each delivery of g its entries from deliverQuery's result:
+// the delivery number (from 1), id and UID of every entry, in id order.
+func spread(g []*deliverReq, dn, ids, uids []int64) error {
+	if len(dn) != len(ids) || len(ids) != len(uids) {
+		return fmt.Errorf("postgres: deliver: %d numbers for %d ids, %d uids", len(dn), len(ids), len(uids))
+	}
+	for i, d := range dn {
+		if d < 1 || d > int64(len(g)) {
+			return fmt.Errorf("postgres: deliver: delivery %d of %d", d, len(g))
+		}
+		r := g[d-1]
+		r.ids, r.uids = append(r.ids, ids[i]), append(r.uids, uids[i])
+	}
+	return nil
 }
 
 // requestFault reports whether err is the fault of the one statement that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -158,5 +159,71 @@ func TestDeliverBatchesAcrossHostsDoNotDeadlock(t *testing.T) {
 	var total int
 	if err := a.pool.QueryRow(ctx, `SELECT count(*) FROM entries`).Scan(&total); err != nil || total != 4*perHost {
 		t.Errorf("%d entries, %v; want %d", total, err, 4*perHost)
+	}
+}
+
+// TestDeliverBatchGivesEachItsEntries: deliveries committed together in
+// one statement, some with two entries in one folder, each get back their
+// own entries (as Fetch reads them), in the order given, and every folder's
+// UIDs follow the entry ids from 1 without a gap.
+func TestDeliverBatchGivesEachItsEntries(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	alice, bob, carol := mkAccount(t, s, "alice"), mkAccount(t, s, "bob"), mkAccount(t, s, "carol")
+	release := holdFolder(t, s, alice.ID, mail.Inbox)
+	const n = 12
+	metas := make([][]mail.Meta, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		entries := []mail.NewEntry{{Owner: alice.ID, Folder: mail.Inbox, To: []string{fmt.Sprint("a", i)}}}
+		if i%3 == 0 {
+			entries = append(entries, mail.NewEntry{Owner: carol.ID, Folder: mail.Inbox, To: []string{fmt.Sprint("c", i)}},
+				mail.NewEntry{Owner: carol.ID, Folder: mail.Inbox, To: []string{fmt.Sprint("c2-", i)}, Seen: true})
+		}
+		entries = append(entries, mail.NewEntry{Owner: bob.ID, Folder: mail.Sent, To: []string{fmt.Sprint("b", i)}})
+		wg.Go(func() {
+			msg := mail.NewMessage{Raw: fmt.Appendf(nil, "Subject: %d\r\n\r\nbody %d", i, i), From: "bob@localhost",
+				Subject: fmt.Sprint(i), Received: t0.Add(time.Duration(i))}
+			metas[i], errs[i] = s.Deliver(ctx, msg, entries)
+		})
+		waitQueued(t, s, i+1)
+	}
+	release()
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("delivery %d: %v", i, errs[i])
+		}
+		for j, m := range metas[i] {
+			if j > 0 && m.ID <= metas[i][j-1].ID {
+				t.Errorf("delivery %d: entry ids %d then %d", i, metas[i][j-1].ID, m.ID)
+			}
+			got, err := s.Fetch(ctx, m.Owner, m.ID)
+			if err != nil {
+				t.Fatalf("delivery %d entry %d: %v", i, j, err)
+			}
+			raw := m.Subject != fmt.Sprint(i) || string(got.Raw) != fmt.Sprintf("Subject: %d\r\n\r\nbody %d", i, i)
+			if raw || got.UID != m.UID || got.Folder != m.Folder || !slices.Equal(got.To, m.To) || got.Seen != m.Seen {
+				t.Errorf("delivery %d entry %d: Deliver gave %+v, Fetch %+v", i, j, m, got.Meta)
+			}
+		}
+	}
+	for _, f := range []struct {
+		owner  account.ID
+		folder mail.Folder
+	}{{alice.ID, mail.Inbox}, {bob.ID, mail.Sent}, {carol.ID, mail.Inbox}} {
+		list, err := s.List(ctx, f.owner, f.folder, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, m := range list { // newest first
+			if want := uint32(len(list) - k); m.UID != want {
+				t.Errorf("%s of %d: entry %d has UID %d, want %d", f.folder, f.owner, m.ID, m.UID, want)
+			}
+		}
+	}
+	if b, d := s.dq.batches.Load(), s.dq.delivered.Load(); b >= d {
+		t.Errorf("%d batches for %d deliveries: the queued deliveries were not committed together", b, d)
 	}
 }
