@@ -53,8 +53,8 @@ func TestMigrateFoldersKeepsEntries(t *testing.T) {
 	db.Close()
 
 	s := openAt(t, path, Config{})
-	if v, _, _ := MigrationVersion(path); v != 7 {
-		t.Fatalf("version %d, want 7", v)
+	if v, _, _ := MigrationVersion(path); v != 8 {
+		t.Fatalf("version %d, want 8", v)
 	}
 	uids, err := s.UIDs(ctx, 2, mail.Inbox)
 	if err != nil {
@@ -102,10 +102,10 @@ func TestMigrateFoldersKeepsEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down (through 0007, 0006 and 0005, which change and drop the search
-	// indexes, and 0004, which only brings the insert trigger back) keeps
-	// inbox and sent; the copy in Work cannot be kept there.
-	for range 5 {
+	// Down (through 0008, 0007, 0006 and 0005, which change and drop the
+	// search indexes, and 0004, which only brings the insert trigger back)
+	// keeps inbox and sent; the copy in Work cannot be kept there.
+	for range 6 {
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}

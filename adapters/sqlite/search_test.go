@@ -325,3 +325,43 @@ func waitFound(t *testing.T, s *Store, owner account.ID, query string, want int)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Migration 0008 sets FTS5's automerge to 8 in the index's stored
+// settings, and its down migration back to the default 4; no message needs
+// indexing again, so a message is found across both.
+func TestSearchAutomergeMigration(t *testing.T) {
+	ctx := context.Background()
+	path := dbPath(t)
+	automerge := func(db *sql.DB) int {
+		t.Helper()
+		var v int
+		if err := db.QueryRow(`SELECT v FROM message_search_config WHERE k = 'automerge'`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	s := openAt(t, path, Config{})
+	if got := automerge(s.rdb); got != 8 {
+		t.Errorf("automerge after Open = %d, want 8", got)
+	}
+	a := mkAccount(t, s, "ann")
+	if _, err := s.Deliver(ctx, newMsg("kept", []byte("zebra body")), []mail.NewEntry{{Owner: a.ID, Folder: mail.Inbox}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, path, Down); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := automerge(db); got != 4 {
+		t.Errorf("automerge after down = %d, want 4", got)
+	}
+	db.Close()
+	s = openAt(t, path, Config{})
+	waitFound(t, s, a.ID, "zebra", 1)
+}
