@@ -287,16 +287,12 @@ func newestFirst(ids []int64, limit int) []int64 {
 
 // lateByEntries gives the owner's entries above t, on messages up to m,
 // that pass f and whose message matches: the range first, newest first,
-// then the candidates' messages tested against the index: one by one (an
-// index lookup per message, test entries' worth each), a chunk at a time,
-// stopping once page (the first page's ids) and those found fill the limit
-// above the next candidate, so a word in most messages stops within a
-// chunk; or in one pass over the doclist across the candidates' messages,
-// rowids only, no join. The tests expected (at the density of matching
-// messages across span, the page's messages) are weighed against the
-// pass; a prefix term always
-// takes the pass, as its every lookup would merge all the prefix's
-// doclists again.
+// then the candidates' messages tested against the index a chunk at a
+// time, stopping once page (the first page's ids) and those found fill the
+// limit above the next candidate, so a word in most messages stops within
+// a chunk. A prefix term takes one pass over the doclist across all the
+// candidates' messages instead, as FTS5 merges all the prefix's doclists
+// again for every statement.
 func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, t, m int64, page []int64, limit int,
 	span [2]int64, test float64) ([]int64, error) {
 	cands, err := scanHits(ctx, tx, math.MaxInt, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_owner_id WHERE `+f.cond+
@@ -307,22 +303,18 @@ func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string,
 	if err != nil || len(cands) == 0 {
 		return nil, err
 	}
-	lo := slices.MinFunc(cands, func(a, b hit) int { return cmp.Compare(a.msg, b.msg) }).msg
-	var density float64 = 1
-	if !prefix {
-		// Not the page's own: the filters thin it, not the candidates.
-		var n int64
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?`,
-			match, span[0], span[1]).Scan(&n); err != nil {
-			return nil, err
-		}
-		density = float64(max(n, 1)) / float64(span[1]-span[0]+1)
+	if prefix {
+		return testCands(ctx, tx, match, cands, true)
 	}
-	tests := min(float64(len(cands)), float64(limit)/density)
-	if prefix || tests*test > density*float64(m-lo+1) {
-		matched, err := matchedIn(ctx, tx, `rowid BETWEEN ? AND ?`, match, lo, m)
-		return matchedEntries(cands, matched), err
+	// The density of matching messages across span, the page's messages
+	// (not the page's own: the filters thin it, not the candidates).
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?`,
+		match, span[0], span[1]).Scan(&n); err != nil {
+		return nil, err
 	}
+	density := float64(max(n, 1)) / float64(span[1]-span[0]+1)
+	all := msgRange(cands)
 	var out []int64
 	for lo := 0; lo < len(cands); lo += limit {
 		above := 0 // page's entries newer than the next candidate
@@ -335,17 +327,51 @@ func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string,
 			break
 		}
 		chunk := cands[lo:min(lo+limit, len(cands))]
-		msgs := make([]int64, len(chunk))
-		for i, c := range chunk {
-			msgs[i] = c.msg
+		r := msgRange(chunk)
+		// The rest in one pass when the page likely needs every one of
+		// them (a rare word), or when this chunk's messages spread over
+		// more than half of all the candidates': passes over nearly the
+		// same range, chunk after chunk, would cost more.
+		rest := cands[lo:]
+		if len(rest) > len(chunk) && (density*float64(len(rest)) <= float64(limit-above-len(out)) || 2*(r[1]-r[0]) > all[1]-all[0]) {
+			more, err := testCands(ctx, tx, match, rest, true)
+			return append(out, more...), err
 		}
-		matched, err := matchedIn(ctx, tx, `rowid IN (SELECT value FROM json_each(?))`, match, jsonInts(msgs))
+		more, err := testCands(ctx, tx, match, chunk, float64(len(chunk))*test > density*float64(r[1]-r[0]+1))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, matchedEntries(chunk, matched)...)
+		out = append(out, more...)
 	}
 	return out, nil
+}
+
+// msgRange gives the lowest and highest message of cands.
+func msgRange(cands []hit) [2]int64 {
+	r := [2]int64{math.MaxInt64, math.MinInt64}
+	for _, c := range cands {
+		r[0], r[1] = min(r[0], c.msg), max(r[1], c.msg)
+	}
+	return r
+}
+
+// testCands gives the entries of cands whose message matches: by one
+// index lookup per message, or (pass) by one walk over the doclist from
+// the lowest of their messages to the highest, in which SQLite keeps the
+// candidates' messages (+rowid: a filter on the walk's rows, not a lookup
+// each), so that only those reach Go.
+func testCands(ctx context.Context, tx *sql.Tx, match string, cands []hit, pass bool) ([]int64, error) {
+	msgs := make([]int64, len(cands))
+	for i, c := range cands {
+		msgs[i] = c.msg
+	}
+	cond, args := `rowid IN (SELECT value FROM json_each(?))`, []any{jsonInts(msgs)}
+	if pass {
+		r := msgRange(cands)
+		cond, args = `rowid BETWEEN ? AND ? AND +rowid IN (SELECT value FROM json_each(?))`, []any{r[0], r[1], jsonInts(msgs)}
+	}
+	matched, err := matchedIn(ctx, tx, cond, match, args...)
+	return matchedEntries(cands, matched), err
 }
 
 // matchedIn gives the messages that match among those cond selects.
