@@ -73,7 +73,7 @@ func (s *Store) Transfer(ctx context.Context, owner account.ID, ids []mail.Entry
 				return err
 			}
 			rows[i] = entryRow{owner: owner, folder: to, msgID: sr.msgID, rcpts: string(rcpts), flags: m.Flags,
-				received: m.Date.UnixNano(), messageID: m.MessageID}
+				received: m.Date.UnixNano()}
 		}
 		if len(rows) > 0 {
 			if err := s.insertEntries(w, rows); err != nil {
@@ -104,9 +104,13 @@ func (s *Store) Transfer(ctx context.Context, owner account.ID, ids []mail.Entry
 	return out, nil
 }
 
-// dedupSQL finds an entry of a folder with a Message-ID (entries_msgid).
-const dedupSQL = `SELECT ` + metaCols + ` FROM ` + metaJoin + `
-WHERE e.folder_id = ? AND e.msgid = ? AND e.msgid <> '' LIMIT 1`
+// dedupSQL finds an entry of a folder with a Message-ID: the messages with
+// that Message-ID (messages_msgid), then their entries in the folder.
+const dedupSQL = `SELECT ` + metaCols + ` FROM messages m INDEXED BY messages_msgid
+CROSS JOIN entries e ON e.message_id = m.id
+CROSS JOIN folders f ON f.id = e.folder_id
+LEFT JOIN message_previews p ON p.message_id = e.message_id
+WHERE m.msgid = ?2 AND m.msgid <> '' AND e.folder_id = ?1 LIMIT 1`
 
 // Append stores msg and the entry e for it; with dedup, an entry of
 // e.Folder with msg.MessageID already there is given back instead, with
@@ -150,7 +154,7 @@ func (s *Store) Append(ctx context.Context, msg mail.NewMessage, e mail.NewEntry
 			return err
 		}
 		rows := []entryRow{{owner: e.Owner, folder: e.Folder, msgID: msgID, rcpts: string(rcpts), flags: meta.Flags,
-			received: received.UnixNano(), messageID: msg.MessageID}}
+			received: received.UnixNano()}}
 		if err := s.insertEntries(w, rows); err != nil {
 			return err
 		}

@@ -38,7 +38,7 @@ func foldersByKeySQL(g int) string {
 const bumpFolderSQL = `UPDATE folders SET uidnext = uidnext + ?1, total = total + ?1, unseen = unseen + ?2 WHERE id = ?3`
 
 func insEntriesSQL(n int) string {
-	return `INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received, msgid) VALUES ` + placeholders(n, 8)
+	return `INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received) VALUES ` + placeholders(n, 7)
 }
 
 // logNewSQL logs entries ?1 to ?2 as new (kind 1), in id order, with their
@@ -102,13 +102,12 @@ func chunks(n int, fn func(lo, hi int) error) error {
 
 // entryRow is one entry to insert; insertEntries fills folderID, uid and id.
 type entryRow struct {
-	owner     account.ID
-	folder    mail.Folder
-	msgID     int64
-	rcpts     string // JSON
-	flags     mail.Flags
-	received  int64 // unix nanoseconds
-	messageID string
+	owner    account.ID
+	folder   mail.Folder
+	msgID    int64
+	rcpts    string // JSON
+	flags    mail.Flags
+	received int64 // unix nanoseconds
 
 	folderID int64
 	uid      uint32
@@ -146,9 +145,9 @@ func (s *Store) insertEntries(w *wtx, rows []entryRow) error {
 	}
 	var first, last int64
 	err = chunks(len(rows), func(lo, hi int) error {
-		args := make([]any, 0, 8*(hi-lo))
+		args := make([]any, 0, 7*(hi-lo))
 		for _, r := range rows[lo:hi] {
-			args = append(args, int64(r.owner), r.folderID, r.uid, r.msgID, r.rcpts, uint8(r.flags), r.received, r.messageID)
+			args = append(args, int64(r.owner), r.folderID, r.uid, r.msgID, r.rcpts, uint8(r.flags), r.received)
 		}
 		out, err := w.exec(s.wst.chunks.insEntries[hi-lo], args...)
 		if err != nil {

@@ -41,7 +41,7 @@ func (s *Store) Deliver(ctx context.Context, msg mail.NewMessage, entries []mail
 		}
 		metas[i] = newMeta(msg, e, to, received, int64(len(raw)))
 		rows[i] = entryRow{owner: e.Owner, folder: e.Folder, rcpts: string(b), flags: metas[i].Flags,
-			received: received.UnixNano(), messageID: msg.MessageID}
+			received: received.UnixNano()}
 	}
 	err := s.write(ctx, func(w *wtx) error {
 		msgID, err := s.insertMessage(w, msg, raw, received, doc)
@@ -88,7 +88,7 @@ func newMeta(msg mail.NewMessage, e mail.NewEntry, to []string, received time.Ti
 // insertMessage stores a message and its preview, queues its search index
 // row (doc) for the end of the batch (wtx.later), and gives its id.
 func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received time.Time, doc mail.SearchDoc) (int64, error) {
-	res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
+	res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw, msg.MessageID)
 	if err != nil {
 		return 0, err
 	}
@@ -108,7 +108,7 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 // metaCols reads an entry's metadata; with "e" the entry, "f" its folder,
 // "m" its message and "p" the message's preview (metaJoin). None of them is
 // messages.raw, so no blob is read.
-const metaCols = `e.id, e.owner, f.name, e.rcpts, e.flags, e.received, m.size, m.from_addr, m.subject, coalesce(p.preview, ''), e.uid, e.msgid`
+const metaCols = `e.id, e.owner, f.name, e.rcpts, e.flags, e.received, m.size, m.from_addr, m.subject, coalesce(p.preview, ''), e.uid, m.msgid`
 
 // metaJoin joins an entry to its folder, message and preview. The preview
 // is in its own table so that it is not stored after messages.raw (see

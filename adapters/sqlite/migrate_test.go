@@ -51,9 +51,10 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVer    uint
 		wantTables int
 	}{
-		{Up, 8, 8},
-		{Up, 8, 8},   // nothing pending is not an error
-		{Down, 7, 8}, // one step: automerge back to FTS5's default
+		{Up, 9, 8},
+		{Up, 9, 8},   // nothing pending is not an error
+		{Down, 8, 8}, // one step: Message-IDs back on entries
+		{Down, 7, 8}, // automerge back to FTS5's default
 		{Down, 6, 8}, // back to the unicode61 tokenizer
 		{Down, 5, 8}, // entries_owner_id goes
 		{Down, 4, 6}, // the search index goes
@@ -62,7 +63,7 @@ func TestMigrateUpDownUp(t *testing.T) {
 		{Down, 1, 4}, // message_previews goes
 		{Down, 0, 0},
 		{Down, 0, 0}, // nothing applied is not an error
-		{Up, 8, 8},
+		{Up, 9, 8},
 	}
 	for i, st := range steps {
 		if err := Migrate(ctx, path, st.direction); err != nil {
@@ -86,8 +87,8 @@ func TestOpenMigrates(t *testing.T) {
 	path := dbPath(t)
 	openAt(t, path, Config{})
 	v, dirty, err := MigrationVersion(path)
-	if err != nil || v != 8 || dirty {
-		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 8, false, nil", v, dirty, err)
+	if err != nil || v != 9 || dirty {
+		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 9, false, nil", v, dirty, err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		st, err := os.Stat(p)
@@ -141,8 +142,8 @@ func TestMigratePreviewKeepsOldMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down to 1 (through 8 to 2) drops the previews only.
-	for range 7 {
+	// Down to 1 (through 9 to 2) drops the previews only.
+	for range 8 {
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}
