@@ -328,12 +328,13 @@ func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string,
 		}
 		chunk := cands[lo:min(lo+limit, len(cands))]
 		r := msgRange(chunk)
-		// The rest in one pass when the page likely needs every one of
-		// them (a rare word), or when this chunk's messages spread over
-		// more than half of all the candidates': passes over nearly the
-		// same range, chunk after chunk, would cost more.
+		// The rest in one pass when the page likely needs half of them
+		// or more (a rarer word or phrase), or when this chunk's
+		// messages spread over more than half of all the candidates':
+		// passes over nearly the same range, chunk after chunk, would
+		// cost more.
 		rest := cands[lo:]
-		if len(rest) > len(chunk) && (density*float64(len(rest)) <= float64(limit-above-len(out)) || 2*(r[1]-r[0]) > all[1]-all[0]) {
+		if len(rest) > len(chunk) && (density*float64(len(rest)) <= 2*float64(limit-above-len(out)) || 2*(r[1]-r[0]) > all[1]-all[0]) {
 			more, err := testCands(ctx, tx, match, rest, true)
 			return append(out, more...), err
 		}
