@@ -34,7 +34,12 @@ import (
 // the common case.
 const (
 	// deliverWriters is how many batches may be in flight at once: while
-	// one waits for its WAL flush, the next one executes.
+	// one waits for its WAL flush, the next one executes. Only one batch
+	// executes at a time (deliverQueue.exec): a writer that took its
+	// first request waits there, and the requests that arrive meanwhile
+	// join its batch. Two writers each taking whatever had queued the moment
+	// it was free made batches of one or two deliveries at 8 SMTP sessions,
+	// each paying for a statement, a trigger run and a commit of its own.
 	deliverWriters = 2
 	// maxBatch and maxBatchBytes bound one batch (the bytes only once it
 	// holds more than one delivery, so a large message still goes alone).
@@ -90,15 +95,20 @@ type deliverQueue struct {
 	closed bool
 	reqs   chan *deliverReq
 	wg     sync.WaitGroup
-	// taken counts the requests writers have taken; batches and delivered
-	// the committed batches and the deliveries in them. For tests and
-	// benchmarks.
+	// exec is held by the writer whose batch is executing, from before
+	// it gathers the batch until the server has run its statements (its
+	// commit is then under way).
+	exec chan struct{}
+	// taken counts the requests writers have received from reqs
+	// (cancelled ones too); batches and delivered the committed batches
+	// and the deliveries in them. For tests and benchmarks.
 	taken, batches, delivered atomic.Int64
 }
 
 // startWriters starts the deliver writers; closeWriters stops them.
 func (s *Store) startWriters() {
 	s.dq.reqs = make(chan *deliverReq, 4*maxBatch)
+	s.dq.exec = make(chan struct{}, 1)
 	s.dq.wg.Add(deliverWriters)
 	for range deliverWriters {
 		go s.deliverWriter()
@@ -155,6 +165,8 @@ func (s *Store) deliverWriter() {
 	defer s.dq.wg.Done()
 	batch := make([]*deliverReq, 0, maxBatch)
 	for r := range s.dq.reqs {
+		s.dq.taken.Add(1)
+		s.dq.exec <- struct{}{} // released by deliverBatch
 		batch = append(batch[:0], r)
 		size := r.size
 	drain:
@@ -165,6 +177,7 @@ func (s *Store) deliverWriter() {
 					break drain
 				}
 				batch, size = append(batch, r), size+r.size
+				s.dq.taken.Add(1)
 			default:
 				break drain
 			}
@@ -175,8 +188,12 @@ func (s *Store) deliverWriter() {
 }
 
 // deliverBatch commits the requests of batch that are still wanted and
-// answers every one of them.
+// answers every one of them. It releases dq.exec once the batch's
+// statements have run.
 func (s *Store) deliverBatch(batch []*deliverReq) {
+	var once sync.Once
+	executed := func() { once.Do(func() { <-s.dq.exec }) }
+	defer executed()
 	taken := make([]*deliverReq, 0, len(batch))
 	for _, r := range batch {
 		if r.state.CompareAndSwap(reqPending, reqTaken) {
@@ -185,7 +202,6 @@ func (s *Store) deliverBatch(batch []*deliverReq) {
 			close(r.done) // cancelled; its caller has gone
 		}
 	}
-	s.dq.taken.Add(int64(len(taken)))
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	answer := func(rs []*deliverReq, err error) {
@@ -195,7 +211,7 @@ func (s *Store) deliverBatch(batch []*deliverReq) {
 		}
 	}
 	for attempt := 0; len(taken) > 0; {
-		bad, err := s.commitDeliveries(ctx, taken)
+		bad, err := s.commitDeliveries(ctx, taken, executed)
 		switch {
 		case err == nil:
 			s.dq.batches.Add(1)
@@ -232,15 +248,15 @@ func (s *Store) deliverBatch(batch []*deliverReq) {
 // deliverQuery of its own (still one transaction and one round trip), which
 // fails at the one to blame. Failures are rare, so this costs nothing in
 // the common case.
-func (s *Store) commitDeliveries(ctx context.Context, reqs []*deliverReq) (bad int, err error) {
+func (s *Store) commitDeliveries(ctx context.Context, reqs []*deliverReq, executed func()) (bad int, err error) {
 	err = s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
-		failed, err := runDeliveries(ctx, c, [][]*deliverReq{reqs})
+		failed, err := runDeliveries(ctx, c, [][]*deliverReq{reqs}, executed)
 		if failed >= 0 && len(reqs) > 1 {
 			singles := make([][]*deliverReq, len(reqs))
 			for i := range reqs {
 				singles[i] = reqs[i : i+1]
 			}
-			failed, err = runDeliveries(ctx, c, singles)
+			failed, err = runDeliveries(ctx, c, singles, executed)
 		}
 		bad = failed
 		if err == nil {
@@ -260,7 +276,9 @@ func (s *Store) commitDeliveries(ctx context.Context, reqs []*deliverReq) (bad i
 // folder of them, in one transaction and one round trip (a pgx Batch), and
 // gives each request its entries' ids and UIDs. failed is the index of the
 // group whose statement failed by its own fault (requestFault), or -1.
-func runDeliveries(ctx context.Context, c *pgxpool.Conn, groups [][]*deliverReq) (failed int, err error) {
+// executed is called once the statements' results are in, as the commit
+// begins.
+func runDeliveries(ctx context.Context, c *pgxpool.Conn, groups [][]*deliverReq, executed func()) (failed int, err error) {
 	b := &pgx.Batch{}
 	var owners []int64
 	var folders []string
@@ -290,6 +308,7 @@ func runDeliveries(ctx context.Context, c *pgxpool.Conn, groups [][]*deliverReq)
 		}
 		err = spread(g, dn, ids, uids)
 	}
+	executed()
 	// Close reads up to ReadyForQuery, which the server sends after the
 	// implicit transaction's COMMIT (with synchronous_commit on: after the
 	// WAL flush), or its error.
