@@ -17,6 +17,10 @@
 #   CELLS=all    or a space-separated subset of: 10k8 10k32 1k8 10k10r conn 1m8
 #   DAEMON_SRC=. tree to build mailroomd from (a `git worktree` for "before")
 #   DAEMON_ARGS= extra mailroomd flags
+#   PGURL=       run Mailroom on PostgreSQL: a postgres:// URL whose
+#                database this script drops and creates again before each
+#                Mailroom run (psql must be installed; never a database you
+#                keep anything in)
 #   OUT=         also keep the raw JSON lines in this file
 set -euo pipefail
 mailpit=${1:?usage: sidebyside.sh PATH_TO_MAILPIT_BINARY}
@@ -60,12 +64,24 @@ wait_port() {
 }
 
 # start_mailroom and start_mailpit set pid, addr and the load flags.
+# fresh_pg drops and creates PGURL's database, through the server's
+# "postgres" database.
+fresh_pg() {
+	local base=${PGURL%%\?*} db
+	db=${base##*/}
+	PGOPTIONS=--client-min-messages=warning psql -q -d "${base%/*}/postgres" -c "DROP DATABASE IF EXISTS \"$db\"" -c "CREATE DATABASE \"$db\"" >/dev/null
+}
+
 start_mailroom() {
 	rm -rf "$work/data"
-	local port
+	local port db=()
 	port=$("$load" --free-port)
+	if [ -n "${PGURL:-}" ]; then
+		fresh_pg
+		db=(--db "$PGURL")
+	fi
 	# shellcheck disable=SC2086
-	"$work/mailroomd" serve --data "$work/data" --smtp-addr "127.0.0.1:$port" "${ports[@]}" \
+	"$work/mailroomd" serve --data "$work/data" --smtp-addr "127.0.0.1:$port" "${ports[@]}" "${db[@]}" \
 		--log-level warn $DAEMON_ARGS >"$work/log" 2>&1 &
 	pid=$!
 	addr=127.0.0.1:$port
@@ -109,7 +125,7 @@ results=${OUT:-$work/results.jsonl}
 : >"$results"
 rev=$(git -C "$DAEMON_SRC" rev-parse --short HEAD 2>/dev/null || echo "an unknown commit")
 if ! git -C "$DAEMON_SRC" diff --quiet HEAD -- 2>/dev/null; then rev="$rev with uncommitted changes"; fi
-echo "mailroomd from $rev; Mailpit: $mailpit; $(go version | cut -d' ' -f3), $(nproc) CPUs"
+echo "mailroomd from $rev${PGURL:+ on PostgreSQL}; Mailpit: $mailpit; $(go version | cut -d' ' -f3), $(nproc) CPUs"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $DUR per run, $ROUNDS rounds, interleaved"
 for c in $CELLS; do
 	# shellcheck disable=SC2046
