@@ -49,6 +49,11 @@ const (
 	// not abort a transaction that holds other callers' mail, so the
 	// writer uses its own.
 	batchTimeout = time.Minute
+	// execHold bounds how long a batch keeps the other writer waiting
+	// (deliverQueue.exec): one that waits for a row lock (a folder another
+	// host's batch holds) or stores a large message must not hold up the
+	// deliveries to other folders for longer.
+	execHold = 50 * time.Millisecond
 )
 
 // Request states. A request is cancelled only while still queued; once a
@@ -194,6 +199,7 @@ func (s *Store) deliverBatch(batch []*deliverReq) {
 	var once sync.Once
 	executed := func() { once.Do(func() { <-s.dq.exec }) }
 	defer executed()
+	defer time.AfterFunc(execHold, executed).Stop()
 	taken := make([]*deliverReq, 0, len(batch))
 	for _, r := range batch {
 		if r.state.CompareAndSwap(reqPending, reqTaken) {

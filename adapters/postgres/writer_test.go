@@ -227,3 +227,39 @@ func TestDeliverBatchGivesEachItsEntries(t *testing.T) {
 		t.Errorf("%d batches for %d deliveries: the queued deliveries were not committed together", b, d)
 	}
 }
+
+// TestDeliverBatchWaitingForALockHoldsUpNoOther: while one batch waits for
+// a folder that another transaction holds, deliveries to other folders
+// still commit (the other writer goes ahead of it), and the waiting one
+// commits once the folder is free.
+func TestDeliverBatchWaitingForALockHoldsUpNoOther(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
+	release := holdFolder(t, s, alice.ID, mail.Inbox)
+	deliver := func(to account.ID) error {
+		_, err := s.Deliver(ctx, mail.NewMessage{Raw: []byte("Subject: x\r\n\r\nx"), From: "carol@localhost", Received: t0},
+			[]mail.NewEntry{{Owner: to, Folder: mail.Inbox, To: []string{"x@localhost"}}})
+		return err
+	}
+	held := make(chan error, 1)
+	go func() { held <- deliver(alice.ID) }()
+	waitQueued(t, s, 1)
+	if err := deliver(bob.ID); err != nil {
+		t.Fatalf("delivery to another folder while alice's is held: %v", err)
+	}
+	select {
+	case err := <-held:
+		t.Fatalf("delivery to the held folder ended before its release: %v", err)
+	default:
+	}
+	release()
+	if err := <-held; err != nil {
+		t.Fatalf("delivery to the held folder after its release: %v", err)
+	}
+	for _, owner := range []account.ID{alice.ID, bob.ID} {
+		if total, _, err := s.Count(ctx, owner, mail.Inbox); err != nil || total != 1 {
+			t.Errorf("Count(%d, inbox) = %d, %v; want 1", owner, total, err)
+		}
+	}
+}
