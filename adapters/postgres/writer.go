@@ -21,15 +21,17 @@ import (
 // that share a folder ran one flush after another: with 8 connections of one
 // account, ~250 deliveries/s on a 2-core host however fast the flush. The
 // writers gather the deliveries that are waiting and commit them together,
-// in one transaction, one WAL flush and one round trip (a pgx Batch is a
-// pipeline whose statements share an implicit transaction that its final
-// Sync commits), and answer each caller only after that commit.
+// in one statement (deliverQuery), one transaction, one WAL flush and one
+// round trip (a pgx Batch is a pipeline whose statements share an implicit
+// transaction that its final Sync commits), and answer each caller only
+// after that commit.
 //
 // A failing delivery must not fail the others. Rather than a SAVEPOINT per
 // delivery (a round trip each, and past 64 subtransactions every snapshot
-// taken on the server overflows into pg_subtrans), a batch in which one
-// delivery's own statement failed is rolled back as a whole and run again
-// at once without it; that delivery alone gets the error. Failures are rare
+// taken on the server overflows into pg_subtrans), a batch that failed by
+// one delivery's fault is rolled back as a whole, run again with a
+// statement per delivery to find it (commitDeliveries), and then run again
+// without it; that delivery alone gets the error. Failures are rare
 // (an account deleted between RCPT and DATA), so this costs nothing in
 // the common case.
 const (
