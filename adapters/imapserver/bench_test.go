@@ -109,12 +109,17 @@ func populate(path string, spec mailboxSpec) error {
 	if err := tx.QueryRowContext(ctx, `SELECT id FROM folders WHERE owner = ? AND name = 'inbox'`, int64(bob.ID)).Scan(&folder); err != nil {
 		return err
 	}
-	msgStmt, err := tx.PrepareContext(ctx, `INSERT INTO messages (size, from_addr, subject, received, raw, msgid) VALUES (?, ?, ?, ?, ?, ?)`)
+	msgStmt, err := tx.PrepareContext(ctx, `INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	entStmt, err := tx.PrepareContext(ctx, `INSERT INTO entries (owner, folder_id, uid, message_id, rcpts, flags, received)
 		VALUES (?, ?, ?, ?, '["bob@example.test"]', ?, ?)`)
+	if err != nil {
+		return err
+	}
+	// The Message-ID is kept beside the preview (SQLite migration 0009).
+	idStmt, err := tx.PrepareContext(ctx, `INSERT INTO message_previews (message_id, preview, msgid) VALUES (?, '', ?)`)
 	if err != nil {
 		return err
 	}
@@ -129,12 +134,15 @@ func populate(path string, spec mailboxSpec) error {
 		raw := fmt.Sprintf("From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: %s\r\nMessage-ID: %s\r\n"+
 			"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s", subject, msgid, body)
 		at := start.Add(time.Duration(i) * time.Minute).UnixNano()
-		res, err := msgStmt.ExecContext(ctx, len(raw), "alice@example.test", subject, at, []byte(raw), msgid)
+		res, err := msgStmt.ExecContext(ctx, len(raw), "alice@example.test", subject, at, []byte(raw))
 		if err != nil {
 			return err
 		}
 		mid, _ := res.LastInsertId()
 		if _, err := entStmt.ExecContext(ctx, int64(bob.ID), folder, i+1, mid, i%3 == 0, at); err != nil {
+			return err
+		}
+		if _, err := idStmt.ExecContext(ctx, mid, msgid); err != nil {
 			return err
 		}
 		if spec.index {

@@ -104,13 +104,18 @@ func (s *Store) Transfer(ctx context.Context, owner account.ID, ids []mail.Entry
 	return out, nil
 }
 
-// dedupSQL finds an entry of a folder with a Message-ID: the messages with
-// that Message-ID (messages_msgid), then their entries in the folder.
-const dedupSQL = `SELECT ` + metaCols + ` FROM messages m INDEXED BY messages_msgid
-CROSS JOIN entries e ON e.message_id = m.id
+// dedupSQL finds an entry of folder ?1 with Message-ID ?2: the newest
+// dedupProbe messages with that Message-ID (message_previews_msgid, of
+// every owner), then their entries in the folder. The bound keeps a
+// Message-ID a client gave thousands of messages from stalling the writer;
+// a copy older than that many others is not found, and the append stores.
+const dedupSQL = `SELECT ` + metaCols + ` FROM (
+    SELECT message_id FROM message_previews WHERE msgid = ?2 AND msgid <> '' ORDER BY message_id DESC LIMIT 1000
+) d CROSS JOIN entries e INDEXED BY entries_message_id ON e.message_id = d.message_id
 CROSS JOIN folders f ON f.id = e.folder_id
+CROSS JOIN messages m ON m.id = e.message_id
 LEFT JOIN message_previews p ON p.message_id = e.message_id
-WHERE m.msgid = ?2 AND m.msgid <> '' AND e.folder_id = ?1 LIMIT 1`
+WHERE e.folder_id = ?1 LIMIT 1`
 
 // Append stores msg and the entry e for it; with dedup, an entry of
 // e.Folder with msg.MessageID already there is given back instead, with

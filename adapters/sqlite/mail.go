@@ -88,7 +88,7 @@ func newMeta(msg mail.NewMessage, e mail.NewEntry, to []string, received time.Ti
 // insertMessage stores a message and its preview, queues its search index
 // row (doc) for the end of the batch (wtx.later), and gives its id.
 func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received time.Time, doc mail.SearchDoc) (int64, error) {
-	res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw, msg.MessageID)
+	res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
 	if err != nil {
 		return 0, err
 	}
@@ -96,8 +96,8 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 	if err != nil {
 		return 0, err
 	}
-	if msg.Preview != "" { // no row reads as ''
-		if _, err := w.exec(s.wst.insPreview, msgID, msg.Preview); err != nil {
+	if msg.Preview != "" || msg.MessageID != "" { // no row reads as '', ''
+		if _, err := w.exec(s.wst.insPreview, msgID, msg.Preview, msg.MessageID); err != nil {
 			return 0, err
 		}
 	}
@@ -106,9 +106,10 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 }
 
 // metaCols reads an entry's metadata; with "e" the entry, "f" its folder,
-// "m" its message and "p" the message's preview (metaJoin). None of them is
-// messages.raw, so no blob is read.
-const metaCols = `e.id, e.owner, f.name, e.rcpts, e.flags, e.received, m.size, m.from_addr, m.subject, coalesce(p.preview, ''), e.uid, m.msgid`
+// "m" its message and "p" the message's preview and Message-ID (metaJoin).
+// None of them is messages.raw or after it, so no blob is read.
+const metaCols = `e.id, e.owner, f.name, e.rcpts, e.flags, e.received, m.size, m.from_addr, m.subject, coalesce(p.preview, ''), e.uid,
+coalesce(p.msgid, '')`
 
 // metaJoin joins an entry to its folder, message and preview. The preview
 // is in its own table so that it is not stored after messages.raw (see

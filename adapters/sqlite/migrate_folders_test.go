@@ -54,7 +54,7 @@ func TestMigrateFoldersKeepsEntries(t *testing.T) {
 
 	s := openAt(t, path, Config{})
 	if v, _, _ := MigrationVersion(path); v != 9 {
-		t.Fatalf("version %d, want 8", v)
+		t.Fatalf("version %d, want 9", v)
 	}
 	uids, err := s.UIDs(ctx, 2, mail.Inbox)
 	if err != nil {

@@ -15,8 +15,8 @@ import (
 
 // SQL of the prepared statements not declared beside their callers.
 const (
-	insMessageSQL = `INSERT INTO messages (size, from_addr, subject, received, raw, msgid) VALUES (?, ?, ?, ?, ?, ?)`
-	insPreviewSQL = `INSERT INTO message_previews (message_id, preview) VALUES (?, ?)`
+	insMessageSQL = `INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (?, ?, ?, ?, ?)`
+	insPreviewSQL = `INSERT INTO message_previews (message_id, preview, msgid) VALUES (?, ?, ?)`
 	// setFlagsSQL applies a mail.FlagOp (?1) with flags ?2.
 	setFlagsSQL = `UPDATE entries SET flags = CASE ?1 WHEN 0 THEN ?2 WHEN 1 THEN flags | ?2 ELSE flags & ~?2 END
 WHERE id = ?3 AND owner = ?4 RETURNING uid, flags`
