@@ -299,7 +299,11 @@ func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string,
 		` AND e.id > ? AND e.message_id <= ? ORDER BY e.id DESC`, append(f.args[:len(f.args):len(f.args)], t, m)...)
 	// The page's own entries of message m are no candidates: counted
 	// twice, they would stop the tests early.
-	cands = slices.DeleteFunc(cands, func(c hit) bool { return slices.Contains(page, c.entry) })
+	onPage := make(map[int64]bool, len(page)) // IMAP asks for pages of thousands
+	for _, id := range page {
+		onPage[id] = true
+	}
+	cands = slices.DeleteFunc(cands, func(c hit) bool { return onPage[c.entry] })
 	if err != nil || len(cands) == 0 {
 		return nil, err
 	}
