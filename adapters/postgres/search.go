@@ -39,6 +39,14 @@ const (
 	// tsMaxBytes bounds the lexemes and positions of one vector (MAXSTRPOS
 	// is 1 MiB); mail.MaxIndexBodyBytes keeps real mail far below it.
 	tsMaxBytes = 1<<20 - 1
+	// tsMaxWordBytes is the longest lexeme kept (MAXSTRLEN-1, the most
+	// tsvectorin and to_tsvector take). A longer one, or one holding a NUL
+	// (the binary format ends a lexeme at its first NUL), makes
+	// tsvectorrecv raise XX000, which is no one delivery's fault
+	// (requestFault): it would fail the whole batch, and every retry the
+	// next. mail.SearchWords cuts words at mail.MaxWordBytes and yields no
+	// NUL, so words only guards against that changing.
+	tsMaxWordBytes = 1<<11 - 2
 )
 
 // tsFieldWeights are the weights of a SearchDoc's fields, in the order
@@ -85,7 +93,7 @@ const tsKeepLexemes = 1 << 13
 // phrase (<->) spans two fields. Past tsMaxPos every word is at tsMaxPos,
 // as PostgreSQL does; a word keeps at most tsMaxPositions positions and
 // one at tsMaxPos; words that would take the vector past tsMaxBytes are
-// left out.
+// left out, and so are words PostgreSQL cannot store (tsStorable).
 func tsVector(doc mail.SearchDoc) pgtype.TSVector {
 	b := tsBuilders.Get().(*tsBuilder)
 	b.words(doc)
@@ -120,6 +128,9 @@ func (b *tsBuilder) words(doc mail.SearchDoc) {
 				continue
 			}
 			pos = min(pos+1, tsMaxPos)
+			if !tsStorable(w) {
+				continue // its position stays taken: no phrase spans it
+			}
 			i, ok := b.index[w]
 			if !ok {
 				add := len(w) + len(w)%2 + 4 + 2 // lexeme (aligned), entry, position count
@@ -140,6 +151,12 @@ func (b *tsBuilder) words(doc mail.SearchDoc) {
 			size += 2
 		}
 	}
+}
+
+// tsStorable reports whether w can be a lexeme: at most tsMaxWordBytes
+// and without a NUL.
+func tsStorable(w string) bool {
+	return len(w) <= tsMaxWordBytes && strings.IndexByte(w, 0) < 0
 }
 
 // vector gives the lexemes as a tsvector, each with its positions in b.occ
@@ -183,7 +200,8 @@ func grow[T any](s []T, n int) []T {
 // sortLexemes gives the indices of b.lex in the order of their words. It
 // sorts integers, each a word's first 5 bytes and its index (no pointers
 // moved: no GC write barriers, half the time of sorting the strings), then
-// words sharing those bytes among themselves. A word holds no NUL, so the
+// words sharing those bytes among themselves. A word holds no NUL
+// (tsStorable), so the
 // zero bytes padding a short word sort it before its longer neighbours.
 func (b *tsBuilder) sortLexemes() []int32 {
 	const idxBits = 24 // tsMaxBytes leaves room for far fewer lexemes

@@ -181,6 +181,67 @@ func TestTSVectorCaps(t *testing.T) {
 	}
 }
 
+// unstorableDoc is a SearchDoc with words PostgreSQL cannot take as
+// lexemes (longer than tsMaxWordBytes, or holding a NUL) between ones it
+// can, the longest storable word among them. tsVector leaves the former
+// out, their positions still taken: 'a':1 'd':3 and the long word at 6.
+func unstorableDoc() (doc mail.SearchDoc, longest string) {
+	longest = strings.Repeat("x", tsMaxWordBytes)
+	return mail.SearchDoc{Body: strings.Join([]string{"a", longest + "y", "d", strings.Repeat("z", 5000), "b\x00c",
+		longest, "\x00"}, " ")}, longest
+}
+
+func TestTSVectorSkipsUnstorableWords(t *testing.T) {
+	doc, longest := unstorableDoc()
+	want := "'a':1 'd':3 '" + longest + "':6"
+	if got := tsLiteral(tsVector(doc)); got != want {
+		t.Errorf("tsVector = %.60q..., want %.60q...", got, want)
+	}
+}
+
+// TestMaxWordBytesFitsALexeme: the domain's longest search word is one
+// PostgreSQL can store; were it longer, tsVector would leave long words out
+// of the index rather than cut them.
+func TestMaxWordBytesFitsALexeme(t *testing.T) {
+	if mail.MaxWordBytes > tsMaxWordBytes {
+		t.Errorf("mail.MaxWordBytes = %d, PostgreSQL takes lexemes of up to %d bytes", mail.MaxWordBytes, tsMaxWordBytes)
+	}
+}
+
+// TestDeliverUnstorableWords: a message whose search doc holds words
+// PostgreSQL cannot store is delivered (tsVector leaves them out) and found
+// by its other words; sent as they are, such lexemes fail the statement
+// with XX000, no one delivery's fault, so a whole batch would fail.
+func TestDeliverUnstorableWords(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	a := mkAccount(t, s, "ann")
+	doc, longest := unstorableDoc()
+	// The limit guarded against: the server refuses the vector as it was.
+	raw := pgtype.TSVector{Valid: true, Lexemes: []pgtype.TSVectorLexeme{{Word: strings.Repeat("z", 5000)}}}
+	if _, err := s.pool.Exec(ctx, `SELECT $1::tsvector`, raw); err == nil || requestFault(err) {
+		t.Errorf("a lexeme of 5,000 bytes: %v; want an error that is no request's fault", err)
+	}
+	msg := mail.NewMessage{Raw: []byte("Subject: x\r\n\r\nx"), From: "x@localhost", Received: t0, Search: &doc}
+	if _, err := s.Deliver(ctx, msg, []mail.NewEntry{{Owner: a.ID, Folder: mail.Inbox}}); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	var n int
+	var kept bool
+	if err := s.pool.QueryRow(ctx, `SELECT length(search), $1 = ANY (tsvector_to_array(search)) FROM messages`,
+		longest).Scan(&n, &kept); err != nil || n != 3 || !kept {
+		t.Errorf("stored vector: %d lexemes, the %d-byte word kept %v, %v; want 3, true", n, tsMaxWordBytes, kept, err)
+	}
+	q, _ := mail.ParseQuery(`"a d"`)
+	if got := mustSearch(t, s, a.ID, q); len(got) != 0 {
+		t.Errorf(`"a d" found %d: a phrase spans the words left out`, len(got))
+	}
+	q, _ = mail.ParseQuery("d")
+	if got := mustSearch(t, s, a.ID, q); len(got) != 1 {
+		t.Errorf("d found %d, want 1", len(got))
+	}
+}
+
 // distinctWords gives n different words of 8 letters.
 func distinctWords(n int) string {
 	var b strings.Builder
