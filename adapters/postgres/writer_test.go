@@ -15,21 +15,40 @@ import (
 
 // holdFolder locks owner's folder row in a transaction of its own until the
 // returned func is called, so that deliveries into it queue up behind it.
-func holdFolder(t *testing.T, s *Store, owner account.ID, folder mail.Folder) (release func()) {
+// pid is the holding backend's.
+func holdFolder(t *testing.T, s *Store, owner account.ID, folder mail.Folder) (release func(), pid int32) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, `SELECT id FROM folders WHERE owner = $1 AND name = $2 FOR UPDATE`,
-		int64(owner), string(folder)); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT pg_backend_pid() FROM folders WHERE owner = $1 AND name = $2 FOR UPDATE`,
+		int64(owner), string(folder)).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
 	var once sync.Once
 	release = func() { once.Do(func() { tx.Rollback(ctx) }) }
 	t.Cleanup(release)
-	return release
+	return release, pid
+}
+
+// waitBlocked waits until a backend of this database waits for a lock
+// that the backend holder holds.
+func waitBlocked(t *testing.T, s *Store, holder int32) {
+	t.Helper()
+	for {
+		var n int
+		if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND $1 = ANY (pg_blocking_pids(pid))`,
+			holder).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // waitQueued waits until n requests have been queued or taken by a writer.
@@ -50,7 +69,7 @@ func TestDeliverBatchFailsOnlyTheBadDelivery(t *testing.T) {
 	if err := s.DeleteAccount(ctx, gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	release := holdFolder(t, s, alice.ID, mail.Inbox)
+	release, _ := holdFolder(t, s, alice.ID, mail.Inbox)
 	const n = 20
 	bad := map[int]bool{7: true, 12: true, 13: true}
 	errs := make([]error, n)
@@ -170,7 +189,7 @@ func TestDeliverBatchGivesEachItsEntries(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	alice, bob, carol := mkAccount(t, s, "alice"), mkAccount(t, s, "bob"), mkAccount(t, s, "carol")
-	release := holdFolder(t, s, alice.ID, mail.Inbox)
+	release, _ := holdFolder(t, s, alice.ID, mail.Inbox)
 	const n = 12
 	metas := make([][]mail.Meta, n)
 	errs := make([]error, n)
@@ -236,17 +255,31 @@ func TestDeliverBatchWaitingForALockHoldsUpNoOther(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	alice, bob := mkAccount(t, s, "alice"), mkAccount(t, s, "bob")
-	release := holdFolder(t, s, alice.ID, mail.Inbox)
-	deliver := func(to account.ID) error {
+	release, holder := holdFolder(t, s, alice.ID, mail.Inbox)
+	deliver := func(ctx context.Context, to account.ID) error {
 		_, err := s.Deliver(ctx, mail.NewMessage{Raw: []byte("Subject: x\r\n\r\nx"), From: "carol@localhost", Received: t0},
 			[]mail.NewEntry{{Owner: to, Folder: mail.Inbox, To: []string{"x@localhost"}}})
 		return err
 	}
 	held := make(chan error, 1)
-	go func() { held <- deliver(alice.ID) }()
-	waitQueued(t, s, 1)
-	if err := deliver(bob.ID); err != nil {
-		t.Fatalf("delivery to another folder while alice's is held: %v", err)
+	go func() { held <- deliver(ctx, alice.ID) }()
+	// Alice's batch has been gathered and sent once the server waits for
+	// her folder: bob's delivery cannot join it.
+	waitBlocked(t, s, holder)
+	// A writer held up behind alice's batch leaves bob's delivery queued
+	// until its context ends: a failure, not a hang. The timer covers a
+	// delivery taken into a batch that waits (its context no longer counts).
+	bobCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	other := make(chan error, 1)
+	go func() { other <- deliver(bobCtx, bob.ID) }()
+	select {
+	case err := <-other:
+		if err != nil {
+			t.Fatalf("delivery to another folder while alice's is held: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("delivery to another folder while alice's is held: no answer after 15 s")
 	}
 	select {
 	case err := <-held:
@@ -254,8 +287,13 @@ func TestDeliverBatchWaitingForALockHoldsUpNoOther(t *testing.T) {
 	default:
 	}
 	release()
-	if err := <-held; err != nil {
-		t.Fatalf("delivery to the held folder after its release: %v", err)
+	select {
+	case err := <-held:
+		if err != nil {
+			t.Fatalf("delivery to the held folder after its release: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("delivery to the held folder: no answer 15 s after its release")
 	}
 	for _, owner := range []account.ID{alice.ID, bob.ID} {
 		if total, _, err := s.Count(ctx, owner, mail.Inbox); err != nil || total != 1 {
