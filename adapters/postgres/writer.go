@@ -108,8 +108,9 @@ type deliverQueue struct {
 	exec chan struct{}
 	// taken counts the requests writers have received from reqs
 	// (cancelled ones too); batches and delivered the committed batches
-	// and the deliveries in them. For tests and benchmarks.
-	taken, batches, delivered atomic.Int64
+	// and the deliveries in them; fallbacks the batches run again a
+	// statement per delivery (commitDeliveries). For tests and benchmarks.
+	taken, batches, delivered, fallbacks atomic.Int64
 }
 
 // startWriters starts the deliver writers; closeWriters stops them.
@@ -260,6 +261,7 @@ func (s *Store) commitDeliveries(ctx context.Context, reqs []*deliverReq, execut
 	err = s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
 		failed, err := runDeliveries(ctx, c, [][]*deliverReq{reqs}, executed)
 		if failed >= 0 && len(reqs) > 1 {
+			s.dq.fallbacks.Add(1)
 			singles := make([][]*deliverReq, len(reqs))
 			for i := range reqs {
 				singles[i] = reqs[i : i+1]

@@ -125,6 +125,9 @@ func TestDeliverBatchFailsOnlyTheBadDelivery(t *testing.T) {
 	if b, d := s.dq.batches.Load(), s.dq.delivered.Load(); b >= d {
 		t.Errorf("%d batches for %d deliveries: the queued deliveries were not committed together", b, d)
 	}
+	if f := s.dq.fallbacks.Load(); f == 0 {
+		t.Error("no batch ran again a statement per delivery: the bad deliveries were never batched with good ones")
+	}
 }
 
 // TestDeliverBatchesAcrossHostsDoNotDeadlock: two stores on one database
@@ -244,6 +247,11 @@ func TestDeliverBatchGivesEachItsEntries(t *testing.T) {
 	}
 	if b, d := s.dq.batches.Load(), s.dq.delivered.Load(); b >= d {
 		t.Errorf("%d batches for %d deliveries: the queued deliveries were not committed together", b, d)
+	}
+	// Committed by the one multi-delivery statement, not by the fallback
+	// that runs a statement per delivery when it fails.
+	if f := s.dq.fallbacks.Load(); f != 0 {
+		t.Errorf("%d batches ran again a statement per delivery; want 0", f)
 	}
 }
 
