@@ -84,8 +84,10 @@ func TestMigrateDownAndUp(t *testing.T) {
 	mkAccount(t, s, "alice")
 }
 
-// TestRawCompression: on a server built with lz4 (Debian's is), raw
-// messages are stored with it (migration 0006) and read back unchanged.
+// TestRawCompression: on a server built with lz4 (Debian's is), the raw
+// column is set to it (migration 0006), so raw messages are stored with it
+// whatever default_toast_compression says, and read back unchanged; on
+// one without, the column keeps the server's default.
 func TestRawCompression(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
@@ -93,6 +95,16 @@ func TestRawCompression(t *testing.T) {
 	if err := s.pool.QueryRow(ctx, `SELECT 'lz4' = ANY (enumvals) FROM pg_settings
 WHERE name = 'default_toast_compression'`).Scan(&lz4); err != nil {
 		t.Fatal(err)
+	}
+	// The column's own setting: a server whose default_toast_compression
+	// is lz4 would store lz4 values without migration 0006.
+	var setting string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(nullif(attcompression::text, ''), 'default') FROM pg_attribute
+WHERE attrelid = 'messages'::regclass AND attname = 'raw'`).Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[bool]string{true: "l", false: "default"}[lz4]; setting != want {
+		t.Errorf("messages.raw's attcompression is %q, want %q (server has lz4: %v)", setting, want, lz4)
 	}
 	if !lz4 {
 		t.Skip("this PostgreSQL is built without lz4")
