@@ -21,7 +21,8 @@ import (
 // backfillBatch is the messages indexed per transaction.
 const backfillBatch = 32
 
-// backfillSQL sets message $1's search vector to the literal $2 (tsVector).
+// backfillSQL sets message $1's search vector to $2, tsVector's value (sent
+// in tsvector's binary format).
 const backfillSQL = `UPDATE messages SET search = $2::tsvector, has_files = $3, search_version = 2 WHERE id = $1`
 
 // unindexed is the rows the backfill has to do, as messages_unindexed

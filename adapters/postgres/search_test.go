@@ -127,7 +127,10 @@ func lexemePositions(lit, word string) []string {
 	return nil
 }
 
-func TestTSVectorLiteral(t *testing.T) {
+// TestTSVector: the vector tsVector builds (the one sent to PostgreSQL in
+// the binary format), written as PostgreSQL writes it (tsLiteral): fields'
+// weights and gaps, merged positions, lexeme order, quoting.
+func TestTSVector(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		doc  mail.SearchDoc
@@ -256,9 +259,10 @@ func distinctWords(n int) string {
 	return b.String()
 }
 
-// The literal holds what PostgreSQL's tsvector can: a body of distinct
-// words far past mail.MaxIndexBodyBytes still gives a vector under its
-// 1 MiB, of as many words as fit; and a single field's vector is the one
+// TestTSVectorInPostgres: the vector tsVector sends holds what
+// PostgreSQL's tsvector can: a body of distinct words far past
+// mail.MaxIndexBodyBytes still gives a vector under its 1 MiB, of as many
+// words as fit; and a single field's vector is the one
 // to_tsvector('simple', ...) makes of it, caps included.
 func TestTSVectorInPostgres(t *testing.T) {
 	ctx := context.Background()
@@ -285,14 +289,14 @@ func TestTSVectorInPostgres(t *testing.T) {
 		v := tsVector(doc)
 		if err := s.pool.QueryRow(ctx, `SELECT $1::tsvector = to_tsvector('simple', $2), $1::tsvector::text = $3`,
 			v, body, tsLiteral(v)).Scan(&same, &alike); err != nil || !same || !alike {
-			t.Errorf("body %.40q: literal = to_tsvector is %v, written alike %v, %v", body, same, alike, err)
+			t.Errorf("body %.40q: tsVector = to_tsvector is %v, written alike %v, %v", body, same, alike, err)
 		}
 	}
 }
 
 // oldSearchVector is how migration 0004's store built the vector, from the
 // SearchDoc's fields as $2 (subject) .. $6 (file names): the equivalence
-// test compares it with tsVector's literal.
+// test compares it with tsVector's vector.
 const oldSearchVector = `setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B') || ` +
 	`setweight(to_tsvector('simple', $4), 'C') || setweight(to_tsvector('simple', $5 || ' ' || $6), 'D')`
 
@@ -363,14 +367,15 @@ func runes(w string, n int) string {
 	return string(r[:min(n, len(r))])
 }
 
-// TestSearchLiteralEquivalence: over a corpus, every kind of query finds
-// the same messages with the literal vector and query as with 0004's
-// to_tsvector and to_tsquery. The one difference is documented: a phrase
+// TestSearchVectorEquivalence: over a corpus, every kind of query finds
+// the same messages with tsVector's vector (sent in the binary format) and
+// tsQuery's query (a literal) as with 0004's to_tsvector and to_tsquery.
+// The one difference is documented: a phrase
 // of the last word of one field and the first of the next matched the old
 // vector (|| put them next to each other) and does not match the new one.
 // (Another, not in this corpus: near tsMaxPos the gaps between fields move
 // words onto the capped position a few words sooner.)
-func TestSearchLiteralEquivalence(t *testing.T) {
+func TestSearchVectorEquivalence(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	if _, err := s.pool.Exec(ctx, `CREATE TABLE eq (id int PRIMARY KEY, old tsvector, new tsvector)`); err != nil {
@@ -418,12 +423,12 @@ func TestSearchLiteralEquivalence(t *testing.T) {
 			old, lit := find(q, `old @@ to_tsquery('simple', $1)`), find(q, `new @@ $1::tsquery`)
 			for _, j := range old {
 				if !slices.Contains(lit, j) && !spans(j, q) {
-					t.Errorf("doc %d, query %q: to_tsvector finds %v, the literal %v", i, q, old, lit)
+					t.Errorf("doc %d, query %q: to_tsvector finds %v, tsVector's %v", i, q, old, lit)
 				}
 			}
 			for _, j := range lit {
 				if !slices.Contains(old, j) {
-					t.Errorf("doc %d, query %q: to_tsvector finds %v, the literal %v", i, q, old, lit)
+					t.Errorf("doc %d, query %q: to_tsvector finds %v, tsVector's %v", i, q, old, lit)
 				}
 			}
 			if !strings.HasPrefix(q, "-") && !slices.Contains(lit, i) {
@@ -434,7 +439,7 @@ func TestSearchLiteralEquivalence(t *testing.T) {
 		for _, q := range across {
 			old, lit := find(q, `old @@ to_tsquery('simple', $1)`), find(q, `new @@ $1::tsquery`)
 			if slices.Contains(lit, i) || !slices.Contains(old, i) {
-				t.Errorf("doc %d, phrase across fields %q: to_tsvector finds %v, the literal %v", i, q, old, lit)
+				t.Errorf("doc %d, phrase across fields %q: to_tsvector finds %v, tsVector's %v", i, q, old, lit)
 			}
 		}
 	}
@@ -468,7 +473,7 @@ func textBody(n int) []byte {
 }
 
 // BenchmarkTSVector is the Go side of indexing a 10 KB letter: its
-// SearchDoc made into a tsvector literal.
+// SearchDoc made into the tsvector sent in the binary format.
 func BenchmarkTSVector(b *testing.B) {
 	raw := append([]byte("Subject: benchmark of a letter\r\nFrom: Alice <alice@example.com>\r\nTo: bob@example.org\r\n\r\n"),
 		textBody(10<<10)...)
