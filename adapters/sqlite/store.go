@@ -47,6 +47,7 @@ var ErrClosed = errors.New("sqlite: store closed")
 const (
 	DefaultBusyTimeout = 5 * time.Second
 	DefaultMaxBatch    = 64
+	DefaultGatherWait  = 2 * time.Millisecond
 	DefaultMaxWAL      = 4 << 20
 	// walSizeLimit is the journal_size_limit: the size a WAL that grew
 	// beyond it is cut back to when it restarts after a checkpoint.
@@ -63,6 +64,11 @@ type Config struct {
 	// MaxBatch bounds how many queued writes the writer commits in one
 	// transaction (group commit). Default 64; 1 commits every write alone.
 	MaxBatch int
+	// GatherWait bounds how long the writer waits, before a batch, for
+	// the senders it has just acknowledged, so that their next writes
+	// join the batch (writer.go). Default DefaultGatherWait; negative:
+	// never wait.
+	GatherWait time.Duration
 	// SkipQuickCheck skips PRAGMA quick_check at Open. The check reads the
 	// whole file (about a second per GB on an SSD), so that a damaged file
 	// is refused at start rather than when a damaged entry is read. Default
@@ -133,6 +139,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.GatherWait == 0 {
+		cfg.GatherWait = DefaultGatherWait
 	}
 	if cfg.MaxWAL <= 0 {
 		cfg.MaxWAL = DefaultMaxWAL

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 )
 
 // Request states. A request is cancelled only while still pending; once the
@@ -60,13 +61,15 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 }
 
 // writer owns the write connection. It takes the first queued request, drains
-// up to MaxBatch-1 more that are already waiting, runs them all in one
-// BEGIN IMMEDIATE transaction, each in its own savepoint, and commits once:
-// requests that arrive while a commit is syncing form the next batch.
+// up to MaxBatch-1 more that are already waiting, briefly waits for those it
+// expects (gather), runs them all in one BEGIN IMMEDIATE transaction, each in
+// its own savepoint, and commits once: requests that arrive while a commit is
+// syncing form the next batch.
 func (s *Store) writer() {
 	defer close(s.wdone)
 	ctx := context.Background() // a caller's ctx must never abort a shared transaction
 	batch := make([]*writeReq, 0, s.cfg.MaxBatch)
+	expect := 0
 	for r := range s.reqs {
 		batch = append(batch[:0], r)
 	drain:
@@ -81,9 +84,40 @@ func (s *Store) writer() {
 				break drain
 			}
 		}
+		batch = s.gather(batch, min(expect, s.cfg.MaxBatch), s.cfg.GatherWait)
 		s.runBatch(ctx, batch)
+		expect = len(batch) + len(s.reqs)
 		clear(batch)
 	}
+}
+
+// gather waits up to wait for more requests until batch holds want. The
+// writer wants as many as it expects soon: the requests it has just
+// acknowledged (their senders' next writes: an SMTP client sends its next
+// message a round trip after its 250) and those that were queued then.
+// Without it, a few busy clients split into two groups that alternate, each
+// committing while the other's are on their way back, so every commit's
+// fixed cost (its fsync, the pages every batch rewrites) is paid by half
+// of them. Waiting costs nothing when none is expected (a lone client), and
+// at most wait when an expected sender has gone.
+func (s *Store) gather(batch []*writeReq, want int, wait time.Duration) []*writeReq {
+	if len(batch) >= want || wait <= 0 {
+		return batch
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for len(batch) < want {
+		select {
+		case r, ok := <-s.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
