@@ -51,9 +51,10 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVer    uint
 		wantTables int
 	}{
-		{Up, 9, 8},
-		{Up, 9, 8},   // nothing pending is not an error
-		{Down, 8, 8}, // one step: Message-IDs back on entries
+		{Up, 10, 8},
+		{Up, 10, 8},  // nothing pending is not an error
+		{Down, 9, 8}, // one step: entries_owner_id is back
+		{Down, 8, 8}, // Message-IDs back on entries
 		{Down, 7, 8}, // automerge back to FTS5's default
 		{Down, 6, 8}, // back to the unicode61 tokenizer
 		{Down, 5, 8}, // entries_owner_id goes
@@ -63,7 +64,7 @@ func TestMigrateUpDownUp(t *testing.T) {
 		{Down, 1, 4}, // message_previews goes
 		{Down, 0, 0},
 		{Down, 0, 0}, // nothing applied is not an error
-		{Up, 9, 8},
+		{Up, 10, 8},
 	}
 	for i, st := range steps {
 		if err := Migrate(ctx, path, st.direction); err != nil {
@@ -87,8 +88,8 @@ func TestOpenMigrates(t *testing.T) {
 	path := dbPath(t)
 	openAt(t, path, Config{})
 	v, dirty, err := MigrationVersion(path)
-	if err != nil || v != 9 || dirty {
-		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 9, false, nil", v, dirty, err)
+	if err != nil || v != 10 || dirty {
+		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 10, false, nil", v, dirty, err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		st, err := os.Stat(p)
@@ -142,8 +143,8 @@ func TestMigratePreviewKeepsOldMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down to 1 (through 9 to 2) drops the previews only.
-	for range 8 {
+	// Down to 1 (through 10 to 2) drops the previews only.
+	for range 9 {
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}

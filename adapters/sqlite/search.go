@@ -93,17 +93,30 @@ func hasPrefix(q mail.Query) bool {
 type entryFilter struct {
 	cond string
 	args []any
+	// folders are the folders a walk of entries goes through one by one:
+	// in:'s folder, or every folder of the owner (no index orders an
+	// owner's entries across folders: every delivery would pay a page
+	// write per recipient for one; migration 0010).
+	folders []int64
 }
 
 func (s *Store) entryFilter(ctx context.Context, owner account.ID, q mail.Query, before mail.EntryID) (entryFilter, error) {
 	where := []string{"e.owner = ?"}
 	args := []any{int64(owner)}
+	var folders []int64
 	if q.Folder != "" {
 		f, err := s.folderRow(ctx, owner, q.Folder)
 		if err != nil {
 			return entryFilter{}, err
 		}
-		where, args = append(where, "e.folder_id = ?"), append(args, f.id)
+		where, args, folders = append(where, "e.folder_id = ?"), append(args, f.id), []int64{f.id}
+	} else {
+		// Read before the search's snapshot, as in:'s folder is: a folder
+		// made meanwhile is not searched this time.
+		var err error
+		if folders, err = ownerFolders(ctx, s.rdb, owner); err != nil {
+			return entryFilter{}, fmt.Errorf("sqlite: search: %w", err)
+		}
 	}
 	if before > 0 {
 		where, args = append(where, "e.id < ?"), append(args, int64(before))
@@ -120,7 +133,44 @@ func (s *Store) entryFilter(ctx context.Context, owner account.ID, q mail.Query,
 	if !q.After.IsZero() {
 		where, args = append(where, "e.received >= ?"), append(args, q.After.UnixNano())
 	}
-	return entryFilter{strings.Join(where, " AND "), args}, nil
+	return entryFilter{strings.Join(where, " AND "), args, folders}, nil
+}
+
+// ownerFolders gives the ids of the owner's folders.
+func ownerFolders(ctx context.Context, db *sql.DB, owner account.ID) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id FROM folders WHERE owner = ?`, int64(owner))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// byFolder runs, in each of f's folders, a walk of entries_folder_id
+// newest first that f and tail (more conditions, then the order and any
+// limit; tailArgs are its arguments) select, and gives the hits of all,
+// newest first, at most n.
+func byFolder(ctx context.Context, tx *sql.Tx, f entryFilter, n int, tail string, tailArgs ...any) ([]hit, error) {
+	var all []hit
+	for _, id := range f.folders {
+		args := append(append(append([]any{}, f.args...), id), tailArgs...)
+		got, err := scanHits(ctx, tx, n, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_folder_id
+WHERE `+f.cond+` AND e.folder_id = ?`+tail, args...)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, got...)
+	}
+	slices.SortFunc(all, func(a, b hit) int { return cmp.Compare(b.entry, a.entry) })
+	return all[:min(n, len(all))], nil
 }
 
 // Search gives the owner's entries matching q, newest first: their ids in
@@ -153,16 +203,14 @@ func (s *Store) Search(ctx context.Context, owner account.ID, q mail.Query, befo
 }
 
 // searchEntries serves a query without a positive word: the owner's
-// entries newest first (entries_owner_id, or entries_folder_id with in:),
-// filtered, less those whose message matches neg.
+// entries newest first, folder by folder (byFolder), filtered, less those
+// whose message matches neg.
 func searchEntries(ctx context.Context, tx *sql.Tx, f entryFilter, neg string, limit int) ([]int64, error) {
-	query := `SELECT e.id, e.message_id FROM entries e WHERE ` + f.cond
-	args := f.args
+	tail, args := ``, []any{}
 	if neg != "" {
-		query += ` AND e.message_id NOT IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)`
-		args = append(args[:len(args):len(args)], neg)
+		tail, args = ` AND e.message_id NOT IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)`, []any{neg}
 	}
-	got, err := scanHits(ctx, tx, limit, query+` ORDER BY e.id DESC LIMIT ?`, append(args[:len(args):len(args)], limit)...)
+	got, err := byFolder(ctx, tx, f, limit, tail+` ORDER BY e.id DESC LIMIT ?`, append(args, limit)...)
 	return hitIDs(got), err
 }
 
@@ -229,14 +277,14 @@ func searchMetas(ctx context.Context, tx *sql.Tx, ids []int64) ([]mail.Meta, err
 // entry id and m its last message: every entry of a message above m was
 // read, and an entry below t cannot beat the page's, so the only entries
 // that can still belong are those above t on messages up to m. They are
-// found the cheaper way of two: the owner's entries above t (an index range
-// of entries_owner_id, the matches tested afterwards), or the rest of the
-// doclist below m, joined as before.
+// found the cheaper way of two: the owner's entries above t (a range of
+// entries_folder_id in each of the owner's folders, the matches tested
+// afterwards), or the rest of the doclist below m, joined as before.
 
 // searchIndexSQL is the first page: the index is the outer loop, in rowid
 // order (CROSS JOIN pins that order), and each match finds its entries by
-// message. INDEXED BY, because without statistics SQLite would rather scan
-// the owner's entries in the covering entries_owner_id for every match.
+// message. INDEXED BY, because without statistics SQLite might rather scan
+// a folder's entries in the covering entries_folder_id for every match.
 const searchIndexSQL = `SELECT e.id, s.rowid FROM message_search s CROSS JOIN entries e INDEXED BY entries_message_id ON e.message_id = s.rowid
 WHERE s.message_search MATCH ? AND %s ORDER BY s.rowid DESC`
 
@@ -295,8 +343,7 @@ func newestFirst(ids []int64, limit int) []int64 {
 // again for every statement.
 func lateByEntries(ctx context.Context, tx *sql.Tx, f entryFilter, match string, prefix bool, t, m int64, page []int64, limit int,
 	span [2]int64, test float64) ([]int64, error) {
-	cands, err := scanHits(ctx, tx, math.MaxInt, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_owner_id WHERE `+f.cond+
-		` AND e.id > ? AND e.message_id <= ? ORDER BY e.id DESC`, append(f.args[:len(f.args):len(f.args)], t, m)...)
+	cands, err := byFolder(ctx, tx, f, math.MaxInt, ` AND e.id > ? AND e.message_id <= ? ORDER BY e.id DESC`, t, m)
 	// The page's own entries of message m are no candidates: counted
 	// twice, they would stop the tests early.
 	onPage := make(map[int64]bool, len(page)) // IMAP asks for pages of thousands

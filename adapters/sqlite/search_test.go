@@ -351,7 +351,7 @@ func TestSearchAutomergeMigration(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for range 2 { // 0009, then 0008
+	for range 3 { // 0010, 0009, then 0008
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}
