@@ -175,11 +175,11 @@ FROM messages m LEFT JOIN message_previews p ON p.message_id = m.id ORDER BY m.i
 		},
 	},
 	{
-		name:  "entries",
+		name: "entries",
 		// The Message-ID is the message's in SQLite, each entry's here.
 		query: "SELECT e.id, e.owner, e.folder_id, e.uid, e.message_id, e.rcpts, e.flags, e.received, coalesce(p.msgid, '') " +
 			"FROM entries e LEFT JOIN message_previews p ON p.message_id = e.message_id ORDER BY e.id",
-		cols:  []string{"id", "owner", "folder_id", "uid", "message_id", "rcpts", "flags", "received", "msgid"},
+		cols: []string{"id", "owner", "folder_id", "uid", "message_id", "rcpts", "flags", "received", "msgid"},
 		row: func(r *sql.Rows) ([]any, error) {
 			var id, owner, folder, uid, msg, flags, received int64
 			var rcpts, msgid string
