@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -488,40 +487,9 @@ func BenchmarkTSVector(b *testing.B) {
 // words (BenchmarkDeliver's body is one word said 160 times), so that the
 // search index's share of PostgreSQL's CPU is that of real mail.
 func BenchmarkDeliverText(b *testing.B) {
-	dbURL, app := withAppName(b, freshSchema(b))
-	s, err := Open(context.Background(), Config{URL: dbURL, MaxConns: 4})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	var accs []account.Account
-	for i := range 16 {
-		accs = append(accs, mkAccount(b, s, fmt.Sprint("user", i)))
-	}
 	raw := append([]byte("Subject: benchmark of a letter\r\nFrom: Alice <alice@example.com>\r\nTo: bob@example.org\r\n\r\n"),
 		textBody(10<<10)...)
 	doc := mail.NewSearchDoc(raw, "alice@example.com")
-	msg := mail.NewMessage{Raw: raw, From: "alice@localhost", Subject: "benchmark of a letter", Preview: mail.Preview(raw),
-		Received: t0, Search: &doc}
-	var next atomic.Int64
-	b.SetBytes(int64(len(raw)))
-	b.SetParallelism(4)
-	b.ResetTimer()
-	cpu := startCPU(s, app)
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			i := next.Add(1)
-			from, to := accs[i%16], accs[(i+1)%16]
-			if _, err := s.Deliver(ctx, msg, []mail.NewEntry{
-				{Owner: to.ID, Folder: mail.Inbox, To: []string{"to@localhost"}},
-				{Owner: from.ID, Folder: mail.Sent, To: []string{"to@localhost"}},
-			}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.StopTimer()
-	cpu.report(b, s)
+	benchDeliver(b, 4, mail.NewMessage{Raw: raw, From: "alice@localhost", Subject: "benchmark of a letter",
+		Preview: mail.Preview(raw), Received: t0, Search: &doc})
 }
