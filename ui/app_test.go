@@ -374,6 +374,21 @@ func seedInbox(fc *fakeClient, n int) {
 	}
 }
 
+// aliceOnPhone logs alice in on a phone with n messages from bob in her
+// inbox, and waits for the inbox's first page (first rows).
+func aliceOnPhone(t *testing.T, n, first int) (*harness, *fakeClient, *model.Pager) {
+	t.Helper()
+	fc := newFakeClient()
+	fc.addUser("alice", "correct horse")
+	fc.addUser("bob", "bob password")
+	seedInbox(fc, n)
+	h := newHarness(t, fc, trusted(fc), phone())
+	h.login("alice", "correct horse")
+	inbox := h.a.sess.folders[mail.Inbox]
+	h.waitFor("first page", func() bool { return len(inbox.Items) == first })
+	return h, fc, inbox
+}
+
 func TestNewMailAppearsLive(t *testing.T) {
 	fc := newFakeClient()
 	fc.addUser("alice", "correct horse")
@@ -414,14 +429,7 @@ func TestNewMailAppearsLive(t *testing.T) {
 // while it was away) comes with no event: the list catches up when the
 // watch reports Connected.
 func TestWatchConnectCatchesUp(t *testing.T) {
-	fc := newFakeClient()
-	fc.addUser("alice", "correct horse")
-	fc.addUser("bob", "bob password")
-	seedInbox(fc, 2)
-	h := newHarness(t, fc, trusted(fc), phone())
-	h.login("alice", "correct horse")
-	inbox := h.a.sess.folders[mail.Inbox]
-	h.waitFor("first page", func() bool { return len(inbox.Items) == 2 })
+	h, fc, inbox := aliceOnPhone(t, 2, 2)
 	fc.deliver("bob", "alice", "Slipped through", "No event for this one.", testNow)
 	fc.sessions[0].watch <- ports.WatchEvent{Connected: true}
 	h.waitFor("catch-up", func() bool { return len(inbox.Items) == 3 })

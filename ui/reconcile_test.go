@@ -14,14 +14,7 @@ import (
 // was away come with no event: the catch-up listing on Connected applies
 // them (issue 14: a moved message must leave the list of other clients).
 func TestWatchConnectReconcilesRemovalsAndFlags(t *testing.T) {
-	fc := newFakeClient()
-	fc.addUser("alice", "correct horse")
-	fc.addUser("bob", "bob password")
-	seedInbox(fc, 3)
-	h := newHarness(t, fc, trusted(fc), phone())
-	h.login("alice", "correct horse")
-	inbox := h.a.sess.folders[mail.Inbox]
-	h.waitFor("first page", func() bool { return len(inbox.Items) == 3 })
+	h, fc, inbox := aliceOnPhone(t, 3, 3)
 	gone, read := inbox.Items[1].ID, inbox.Items[2].ID
 	if inbox.Items[2].Seen {
 		t.Fatal("seeded mail is already read")
@@ -48,14 +41,7 @@ func TestWatchConnectReconcilesRemovalsAndFlags(t *testing.T) {
 // A delete waiting for its undo inside the newest page must not make the
 // catch-up page look short: older rows loaded below it stay listed.
 func TestWatchConnectKeepsOlderRowsDuringUndo(t *testing.T) {
-	fc := newFakeClient()
-	fc.addUser("alice", "correct horse")
-	fc.addUser("bob", "bob password")
-	seedInbox(fc, 2*model.PageSize)
-	h := newHarness(t, fc, trusted(fc), phone())
-	h.login("alice", "correct horse")
-	inbox := h.a.sess.folders[mail.Inbox]
-	h.waitFor("first page", func() bool { return len(inbox.Items) == model.PageSize })
+	h, fc, inbox := aliceOnPhone(t, 2*model.PageSize, model.PageSize)
 	h.a.loadMore(mail.Inbox, len(inbox.Items)-1)
 	h.waitFor("second page", func() bool { return len(inbox.Items) == 2*model.PageSize })
 	h.a.deleteMessage(inbox.Items[0]) // waits for its undo: hidden, still on the server
