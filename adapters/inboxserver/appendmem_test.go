@@ -28,30 +28,13 @@ func BenchmarkAppendHeap(b *testing.B) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		stop := make(chan struct{})
-		var peak atomic.Uint64
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			t := time.NewTicker(2 * time.Millisecond)
-			defer t.Stop()
-			for {
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				peak.Store(max(peak.Load(), ms.HeapAlloc))
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-				}
-			}
-		})
+		peaks := samplePeaks(2*time.Millisecond, false)
 		bob.conn.SetWriteDeadline(time.Now().Add(time.Minute))
 		if _, err := bob.conn.Write(line); err != nil {
 			b.Fatal(err)
 		}
 		got, err := bob.readLine(time.Minute)
-		close(stop)
-		wg.Wait()
+		peak, _ := peaks()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -60,7 +43,7 @@ func BenchmarkAppendHeap(b *testing.B) {
 		}
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
-		peakSum += float64(peak.Load()) - float64(before.HeapAlloc)
+		peakSum += float64(peak) - float64(before.HeapAlloc)
 		allocSum += float64(after.TotalAlloc - before.TotalAlloc)
 	}
 	b.ReportMetric(peakSum/float64(b.N)/float64(size), "peak-heap/msg")
@@ -87,23 +70,8 @@ func BenchmarkAppendHeapParallel(b *testing.B) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		stop := make(chan struct{})
-		var peak atomic.Uint64
-		var sampler, wg sync.WaitGroup
-		sampler.Go(func() {
-			t := time.NewTicker(2 * time.Millisecond)
-			defer t.Stop()
-			for {
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				peak.Store(max(peak.Load(), ms.HeapAlloc))
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-				}
-			}
-		})
+		peaks := samplePeaks(2*time.Millisecond, false)
+		var wg sync.WaitGroup
 		var ok, busy atomic.Int64
 		for _, c := range clients {
 			wg.Go(func() {
@@ -125,9 +93,8 @@ func BenchmarkAppendHeapParallel(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		close(stop)
-		sampler.Wait()
-		peakSum += float64(peak.Load()) - float64(before.HeapAlloc)
+		peak, _ := peaks()
+		peakSum += float64(peak) - float64(before.HeapAlloc)
 		stored += float64(ok.Load())
 		refused += float64(busy.Load())
 	}

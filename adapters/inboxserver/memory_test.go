@@ -134,30 +134,11 @@ func measure(b *testing.B, e *env, n int, mode, arg string) memFigures {
 	var stack0 runtime.MemStats
 	runtime.ReadMemStats(&stack0)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var peakHeap, peakRSS atomic.Uint64
-	wg.Go(func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			peakHeap.Store(max(peakHeap.Load(), ms.HeapAlloc))
-			peakRSS.Store(max(peakRSS.Load(), rssNow()))
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
+	peaks := samplePeaks(10*time.Millisecond, true)
 	child := startLoad(b, e, mode, n, arg)
 	child.waitFor("ready")
 	time.Sleep(time.Second) // let the server take what it will
-	close(stop)
-	wg.Wait()
-	m.peakHeap, m.peakRSS = peakHeap.Load(), peakRSS.Load()
+	m.peakHeap, m.peakRSS = peaks()
 	m.liveHeap = heapNow()
 	m.rss = rssNow()
 	var ms runtime.MemStats
@@ -167,6 +148,37 @@ func measure(b *testing.B, e *env, n int, mode, arg string) memFigures {
 	}
 	child.stop()
 	return m
+}
+
+// samplePeaks samples the heap (and, with rss, the resident set) every
+// interval until the function it gives back is called, which gives the
+// most seen of each.
+func samplePeaks(every time.Duration, rss bool) (stop func() (heap, rss uint64)) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var peakHeap, peakRSS atomic.Uint64
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peakHeap.Store(max(peakHeap.Load(), ms.HeapAlloc))
+			if rss {
+				peakRSS.Store(max(peakRSS.Load(), rssNow()))
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() (uint64, uint64) {
+		close(done)
+		wg.Wait()
+		return peakHeap.Load(), peakRSS.Load()
+	}
 }
 
 func heapNow() uint64 {
