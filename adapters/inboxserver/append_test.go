@@ -2,7 +2,6 @@ package inboxserver
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -95,8 +94,8 @@ func TestAppendRefusals(t *testing.T) {
 			t.Errorf("%s: message %q, want %q", tc.name, r.Error.Message, tc.message)
 		}
 	}
-	if total, _, err := e.mb.Count(context.Background(), e.users["bob"].ID, mail.Drafts); err != nil || total != 0 {
-		t.Errorf("drafts hold %d (%v) after refusals", total, err)
+	if n := e.count("bob", mail.Drafts); n != 0 {
+		t.Errorf("drafts hold %d after refusals", n)
 	}
 }
 
@@ -112,21 +111,13 @@ func TestAppendSizeLimit(t *testing.T) {
 		mail: func(c *mail.Config) { c.MaxMessageBytes = limit },
 	})
 	bob := e.login("bob")
-	drafts := func() int {
-		t.Helper()
-		total, _, err := e.mb.Count(context.Background(), e.users["bob"].ID, mail.Drafts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return total
-	}
 	bob.ok(appendLine(1, "drafts", draftRaw("at the limit", limit), ""))
 	r := bob.fails(appendLine(2, "drafts", draftRaw("one over", limit+1), ""), inboxwire.CodeTooLarge)
 	if string(r.Tag) != "2" || !strings.Contains(r.Error.Message, fmt.Sprint(limit)) {
 		t.Errorf("one over: %+v, want tag 2 and the limit in words", r)
 	}
 	bob.ok(`{"op":"ping"}`)
-	if n := drafts(); n != 1 {
+	if n := e.count("bob", mail.Drafts); n != 1 {
 		t.Fatalf("%d drafts, want 1", n)
 	}
 	// The line limit: base64 of the limit plus room for the rest.
@@ -144,7 +135,7 @@ func TestAppendSizeLimit(t *testing.T) {
 		t.Fatalf("a line over the limit: %s, want an untagged too_large", line)
 	}
 	bob.closed(10 * time.Second)
-	if n := drafts(); n != 1 {
+	if n := e.count("bob", mail.Drafts); n != 1 {
 		t.Errorf("%d drafts after the refused line, want 1", n)
 	}
 }

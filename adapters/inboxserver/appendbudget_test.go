@@ -1,7 +1,6 @@
 package inboxserver
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -25,14 +24,6 @@ func TestAppendLineBudget(t *testing.T) {
 		},
 		mail: func(c *mail.Config) { c.MaxMessageBytes = limit },
 	})
-	drafts := func() int {
-		t.Helper()
-		total, _, err := e.mb.Count(context.Background(), e.users["bob"].ID, mail.Drafts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return total
-	}
 	line := appendLine(1, "drafts", draftRaw("big", limit), "") + "\n"
 	lineMax := inboxwire.RequestLineLimit(limit)
 
@@ -68,7 +59,7 @@ func TestAppendLineBudget(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := drafts(); n != 0 {
+	if n := e.count("bob", mail.Drafts); n != 0 {
 		t.Fatalf("%d drafts after the refusals, want 0", n)
 	}
 
@@ -86,7 +77,7 @@ func TestAppendLineBudget(t *testing.T) {
 	// Released: the holder's connection goes on, and a new one appends.
 	holder.ok(`{"op":"ping"}`)
 	e.login("bob").ok(appendLine(2, "drafts", draftRaw("later", limit), ""))
-	if n := drafts(); n != 2 {
+	if n := e.count("bob", mail.Drafts); n != 2 {
 		t.Errorf("%d drafts, want 2", n)
 	}
 }

@@ -193,6 +193,16 @@ func (e *env) user(name string) account.Account {
 	return a
 }
 
+// count gives how many entries user's folder holds, read from the store.
+func (e *env) count(user string, folder mail.Folder) int {
+	e.t.Helper()
+	total, _, err := e.mb.Count(context.Background(), e.user(user).ID, folder)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return total
+}
+
 // deliver sends one message from one user to others and gives the entries.
 func (e *env) deliver(from string, to []string, subject string) []mail.Meta {
 	e.t.Helper()
