@@ -105,8 +105,8 @@ func (s *Store) Transfer(ctx context.Context, owner account.ID, ids []mail.Entry
 }
 
 // dedupSQL finds an entry of folder ?1 with Message-ID ?2: the newest
-// dedupProbe messages with that Message-ID (message_previews_msgid, of
-// every owner), then their entries in the folder. The bound keeps a
+// 1,000 messages with that Message-ID (message_previews_msgid, of every
+// owner), then their entries in the folder. The bound keeps a
 // Message-ID a client gave thousands of messages from stalling the writer;
 // a copy older than that many others is not found, and the append stores.
 const dedupSQL = `SELECT ` + metaCols + ` FROM (

@@ -90,32 +90,26 @@ func hasPrefix(q mail.Query) bool {
 // entryFilter is the condition on an entry e that q's filters, the owner
 // and the page bound set, with its arguments.
 type entryFilter struct {
-	cond string
-	args []any
-	// folders are the folders a walk of entries goes through one by one:
-	// in:'s folder, or every folder of the owner (no index orders an
-	// owner's entries across folders: every delivery would pay a page
-	// write per recipient for one; migration 0010).
-	folders []int64
+	cond  string
+	args  []any
+	owner account.ID
+	// folder is in:'s folder, 0 for all of the owner's. A walk of entries
+	// goes through the folders one by one (byFolder): no index orders an
+	// owner's entries across folders, as every delivery would pay a page
+	// write per recipient for one (migration 0010).
+	folder int64
 }
 
 func (s *Store) entryFilter(ctx context.Context, owner account.ID, q mail.Query, before mail.EntryID) (entryFilter, error) {
 	where := []string{"e.owner = ?"}
 	args := []any{int64(owner)}
-	var folders []int64
+	var folder int64
 	if q.Folder != "" {
 		f, err := s.folderRow(ctx, owner, q.Folder)
 		if err != nil {
 			return entryFilter{}, err
 		}
-		where, args, folders = append(where, "e.folder_id = ?"), append(args, f.id), []int64{f.id}
-	} else {
-		// Read before the search's snapshot, as in:'s folder is: a folder
-		// made meanwhile is not searched this time.
-		var err error
-		if folders, err = ownerFolders(ctx, s.rdb, owner); err != nil {
-			return entryFilter{}, fmt.Errorf("sqlite: search: %w", err)
-		}
+		where, args, folder = append(where, "e.folder_id = ?"), append(args, f.id), f.id
 	}
 	if before > 0 {
 		where, args = append(where, "e.id < ?"), append(args, int64(before))
@@ -132,12 +126,16 @@ func (s *Store) entryFilter(ctx context.Context, owner account.ID, q mail.Query,
 	if !q.After.IsZero() {
 		where, args = append(where, "e.received >= ?"), append(args, q.After.UnixNano())
 	}
-	return entryFilter{strings.Join(where, " AND "), args, folders}, nil
+	return entryFilter{strings.Join(where, " AND "), args, owner, folder}, nil
 }
 
-// ownerFolders gives the ids of the owner's folders.
-func ownerFolders(ctx context.Context, db *sql.DB, owner account.ID) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id FROM folders WHERE owner = ?`, int64(owner))
+// folderIDs gives f's folder, or the ids of all of the owner's folders as
+// tx sees them.
+func folderIDs(ctx context.Context, tx *sql.Tx, f entryFilter) ([]int64, error) {
+	if f.folder != 0 {
+		return []int64{f.folder}, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM folders WHERE owner = ?`, int64(f.owner))
 	if err != nil {
 		return nil, err
 	}
@@ -158,8 +156,12 @@ func ownerFolders(ctx context.Context, db *sql.DB, owner account.ID) ([]int64, e
 // limit; tailArgs are its arguments) select, and gives the hits of all,
 // newest first, at most n.
 func byFolder(ctx context.Context, tx *sql.Tx, f entryFilter, n int, tail string, tailArgs ...any) ([]hit, error) {
+	folders, err := folderIDs(ctx, tx, f)
+	if err != nil {
+		return nil, err
+	}
 	var all []hit
-	for _, id := range f.folders {
+	for _, id := range folders {
 		args := append(append(append([]any{}, f.args...), id), tailArgs...)
 		got, err := scanHits(ctx, tx, n, `SELECT e.id, e.message_id FROM entries e INDEXED BY entries_folder_id
 WHERE `+f.cond+` AND e.folder_id = ?`+tail, args...)
