@@ -202,6 +202,14 @@ func (c *conn) readLoop() string {
 		}
 		c.requests++
 		resp, act := c.handle(line)
+		if act == actWatch {
+			// Subscribed before the ok is queued: a client that makes a
+			// change once it has the ok must get its event (a flag change
+			// or a removal has no catch-up listing). An event of a change
+			// committed meanwhile may come just before the ok.
+			c.watching = true
+			c.s.hub.add(c, int64(c.acc.ID))
+		}
 		sent := c.send(resp)
 		c.inHand = nil // it may be as long as the line
 		c.releaseLine(lr)
@@ -212,9 +220,6 @@ func (c *conn) readLoop() string {
 			lr.SetMax(c.s.lineMax)
 		}
 		switch act {
-		case actWatch:
-			c.watching = true
-			c.s.hub.add(c, int64(c.acc.ID))
 		case actQuit:
 			c.close()
 			return "quit"
