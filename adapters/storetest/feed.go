@@ -183,7 +183,11 @@ func testFeedDropsSlow(t *testing.T, s Store) {
 	ctx := context.Background()
 	alice := mkAccount(t, s, "alice")
 	slow := s.Subscribe(ctx)
-	const rounds, per = 3, FeedBuffer/3 + 1 // more than FeedBuffer in all
+	// Three rounds pass FeedBuffer; the fourth is fanned out only after
+	// the third's fan-out, the one that drops slow, has ended: fast holding
+	// it means slow is closed before this test reads it (reading slow while
+	// the feed still fans out to it would make room and keep it).
+	const rounds, per = 4, FeedBuffer/3 + 1
 	fast := collect(s.Subscribe(ctx), rounds*per)
 	var want []mail.EntryID
 	entries := make([]mail.NewEntry, per)
@@ -200,10 +204,19 @@ func testFeedDropsSlow(t *testing.T, s Store) {
 	if got := ids(fast()); !slices.Equal(got, want) {
 		t.Fatalf("fast subscriber got %d entries, want %d", len(got), len(want))
 	}
-	// slow never read: it got a buffer's worth, then was dropped.
+	// slow never read: it got a buffer's worth, then was dropped (closed).
 	var got []mail.EntryID
-	for m := range slow {
-		got = append(got, m.ID)
+	deadline := time.After(Patience)
+	for open := true; open; {
+		select {
+		case m, ok := <-slow:
+			if open = ok; ok {
+				got = append(got, m.ID)
+			}
+		case <-deadline:
+			t.Fatalf("slow subscriber still open after %v, holding %d entries; want it dropped after the first %d",
+				Patience, len(got), FeedBuffer)
+		}
 	}
 	if !slices.Equal(got, want[:FeedBuffer]) {
 		t.Errorf("slow subscriber got %d entries before being dropped, want the first %d", len(got), FeedBuffer)
