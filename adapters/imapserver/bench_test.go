@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -123,10 +124,8 @@ func populate(path string, spec mailboxSpec) error {
 	if err != nil {
 		return err
 	}
-	idxStmt, err := tx.PrepareContext(ctx, `INSERT INTO message_search (rowid, subject, sender, rcpts, body, files, tags) VALUES (?, ?, ?, ?, ?, ?, '')`)
-	if err != nil {
-		return err
-	}
+	docs := map[int64]mail.SearchDoc{}
+	var last int64
 	start := time.Now().Add(-time.Duration(spec.n) * time.Minute)
 	for i := range spec.n {
 		subject, body := spec.msg(i)
@@ -139,6 +138,7 @@ func populate(path string, spec mailboxSpec) error {
 			return err
 		}
 		mid, _ := res.LastInsertId()
+		last = mid
 		if _, err := entStmt.ExecContext(ctx, int64(bob.ID), folder, i+1, mid, i%3 == 0, at); err != nil {
 			return err
 		}
@@ -146,16 +146,49 @@ func populate(path string, spec mailboxSpec) error {
 			return err
 		}
 		if spec.index {
-			d := mail.NewSearchDoc([]byte(raw), "alice@example.test")
-			if _, err := idxStmt.ExecContext(ctx, mid, d.Subject, d.From, d.To, d.Body, d.Files); err != nil {
-				return err
-			}
+			docs[mid] = mail.NewSearchDoc([]byte(raw), "alice@example.test")
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE folders SET uidnext = ? WHERE id = ?`, spec.n+1, folder); err != nil {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE message_seq SET next = (SELECT max(id) + 1 FROM messages)`); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM changes`); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	return populateIndex(ctx, sqlite.IndexFile(path), docs, last)
+}
+
+// populateIndex writes docs into the store's search index file (which
+// the store made at Open) and marks every message indexed, so that the
+// store does not index them again (without docs: unsearched): every
+// message up to last.
+func populateIndex(ctx context.Context, path string, docs map[int64]mail.SearchDoc, last int64) error {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for id, d := range docs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO message_search (rowid, subject, sender, rcpts, body, files, tags) VALUES (?, ?, ?, ?, ?, ?, '')`,
+			id, d.Subject, d.From, d.To, d.Body, d.Files); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE index_state SET upto = ?`, last); err != nil {
 		return err
 	}
 	return tx.Commit()

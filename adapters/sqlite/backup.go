@@ -78,6 +78,11 @@ func backupInto(ctx context.Context, src, dest string, busy time.Duration) (Back
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
 		return BackupInfo{}, damaged(fmt.Errorf("sqlite: backup: VACUUM INTO %s from %s: %w", dest, src, err))
 	}
+	// The copy is a database of its own: a search index file built from
+	// this one must not be trusted with it (migration 0011).
+	if err := newIndexToken(ctx, dest, busy); err != nil {
+		return BackupInfo{}, fmt.Errorf("sqlite: backup: %s: %w", dest, err)
+	}
 	if err := syncFile(dest); err != nil {
 		return BackupInfo{}, fmt.Errorf("sqlite: backup: %w", err)
 	}
@@ -100,6 +105,17 @@ func backupInto(ctx context.Context, src, dest string, busy time.Duration) (Back
 	}
 	info.Path, info.Bytes = dest, fi.Size()
 	return info, nil
+}
+
+// newIndexToken gives the database at path a search_index token of its
+// own. Closing the connection checkpoints what it wrote into the file.
+func newIndexToken(ctx context.Context, path string, busy time.Duration) error {
+	db, err := sql.Open("sqlite", dsn(path, busy, false))
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `UPDATE search_index SET token = lower(hex(randomblob(16)))`)
+	return errors.Join(err, db.Close())
 }
 
 // countRows counts the copy's rows, read-only.

@@ -32,10 +32,18 @@ func TestBackupCopiesAndChecks(t *testing.T) {
 			t.Errorf("backup left %s behind", dest+side)
 		}
 	}
-	// The copy opens as a store with the same rows.
+	// The copy opens as a store with the same rows, and a search index
+	// token of its own: an index file built from the original is not its.
 	b := openAt(t, dest, Config{})
 	if got, want := counts(t, b), counts(t, s); got != want {
 		t.Errorf("copy has %+v, original %+v", got, want)
+	}
+	var t1, t2 string
+	if err := s.rdb.QueryRow(`SELECT token FROM search_index`).Scan(&t1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.rdb.QueryRow(`SELECT token FROM search_index`).Scan(&t2); err != nil || t1 == t2 || len(t2) != 32 {
+		t.Errorf("the copy's token %q (%v), the original's %q; want a new one", t2, err, t1)
 	}
 
 	// Never over an existing file.

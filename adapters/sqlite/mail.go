@@ -85,15 +85,15 @@ func newMeta(msg mail.NewMessage, e mail.NewEntry, to []string, received time.Ti
 	}
 }
 
-// insertMessage stores a message and its preview, queues its search index
-// row (doc) for the end of the batch (wtx.later), and gives its id.
+// insertMessage stores a message and its preview, gives it to the search
+// indexer once the batch commits (if this request succeeds: wtx.later),
+// and gives its id.
 func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received time.Time, doc mail.SearchDoc) (int64, error) {
-	res, err := w.exec(s.wst.insMessage, len(raw), msg.From, msg.Subject, received.UnixNano(), raw)
-	if err != nil {
+	var msgID int64
+	if err := w.stmt(s.wst.nextMsg).QueryRowContext(w.ctx).Scan(&msgID); err != nil {
 		return 0, err
 	}
-	msgID, err := res.LastInsertId()
-	if err != nil {
+	if _, err := w.exec(s.wst.insMessage, msgID, len(raw), msg.From, msg.Subject, received.UnixNano(), raw); err != nil {
 		return 0, err
 	}
 	if msg.Preview != "" || msg.MessageID != "" { // no row reads as '', ''
@@ -101,7 +101,12 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 			return 0, err
 		}
 	}
-	w.later(func(w *wtx) error { return s.indexMessage(w, msgID, doc) })
+	if !s.noIndex {
+		w.later(func(w *wtx) error {
+			w.index = append(w.index, indexItem{msgID, doc})
+			return nil
+		})
+	}
 	return msgID, nil
 }
 

@@ -79,7 +79,12 @@ func migrateUp(ctx context.Context, path string, busy time.Duration) error {
 // newMigrate builds a migrate instance over migrations.FS and a one-connection
 // *sql.DB with the Store's pragmas. Closing the instance closes the DB.
 func newMigrate(path string, busy time.Duration) (*migrate.Migrate, error) {
-	src, err := iofs.New(migrations.FS, ".")
+	return newMigrateFrom(migrations.FS, ".", path, busy)
+}
+
+// newMigrateFrom is newMigrate over the migrations in dir of files.
+func newMigrateFrom(files fs.FS, dir, path string, busy time.Duration) (*migrate.Migrate, error) {
+	src, err := iofs.New(files, dir)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s: migrations source: %w", path, err)
 	}

@@ -40,7 +40,7 @@ func TestMigrateMessageIDToPreviews(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for range 2 { // 0010, then 0009
+	for range 3 { // 0011, 0010, then 0009
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ func tables(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'messages', 'entries', 'folder_counts', 'message_previews', 'folders', 'changes', 'message_search', 'search_backfill') ORDER BY name`)
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('accounts', 'messages', 'entries', 'folder_counts', 'message_previews', 'folders', 'changes', 'message_search', 'search_backfill', 'search_gone', 'search_index') ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,20 +51,21 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVer    uint
 		wantTables int
 	}{
-		{Up, 10, 8},
-		{Up, 10, 8},  // nothing pending is not an error
-		{Down, 9, 8}, // one step: entries_owner_id is back
-		{Down, 8, 8}, // Message-IDs back on entries
-		{Down, 7, 8}, // automerge back to FTS5's default
-		{Down, 6, 8}, // back to the unicode61 tokenizer
-		{Down, 5, 8}, // entries_owner_id goes
-		{Down, 4, 6}, // the search index goes
-		{Down, 3, 6}, // the entries_insert trigger is back
-		{Down, 2, 5}, // folders and changes go, folder_counts is back
-		{Down, 1, 4}, // message_previews goes
+		{Up, 11, 8},
+		{Up, 11, 8},   // nothing pending is not an error
+		{Down, 10, 8}, // one step: the search index is back in the file
+		{Down, 9, 8},  // entries_owner_id is back
+		{Down, 8, 8},  // Message-IDs back on entries
+		{Down, 7, 8},  // automerge back to FTS5's default
+		{Down, 6, 8},  // back to the unicode61 tokenizer
+		{Down, 5, 8},  // entries_owner_id goes
+		{Down, 4, 6},  // the search index goes
+		{Down, 3, 6},  // the entries_insert trigger is back
+		{Down, 2, 5},  // folders and changes go, folder_counts is back
+		{Down, 1, 4},  // message_previews goes
 		{Down, 0, 0},
 		{Down, 0, 0}, // nothing applied is not an error
-		{Up, 10, 8},
+		{Up, 11, 8},
 	}
 	for i, st := range steps {
 		if err := Migrate(ctx, path, st.direction); err != nil {
@@ -88,8 +89,8 @@ func TestOpenMigrates(t *testing.T) {
 	path := dbPath(t)
 	openAt(t, path, Config{})
 	v, dirty, err := MigrationVersion(path)
-	if err != nil || v != 10 || dirty {
-		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 10, false, nil", v, dirty, err)
+	if err != nil || v != 11 || dirty {
+		t.Fatalf("after Open: MigrationVersion = %d, %v, %v; want 11, false, nil", v, dirty, err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		st, err := os.Stat(p)
@@ -143,8 +144,8 @@ func TestMigratePreviewKeepsOldMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Down to 1 (through 10 to 2) drops the previews only.
-	for range 9 {
+	// Down to 1 (through 11 to 2) drops the previews only.
+	for range 10 {
 		if err := Migrate(ctx, path, Down); err != nil {
 			t.Fatal(err)
 		}

@@ -12,8 +12,9 @@ import (
 	"mailroom/domain/mail"
 )
 
-// Search (issue 13): message_search (migration 0005) is an FTS5 index with
-// one row per message; the entries give owner, folder, flags and date. A
+// Search (issue 13): message_search, in the index file (index.go), is an
+// FTS5 index with one row per message; the entries give owner, folder,
+// flags and date. A
 // query's words reach MATCH only as FTS5 strings ("..." with any quote
 // doubled), so no user text is FTS5 syntax.
 
@@ -27,19 +28,6 @@ func (s *Store) searchDoc(msg mail.NewMessage) mail.SearchDoc {
 		return mail.SearchDoc{}
 	}
 	return msg.SearchDoc()
-}
-
-// indexMessage writes message msgID's index row in the writer's transaction.
-func (s *Store) indexMessage(w *wtx, msgID int64, doc mail.SearchDoc) error {
-	if s.noIndex {
-		return nil
-	}
-	tags := ""
-	if doc.Attachment {
-		tags = "attachment"
-	}
-	_, err := w.exec(s.wst.insSearch, msgID, doc.Subject, doc.From, doc.To, doc.Body, doc.Files, tags)
-	return err
 }
 
 // ftsColumns are the columns each mail.Field searches.
@@ -181,6 +169,11 @@ func (s *Store) Search(ctx context.Context, owner account.ID, q mail.Query, befo
 	f, err := s.entryFilter(ctx, owner, q, before)
 	if err != nil {
 		return nil, err
+	}
+	// Every message committed before now is indexed before the read
+	// transaction (its snapshot) begins.
+	if err := s.awaitIndexed(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: search: %w", err)
 	}
 	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 
 // SQL of the prepared statements not declared beside their callers.
 const (
-	insMessageSQL = `INSERT INTO messages (size, from_addr, subject, received, raw) VALUES (?, ?, ?, ?, ?)`
+	insMessageSQL = `INSERT INTO messages (id, size, from_addr, subject, received, raw) VALUES (?, ?, ?, ?, ?, ?)`
+	nextMsgSQL    = `UPDATE message_seq SET next = next + 1 RETURNING next - 1`
 	insPreviewSQL = `INSERT INTO message_previews (message_id, preview, msgid) VALUES (?, ?, ?)`
 	// setFlagsSQL applies a mail.FlagOp (?1) with flags ?2.
 	setFlagsSQL = `UPDATE entries SET flags = CASE ?1 WHEN 0 THEN ?2 WHEN 1 THEN flags | ?2 ELSE flags & ~?2 END
@@ -32,11 +33,10 @@ WHERE e.id = ? AND e.owner = ?`
 // writeStmts are prepared on the writer's single connection, so running one
 // inside the writer's transaction (wtx.stmt) never prepares it again.
 type writeStmts struct {
-	savepoint, release, rollbackTo *sql.Stmt
-	insMessage, insPreview         *sql.Stmt
-	insSearch                      *sql.Stmt // search.go
-	setFlags, delEntry             *sql.Stmt
-	chunks                         chunkStmts // insert.go
+	savepoint, release, rollbackTo  *sql.Stmt
+	nextMsg, insMessage, insPreview *sql.Stmt
+	setFlags, delEntry              *sql.Stmt
+	chunks                          chunkStmts // insert.go
 }
 
 // readStmts are prepared on the read pool; database/sql prepares each one
@@ -44,7 +44,7 @@ type writeStmts struct {
 type readStmts struct {
 	list, fetch, folder, after *sql.Stmt
 	accountByName, accountByID *sql.Stmt
-	newest                     *sql.Stmt
+	newest, newestMsg          *sql.Stmt
 }
 
 // preparer is a *sql.DB or a *sql.Conn.
@@ -86,11 +86,11 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		&w.savepoint:  `SAVEPOINT w`,
 		&w.release:    `RELEASE w`,
 		&w.rollbackTo: `ROLLBACK TO w`,
+		&w.nextMsg:    nextMsgSQL,
 		&w.insMessage: insMessageSQL,
 		&w.insPreview: insPreviewSQL,
 		&w.setFlags:   setFlagsSQL,
 		&w.delEntry:   delEntrySQL,
-		&w.insSearch:  insSearchSQL,
 	})
 	if err != nil {
 		w.chunks.close()
@@ -99,8 +99,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() error {
-	return errors.Join(w.chunks.close(), closeStmts(w.savepoint, w.release, w.rollbackTo, w.insMessage, w.insPreview,
-		w.setFlags, w.delEntry, w.insSearch))
+	return errors.Join(w.chunks.close(), closeStmts(w.savepoint, w.release, w.rollbackTo, w.nextMsg, w.insMessage, w.insPreview,
+		w.setFlags, w.delEntry))
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -112,11 +112,12 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		&r.accountByName: accountByNameSQL,
 		&r.accountByID:   accountByIDSQL,
 		&r.newest:        newestSQL,
+		&r.newestMsg:     `SELECT coalesce(max(id), 0) FROM messages`,
 	})
 }
 
 func (r *readStmts) close() error {
-	return closeStmts(r.list, r.fetch, r.folder, r.after, r.accountByName, r.accountByID, r.newest)
+	return closeStmts(r.list, r.fetch, r.folder, r.after, r.accountByName, r.accountByID, r.newest, r.newestMsg)
 }
 
 // wtx is one write request's view of the writer's transaction.
@@ -131,13 +132,13 @@ type wtx struct {
 	// after holds work a request leaves until every request of the batch
 	// has run, outside their savepoints: see (*Store).commitBatch.
 	after []func(*wtx) error
+	// index holds the batch's stored messages, for the search indexer
+	// once the batch has committed.
+	index []indexItem
 }
 
 // later runs fn after every request of the batch, just before COMMIT, and
-// only if this request succeeds. Index writes go there: FTS5 flushes its
-// pending terms to disk at every SAVEPOINT, so one index row written inside
-// each request's savepoint cost a segment write per message; written after
-// them, a batch's rows go to disk as one segment.
+// only if this request succeeds.
 func (w *wtx) later(fn func(*wtx) error) { w.after = append(w.after, fn) }
 
 // stmt gives st bound to the transaction.

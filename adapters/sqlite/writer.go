@@ -135,8 +135,9 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 	s.taken.Add(int64(len(taken)))
 	s.batches.Add(1)
 	err := s.beforeBatch(ctx)
+	var index []indexItem
 	if err == nil {
-		err = s.commitBatch(ctx, taken)
+		index, err = s.commitBatch(ctx, taken)
 	}
 	if err == nil {
 		// A file removed during the commit: what was just committed lives
@@ -150,6 +151,9 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 		if isIOFailure(r.err) {
 			s.mustRecover = true
 		}
+	}
+	if err == nil && len(index) > 0 {
+		s.idx.offer(index)
 	}
 	for _, r := range taken {
 		close(r.done)
@@ -166,16 +170,17 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 // commitBatch runs taken in one transaction, each request in its own
 // savepoint so that one request's failure undoes only its own writes (it is
 // left in r.err). An error is the whole batch's: nothing was committed.
-func (s *Store) commitBatch(ctx context.Context, taken []*writeReq) error {
+// It gives the messages the batch stored, for the search index.
+func (s *Store) commitBatch(ctx context.Context, taken []*writeReq) ([]indexItem, error) {
 	tx, err := s.wdb.BeginTx(ctx, nil) // _txlock=immediate: BEGIN IMMEDIATE
 	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+		return nil, fmt.Errorf("sqlite: begin: %w", err)
 	}
 	w := &wtx{ctx: ctx, tx: tx, st: &s.wst, bound: make(map[*sql.Stmt]*sql.Stmt, 8)}
 	for _, r := range taken {
 		if _, err := w.exec(s.wst.savepoint); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("sqlite: savepoint: %w", err)
+			return nil, fmt.Errorf("sqlite: savepoint: %w", err)
 		}
 		queued := len(w.after)
 		r.err = r.fn(w)
@@ -185,22 +190,22 @@ func (s *Store) commitBatch(ctx context.Context, taken []*writeReq) error {
 			// transaction back (e.g. disk full), this fails and so does the batch.
 			if _, err := w.exec(s.wst.rollbackTo); err != nil {
 				tx.Rollback()
-				return errors.Join(fmt.Errorf("sqlite: rollback to savepoint: %w", err), r.err)
+				return nil, errors.Join(fmt.Errorf("sqlite: rollback to savepoint: %w", err), r.err)
 			}
 		}
 		if _, err := w.exec(s.wst.release); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("sqlite: release savepoint: %w", err)
+			return nil, fmt.Errorf("sqlite: release savepoint: %w", err)
 		}
 	}
 	for _, fn := range w.after {
 		if err := fn(w); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("sqlite: after the batch: %w", err)
+			return nil, fmt.Errorf("sqlite: after the batch: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return nil, fmt.Errorf("sqlite: commit: %w", err)
 	}
-	return nil
+	return w.index, nil
 }

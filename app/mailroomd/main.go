@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"mailroom/adapters/certs"
+	"mailroom/adapters/sqlite"
 )
 
 // version is set at link time: -ldflags "-X main.version=v1.2.3". Empty
@@ -166,7 +167,9 @@ func (c *cli) version(cfg config) {
 }
 
 // paths prints what version does, for scripts: one name<TAB>path per
-// line (data, database, cert, key), absolute, nothing created or opened.
+// line (data, database, search-index, cert, key), absolute, nothing
+// created or opened. The search index is the SQLite store's, derived from
+// the database (it is rebuilt when removed).
 // The README's sqlite3 line reads the database from it.
 func (c *cli) paths(cfg config) {
 	if abs, err := filepath.Abs(cfg.DataDir); err == nil {
@@ -176,7 +179,11 @@ func (c *cli) paths(cfg config) {
 	if certFile == "" {
 		certFile, keyFile = filepath.Join(cfg.DataDir, certs.CertFile), filepath.Join(cfg.DataDir, certs.KeyFile)
 	}
-	for _, p := range [][2]string{{"data", cfg.DataDir}, {"database", cfg.DBName()}, {"cert", certFile}, {"key", keyFile}} {
+	lines := [][2]string{{"data", cfg.DataDir}, {"database", cfg.DBName()}}
+	if !cfg.Postgres() {
+		lines = append(lines, [2]string{"search-index", sqlite.IndexFile(cfg.DBPath())})
+	}
+	for _, p := range append(lines, [2]string{"cert", certFile}, [2]string{"key", keyFile}) {
 		fmt.Fprintf(c.stdout, "%s\t%s\n", p[0], p[1])
 	}
 }

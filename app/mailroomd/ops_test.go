@@ -184,7 +184,7 @@ func TestPaths(t *testing.T) {
 	tmp := t.TempDir()
 	e := env{"XDG_DATA_HOME": filepath.Join(tmp, "xdg"), "HOME": tmp}
 	r := mustRun(t, e, "", "paths")
-	want := fmt.Sprintf("data\t%[1]s\ndatabase\t%[1]s/mailroom.db\ncert\t%[1]s/cert.pem\nkey\t%[1]s/key.pem\n", filepath.Join(tmp, "xdg", "mailroom"))
+	want := fmt.Sprintf("data\t%[1]s\ndatabase\t%[1]s/mailroom.db\nsearch-index\t%[1]s/mailroom.search.db\ncert\t%[1]s/cert.pem\nkey\t%[1]s/key.pem\n", filepath.Join(tmp, "xdg", "mailroom"))
 	if r.stdout != want {
 		t.Errorf("paths printed %q, want %q", r.stdout, want)
 	}

@@ -1,0 +1,290 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"mailroom/domain/account"
+	"mailroom/domain/mail"
+)
+
+// deliverText delivers body (a message's text, after a blank line) to
+// owner's inbox and gives the entry.
+func deliverText(t *testing.T, s *Store, owner account.ID, body string) mail.EntryID {
+	t.Helper()
+	raw := []byte("Subject: x\r\n\r\n" + body + "\r\n")
+	md, err := s.Deliver(context.Background(), newMsg("a", raw), []mail.NewEntry{{Owner: owner, Folder: mail.Inbox}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md[0].ID
+}
+
+// searchIDs gives the entries query finds for owner.
+func searchIDs(t *testing.T, s *Store, owner account.ID, query string) []mail.EntryID {
+	t.Helper()
+	q, err := mail.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Search(context.Background(), owner, q, 0, mail.MaxLimit)
+	if err != nil {
+		t.Fatalf("search %q: %v", query, err)
+	}
+	var ids []mail.EntryID
+	for _, m := range got {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// indexRows counts the index file's rows with the message ids given.
+func indexRows(t *testing.T, s *Store, where string) int {
+	t.Helper()
+	var n int
+	if err := s.rdb.QueryRow(`SELECT count(*) FROM search.message_search_docsize WHERE ` + where).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Every Deliver that returned is found by the next search, however many
+// arrive at once: the search waits for the indexer, which writes in the
+// background (IndexWait long, so that only the wait's hurry makes it
+// quick).
+func TestSearchFindsWhatWasAcknowledged(t *testing.T) {
+	s := openAt(t, dbPath(t), Config{IndexWait: time.Hour})
+	a := mkAccount(t, s, "ann")
+	for i := range 20 {
+		id := deliverText(t, s, a.ID, "kiwi")
+		if got := searchIDs(t, s, a.ID, "kiwi"); len(got) != i+1 || got[0] != id {
+			t.Fatalf("after %d deliveries: %v, want %d, newest %d first", i+1, got, i+1, id)
+		}
+	}
+}
+
+// A deleted message is never a result, and its index row and its
+// search_gone row go soon after.
+func TestSearchDeletedRowPurged(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, dbPath(t), Config{})
+	a := mkAccount(t, s, "ann")
+	keep := deliverText(t, s, a.ID, "plum kept")
+	gone := deliverText(t, s, a.ID, "plum gone")
+	if err := s.Delete(ctx, a.ID, gone); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, s, a.ID, "plum"); len(got) != 1 || got[0] != keep {
+		t.Fatalf("after the delete: %v, want [%d]", got, keep)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for indexRows(t, s, "1") != 1 || countIn(t, s.rdb, `SELECT count(*) FROM search_gone`) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("index rows %d, search_gone %d; want 1, 0", indexRows(t, s, "1"), countIn(t, s.rdb, `SELECT count(*) FROM search_gone`))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func countIn(t *testing.T, db *sql.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// A message id is never given twice, even after the newest message was
+// deleted and the store reopened: the index may still hold the old row.
+func TestMessageIDsNotReused(t *testing.T) {
+	path := dbPath(t)
+	s := openAt(t, path, Config{})
+	a := mkAccount(t, s, "ann")
+	deliverText(t, s, a.ID, "first")
+	gone := deliverText(t, s, a.ID, "secretword")
+	var goneMsg int64
+	if err := s.rdb.QueryRow(`SELECT message_id FROM entries WHERE id = ?`, int64(gone)).Scan(&goneMsg); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted while the store is down: at the next Open, the newest
+	// message id is below it, and the index still has its row.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM entries WHERE id = ?`, int64(gone)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s = openAt(t, path, Config{})
+	id := deliverText(t, s, a.ID, "other")
+	var msg int64
+	if err := s.rdb.QueryRow(`SELECT message_id FROM entries WHERE id = ?`, int64(id)).Scan(&msg); err != nil {
+		t.Fatal(err)
+	}
+	if msg <= goneMsg {
+		t.Fatalf("new message id %d, want above the deleted %d", msg, goneMsg)
+	}
+	if got := searchIDs(t, s, a.ID, "secretword"); len(got) != 0 {
+		t.Fatalf("the deleted message's word finds %v", got)
+	}
+}
+
+// What the index lacks at start (a crash lost the queue, a power cut its
+// last commits) is read from the database: upto set back and the rows
+// gone, the messages are found again.
+func TestSearchCatchesUpAtStart(t *testing.T) {
+	path := dbPath(t)
+	s := openAt(t, path, Config{})
+	a := mkAccount(t, s, "ann")
+	var ids []mail.EntryID
+	for range catchUpBatch + 5 {
+		ids = append(ids, deliverText(t, s, a.ID, "mango"))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", IndexFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `DELETE FROM message_search`)
+	mustExec(t, db, `UPDATE index_state SET upto = 0`)
+	db.Close()
+	s = openAt(t, path, Config{})
+	if got := searchIDs(t, s, a.ID, "mango"); len(got) != len(ids) {
+		t.Fatalf("found %d after the restart, want %d", len(got), len(ids))
+	}
+}
+
+// Messages stored before the index file existed (it was deleted, or the
+// database comes from before migration 0011, or from a backup) are found
+// once the backfill has indexed them, words of every script included,
+// and new mail is found at once meanwhile.
+func TestSearchBackfill(t *testing.T) {
+	path := dbPath(t)
+	words := []string{"Überweisung", "東京", "مرحبا", "naïve", "ZEBRA"}
+	s := openAt(t, path, Config{})
+	a := mkAccount(t, s, "ann")
+	var old []mail.EntryID
+	for range 2*backfillBatch + 3 {
+		old = append(old, deliverText(t, s, a.ID, strings.Join(words, " ")))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeIndex(IndexFile(path)); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
+	id := deliverText(t, s, a.ID, "ÜBERWEISUNG heute")
+	if got := searchIDs(t, s, a.ID, "überweisung heute"); len(got) != 1 || got[0] != id {
+		t.Fatalf("new mail by a non-ASCII word: %v, want [%d]", got, id)
+	}
+	for i, w := range words {
+		want := len(old)
+		if i == 0 { // the new mail has it too
+			want++
+		}
+		waitFound(t, s, a.ID, w, want)
+	}
+	if got := searchIDs(t, s, a.ID, "überw"); len(got) != len(old)+1 { // typed: a prefix
+		t.Fatalf("a non-ASCII prefix found %d, want %d", len(got), len(old)+1)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The progress is kept: done, it does not start again.
+	db, err := sql.Open("sqlite", IndexFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := countIn(t, db, `SELECT below FROM index_state`); n != 1 {
+		t.Errorf("index_state.below = %d, want 1", n)
+	}
+}
+
+// An index built for another state of the database (here: the token
+// changed, as in a restored backup) is built again, and segments merge at
+// 8 per level.
+func TestSearchIndexOfAnotherFile(t *testing.T) {
+	path := dbPath(t)
+	s := openAt(t, path, Config{})
+	a := mkAccount(t, s, "ann")
+	deliverText(t, s, a.ID, "quince")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `UPDATE search_index SET token = 'restored'`)
+	db.Close()
+	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
+	var token string
+	if err := s.rdb.QueryRow(`SELECT token FROM search.index_state`).Scan(&token); err != nil || token != "restored" {
+		t.Fatalf("index token %q, %v; want the database's", token, err)
+	}
+	waitFound(t, s, a.ID, "quince", 1)
+	if n := countIn(t, s.rdb, `SELECT v FROM search.message_search_config WHERE k = 'automerge'`); n != 8 {
+		t.Errorf("automerge = %d, want 8", n)
+	}
+}
+
+// Migration 0011's down puts an empty index back into the database file
+// (the version before it backfills it); up again, the database gets a new
+// token, so the index file is built again, and the message is found.
+func TestSearchIndexMigration(t *testing.T) {
+	ctx := context.Background()
+	path := dbPath(t)
+	s := openAt(t, path, Config{})
+	a := mkAccount(t, s, "ann")
+	deliverText(t, s, a.ID, "zebra")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, path, Down); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countIn(t, db, `SELECT below FROM search_backfill`); n < 2 {
+		t.Errorf("search_backfill.below = %d after down, want above the message", n)
+	}
+	db.Close()
+	if err := Migrate(ctx, path, Up); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path, Config{})
+	waitFound(t, s, a.ID, "zebra", 1)
+}
+
+// waitFound waits up to 10 s for the background backfill to make query
+// find want of owner's entries.
+func waitFound(t *testing.T, s *Store, owner account.ID, query string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := searchIDs(t, s, owner, query)
+		if len(got) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q: found %d of %d after the backfill", query, len(got), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

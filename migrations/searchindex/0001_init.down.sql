@@ -1,0 +1,2 @@
+DROP TABLE index_state;
+DROP TABLE message_search;
