@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -81,7 +82,7 @@ func (x *indexer) failed(ctx context.Context, err error) {
 		x.failing.Store(false)
 		return
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, ErrClosed) { // stopping
 		return
 	}
 	x.overflow.Store(true)
