@@ -288,3 +288,25 @@ func waitFound(t *testing.T, s *Store, owner account.ID, query string, want int)
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Mail another Store on the same file stored (another process: an import
+// while the daemon runs) is found by this one's next search too, however
+// the two indexers share the work.
+func TestSearchFindsAnotherStoresMail(t *testing.T) {
+	path := dbPath(t)
+	a := openAt(t, path, Config{})
+	b := openAt(t, path, Config{})
+	ann := mkAccount(t, a, "ann")
+	for i := range 30 {
+		via := []*Store{a, b}[i%2]
+		id := deliverText(t, via, ann.ID, "fig")
+		for _, s := range []*Store{a, b} {
+			if got := searchIDs(t, s, ann.ID, "fig"); len(got) != i+1 || got[0] != id {
+				t.Fatalf("after %d deliveries: %v, want %d, newest %d first", i+1, got, i+1, id)
+			}
+		}
+	}
+	if n := indexRows(t, a, "1"); n != 30 {
+		t.Errorf("index rows %d, want 30", n)
+	}
+}
