@@ -108,13 +108,19 @@ func backupInto(ctx context.Context, src, dest string, busy time.Duration) (Back
 }
 
 // newIndexToken gives the database at path a search_index token of its
-// own. Closing the connection checkpoints what it wrote into the file.
+// own (a database from before migration 0011 has none: that migration
+// makes one). Closing the connection checkpoints what it wrote into the
+// file.
 func newIndexToken(ctx context.Context, path string, busy time.Duration) error {
 	db, err := sql.Open("sqlite", dsn(path, busy, false))
 	if err != nil {
 		return err
 	}
-	_, err = db.ExecContext(ctx, `UPDATE search_index SET token = lower(hex(randomblob(16)))`)
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'search_index'`).Scan(&n)
+	if err == nil && n == 1 {
+		_, err = db.ExecContext(ctx, `UPDATE search_index SET token = lower(hex(randomblob(16)))`)
+	}
 	return errors.Join(err, db.Close())
 }
 

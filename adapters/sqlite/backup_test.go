@@ -63,3 +63,20 @@ func TestBackupCopiesAndChecks(t *testing.T) {
 		t.Error("a failed backup left its file")
 	}
 }
+
+// A database from before migration 0011 (no search_index token yet) backs
+// up too: the natural backup before the first start of an upgrade.
+func TestBackupBeforeTheIndexFile(t *testing.T) {
+	path := dbPath(t)
+	m, err := newMigrate(path, DefaultBusyTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Migrate(10); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if _, err := Backup(context.Background(), path, filepath.Join(t.TempDir(), "b.db"), 0); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -85,40 +87,48 @@ type indexer struct {
 
 	upto  atomic.Int64 // every message up to it is indexed
 	below int64        // the backfill's bound (run only)
-	mu    sync.Mutex
-	moved chan struct{} // closed, and replaced, when upto grows
+	// The backfill's progress, for its log lines (run only).
+	backfilled   int
+	lastProgress time.Time
+	mu           sync.Mutex
+	moved        chan struct{} // closed, and replaced, when upto grows
 
 	stop chan struct{}
 	done chan struct{}
 }
 
 // openIndex opens (creating or migrating) the index file for the database
-// file at cfg.Path, whose search_index token is token and newest message
-// newest. An index built for another token (a restored backup, a file
-// copied in) or one that cannot be opened is made again, empty.
-func openIndex(ctx context.Context, cfg Config, token string, newest int64) (*indexer, error) {
+// file at cfg.Path and gives both files a new token (claim). An index
+// built for another state of the database (a restored backup, a file
+// copied in) or a damaged one is made again, empty; any other error (a
+// lock, the disk) is Open's.
+func openIndex(ctx context.Context, cfg Config) (*indexer, error) {
 	x := &indexer{path: IndexFile(cfg.Path)}
-	err := x.open(ctx, cfg.BusyTimeout, token, newest)
-	if err == nil {
-		return x, nil
+	err := x.open(ctx, cfg)
+	if err != nil && (errors.Is(err, errStaleIndex) || errors.Is(damaged(err), ErrDamaged) || isNotADatabase(err)) {
+		cfg.logger().Warn("search index: building it again", zap.String("file", x.path), zap.Error(err))
+		if err := removeIndex(x.path); err != nil {
+			return nil, err
+		}
+		err = x.open(ctx, cfg)
 	}
-	if ctx.Err() != nil {
-		return nil, err
-	}
-	cfg.logger().Warn("search index: building it again", zap.String("file", x.path), zap.Error(err))
-	if err := removeIndex(x.path); err != nil {
-		return nil, err
-	}
-	if err := x.open(ctx, cfg.BusyTimeout, token, newest); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: search index %s: %w", x.path, err)
 	}
 	return x, nil
 }
 
-var errStaleIndex = errors.New("built for another database file")
+// isNotADatabase reports a file SQLite cannot read as a database, as
+// golang-migrate words it (it does not wrap the driver's error).
+func isNotADatabase(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "file is not a database") || strings.Contains(msg, "database disk image is malformed")
+}
 
-func (x *indexer) open(ctx context.Context, busy time.Duration, token string, newest int64) error {
-	m, err := newMigrateFrom(migrations.SearchIndex, "searchindex", x.path, busy)
+var errStaleIndex = errors.New("built for another state of the database")
+
+func (x *indexer) open(ctx context.Context, cfg Config) error {
+	m, err := newMigrateFrom(migrations.SearchIndex, "searchindex", x.path, cfg.BusyTimeout)
 	if err != nil {
 		return err
 	}
@@ -130,7 +140,7 @@ func (x *indexer) open(ctx context.Context, busy time.Duration, token string, ne
 	// synchronous=NORMAL: a power cut may lose the index's last commits,
 	// and their upto with them; the indexer then reads those messages
 	// from the database again. Nothing acknowledged depends on this file.
-	db, err := sql.Open("sqlite", dsn(x.path, busy, false)+"&_pragma=synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", dsn(x.path, cfg.BusyTimeout, false)+"&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return err
 	}
@@ -138,17 +148,7 @@ func (x *indexer) open(ctx context.Context, busy time.Duration, token string, ne
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	var have string
-	var upto, below int64
-	err = db.QueryRowContext(ctx, `SELECT token, upto, below FROM index_state`).Scan(&have, &upto, &below)
-	if errors.Is(err, sql.ErrNoRows) {
-		// New: what the database holds now is the backfill's.
-		have, upto, below = token, newest, newest+1
-		_, err = db.ExecContext(ctx, `INSERT INTO index_state (token, upto, below) VALUES (?, ?, ?)`, token, upto, below)
-	}
-	if err == nil && have != token {
-		err = errStaleIndex
-	}
+	err = x.claim(ctx, db, cfg)
 	if err == nil {
 		x.ins, err = db.PrepareContext(ctx, insSearchSQL)
 	}
@@ -156,7 +156,63 @@ func (x *indexer) open(ctx context.Context, busy time.Duration, token string, ne
 		db.Close()
 		return err
 	}
-	x.db, x.below = db, below
+	x.db = db
+	return nil
+}
+
+// claim checks that the index was last opened with the database as it is
+// (the same token), then gives both a new one, under the index file's
+// write lock so that another process opening them at once sees both
+// tokens before or after, never between. An index is so trusted only by
+// the state of the database it was last opened with, never by an older
+// copy of that file put back (a plain copy, a file system snapshot; a
+// backup's copy gets a token of its own). Should the database's write be
+// lost, the two differ, and the index is only built again.
+func (x *indexer) claim(ctx context.Context, db *sql.DB, cfg Config) error {
+	tx, err := db.BeginTx(ctx, nil) // _txlock=immediate: the write lock
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	mdb, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, false))
+	if err != nil {
+		return err
+	}
+	defer mdb.Close()
+	var token string
+	var newest int64
+	if err := mdb.QueryRowContext(ctx, `SELECT (SELECT token FROM search_index), (SELECT coalesce(max(id), 0) FROM messages)`).Scan(&token, &newest); err != nil {
+		return err
+	}
+	var have string
+	var upto, below int64
+	err = tx.QueryRowContext(ctx, `SELECT token, upto, below FROM index_state`).Scan(&have, &upto, &below)
+	if errors.Is(err, sql.ErrNoRows) {
+		// New: what the database holds now is the backfill's.
+		have, upto, below = token, newest, newest+1
+		_, err = tx.ExecContext(ctx, `INSERT INTO index_state (token, upto, below) VALUES (?, ?, ?)`, token, upto, below)
+	}
+	if err != nil {
+		return err
+	}
+	if have != token {
+		return errStaleIndex
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	next := hex.EncodeToString(b[:])
+	if _, err := tx.ExecContext(ctx, `UPDATE index_state SET token = ?`, next); err != nil {
+		return err
+	}
+	if _, err := mdb.ExecContext(ctx, `UPDATE search_index SET token = ?`, next); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	x.below = below
 	x.upto.Store(upto)
 	return nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -214,31 +215,85 @@ func TestSearchBackfill(t *testing.T) {
 	}
 }
 
-// An index built for another state of the database (here: the token
-// changed, as in a restored backup) is built again, and segments merge at
-// 8 per level.
+// An index built for another state of the database is built again: here
+// a plain copy of the database file put back after more mail came and
+// some went (a file system snapshot restored, say). Each Open gives both
+// files a new token, so the copy's no longer matches the index. Segments
+// merge at 8 per level.
 func TestSearchIndexOfAnotherFile(t *testing.T) {
+	ctx := context.Background()
 	path := dbPath(t)
 	s := openAt(t, path, Config{})
 	a := mkAccount(t, s, "ann")
-	deliverText(t, s, a.ID, "quince")
+	alpha := deliverText(t, s, a.ID, "alpha")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", path)
+	saved, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, db, `UPDATE search_index SET token = 'restored'`)
-	db.Close()
-	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
-	var token string
-	if err := s.rdb.QueryRow(`SELECT token FROM search.index_state`).Scan(&token); err != nil || token != "restored" {
-		t.Fatalf("index token %q, %v; want the database's", token, err)
+	s = openAt(t, path, Config{})
+	for range 5 {
+		deliverText(t, s, a.ID, "beta")
 	}
-	waitFound(t, s, a.ID, "quince", 1)
+	if err := s.Delete(ctx, a.ID, alpha); err != nil {
+		t.Fatal(err)
+	}
+	waitPurged(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
+	gamma := deliverText(t, s, a.ID, "gamma")
+	waitFound(t, s, a.ID, "alpha", 1)
+	if got := searchIDs(t, s, a.ID, "gamma"); len(got) != 1 || got[0] != gamma {
+		t.Errorf("gamma: %v, want [%d]", got, gamma)
+	}
+	if got := searchIDs(t, s, a.ID, "beta"); len(got) != 0 {
+		t.Errorf("beta (not in the copy): %v", got)
+	}
+	var t1, t2 string
+	if err := s.rdb.QueryRow(`SELECT (SELECT token FROM search.index_state), (SELECT token FROM main.search_index)`).Scan(&t1, &t2); err != nil || t1 != t2 {
+		t.Errorf("tokens %q and %q (%v); want the same", t1, t2, err)
+	}
 	if n := countIn(t, s.rdb, `SELECT v FROM search.message_search_config WHERE k = 'automerge'`); n != 8 {
 		t.Errorf("automerge = %d, want 8", n)
+	}
+}
+
+// A damaged index file is built again, not a reason to refuse to start.
+func TestSearchIndexDamaged(t *testing.T) {
+	path := dbPath(t)
+	s := openAt(t, path, Config{})
+	a := mkAccount(t, s, "ann")
+	deliverText(t, s, a.ID, "olive")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeIndex(IndexFile(path)); err != nil {
+		t.Fatal(err)
+	}
+	junk := []byte(strings.Repeat("not a database at all. ", 400))
+	if err := os.WriteFile(IndexFile(path), junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
+	waitFound(t, s, a.ID, "olive", 1)
+}
+
+// waitPurged waits until the index has no row of a deleted message.
+func waitPurged(t *testing.T, s *Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for countIn(t, s.rdb, `SELECT count(*) FROM search_gone`) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("search_gone not purged")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -171,11 +171,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := migrateUp(ctx, cfg.Path, cfg.BusyTimeout); err != nil {
 		return nil, damaged(err) // migrate's errors name the file
 	}
-	keys, err := readIndexKeys(ctx, cfg)
-	if err != nil {
-		return nil, damaged(fmt.Errorf("sqlite: open %s: %w", cfg.Path, err))
-	}
-	idx, err := openIndex(ctx, cfg, keys.token, keys.newest)
+	idx, err := openIndex(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -198,23 +194,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	go s.writer()
 	idx.start(s)
 	return s, nil
-}
-
-// indexKeys is what the search index needs from the database at Open.
-type indexKeys struct {
-	token  string
-	newest int64 // the largest message id
-}
-
-func readIndexKeys(ctx context.Context, cfg Config) (indexKeys, error) {
-	db, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, true))
-	if err != nil {
-		return indexKeys{}, err
-	}
-	defer db.Close()
-	var k indexKeys
-	err = db.QueryRowContext(ctx, `SELECT (SELECT token FROM search_index), (SELECT coalesce(max(id), 0) FROM messages)`).Scan(&k.token, &k.newest)
-	return k, err
 }
 
 // openPools opens the writer's connection and the read pool and prepares
