@@ -39,6 +39,12 @@ import (
 // only saves reading and decoding the message again: when it is full, or
 // a write of the index failed, or at start (a crash loses the queue), the
 // indexer reads the messages above upto from the database (catchUp).
+//
+// Processes that share the database share the index file. Message ids come
+// from message_seq, in commit order whichever process commits, so upto
+// means the same to all: each records it as max(upto, its own), catchUp
+// adopts the file's, and a batch also indexes the messages between upto
+// and its own that it lacks (another process's, not indexed yet).
 
 // IndexFile gives the search index file that goes with the database file
 // at path: mailroom.db's is mailroom.search.db, beside it.
