@@ -65,10 +65,13 @@ func (it indexItem) size() int64 {
 	return int64(64 + len(d.Subject) + len(d.From) + len(d.To) + len(d.Body) + len(d.Files))
 }
 
+// indexQueueItems is a variable for the test that makes the queue
+// overflow all the time; it is read as the indexer starts.
+var indexQueueItems = 4096
+
 // Queue bounds: past either, the writer drops items and the indexer reads
 // the messages from the database instead.
 const (
-	indexQueueItems = 4096
 	indexQueueBytes = 32 << 20
 	// indexMaxBatch bounds the messages of one index transaction.
 	indexMaxBatch = 1024

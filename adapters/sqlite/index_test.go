@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -364,4 +366,87 @@ func TestSearchFindsAnotherStoresMail(t *testing.T) {
 	if n := indexRows(t, a, "1"); n != 30 {
 		t.Errorf("index rows %d, want 30", n)
 	}
+}
+
+// With a queue that overflows all the time (two items), the writer drops
+// most messages and the indexer reads them from the database: every
+// acknowledged message is still found by the next search, and each
+// message is indexed once.
+func TestSearchQueueOverflow(t *testing.T) {
+	defer func(n int) { indexQueueItems = n }(indexQueueItems)
+	indexQueueItems = 2
+	s := openAt(t, dbPath(t), Config{})
+	a := mkAccount(t, s, "ann")
+	const senders, each = 6, 15
+	errs := make(chan error, senders)
+	for w := range senders {
+		go func() {
+			ctx := context.Background()
+			q, _ := mail.ParseQuery("lime")
+			for i := range each {
+				raw := []byte("Subject: x\r\n\r\nlime\r\n")
+				md, err := s.Deliver(ctx, newMsg(fmt.Sprint(w, i), raw), []mail.NewEntry{{Owner: a.ID, Folder: mail.Inbox}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := s.Search(ctx, a.ID, q, 0, mail.MaxLimit)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !slices.ContainsFunc(got, func(m mail.Meta) bool { return m.ID == md[0].ID }) {
+					errs <- fmt.Errorf("sender %d: message %d not found right after its Deliver", w, i)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range senders {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := indexRows(t, s, "1"); n != senders*each {
+		t.Errorf("index rows %d, want %d", n, senders*each)
+	}
+}
+
+// While the index file cannot be written (another connection holds its
+// write lock past the busy timeout), mail is stored and acknowledged, a
+// search answers at once from what is indexed, and once the lock goes
+// the indexer catches up: everything is found.
+func TestSearchIndexUnwritable(t *testing.T) {
+	path := dbPath(t)
+	s := openAt(t, path, Config{BusyTimeout: 100 * time.Millisecond})
+	a := mkAccount(t, s, "ann")
+	deliverText(t, s, a.ID, "pear")
+	waitFound(t, s, a.ID, "pear", 1) // indexed
+	lock, err := sql.Open("sqlite", IndexFile(path)+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	tx, err := lock.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliverText(t, s, a.ID, "pear") // its index write fails
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.idx.failing.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the indexer did not fail on the locked file")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range 3 {
+		deliverText(t, s, a.ID, "pear")
+	}
+	start := time.Now()
+	if got := searchIDs(t, s, a.ID, "pear"); len(got) != 1 || time.Since(start) > awaitMax/2 {
+		t.Errorf("while failing: %d found after %v; want the 1 indexed, without waiting for the index", len(got), time.Since(start))
+	}
+	tx.Rollback()
+	waitFound(t, s, a.ID, "pear", 5)
 }
