@@ -17,24 +17,32 @@ DROP TABLE search_backfill;
 -- leaves its id here (deletions are rarer than deliveries, and a row is a
 -- few bytes), and the indexer deletes the row from the index, then these.
 -- Until then, the entries join keeps it out of every result: a message
--- without entries matches nothing.
-CREATE TABLE search_gone (id INTEGER PRIMARY KEY);
+-- without entries matches nothing. seq numbers the deletions for good
+-- (AUTOINCREMENT: sqlite_sequence keeps the highest): the index records
+-- the highest it has purged, and an index that has purged more than the
+-- database ever had (the database is an older copy, put back) is built
+-- again.
+CREATE TABLE search_gone (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id  INTEGER NOT NULL
+);
+CREATE TRIGGER messages_search_gone AFTER DELETE ON messages
+BEGIN
+    INSERT INTO search_gone (id) VALUES (OLD.id);
+END;
 
 -- Message ids are given out from here, never twice, in the order of their
 -- commits (a deleted newest message's id would be taken again by SQLite's
 -- own choice, max + 1, while the index may still hold its row), whichever
--- process writes.
+-- process writes. An index whose progress is past next (it has seen ids
+-- this database has not given out: the database is an older copy, put
+-- back) is built again.
 CREATE TABLE message_seq (next INTEGER NOT NULL);
 INSERT INTO message_seq (next) SELECT coalesce(max(id), 0) + 1 FROM messages;
-CREATE TRIGGER messages_search_gone AFTER DELETE ON messages
-BEGIN
-    INSERT OR IGNORE INTO search_gone (id) VALUES (OLD.id);
-END;
 
 -- Ties an index file to this database: the index records the token it was
--- built for, and the store builds the index again when they differ. A
--- backup's copy gets a token of its own, so a restored copy never trusts
--- an index built from a later state of the file (which lacks messages
--- deleted since the backup).
+-- built for, and the store builds the index again when they differ (an
+-- index file that belongs to another database). A backup's copy gets a
+-- token of its own.
 CREATE TABLE search_index (token TEXT NOT NULL);
 INSERT INTO search_index (token) VALUES (lower(hex(randomblob(16))));

@@ -2,10 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -107,10 +105,9 @@ type indexer struct {
 }
 
 // openIndex opens (creating or migrating) the index file for the database
-// file at cfg.Path and gives both files a new token (claim). An index
-// built for another state of the database (a restored backup, a file
-// copied in) or a damaged one is made again, empty; any other error (a
-// lock, the disk) is Open's.
+// file at cfg.Path. An index built for another state of the database
+// (claim) or a damaged one is made again, empty; any other error (a lock,
+// the disk) is Open's.
 func openIndex(ctx context.Context, cfg Config) (*indexer, error) {
 	x := &indexer{path: IndexFile(cfg.Path)}
 	err := x.open(ctx, cfg)
@@ -169,54 +166,51 @@ func (x *indexer) open(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// claim checks that the index was last opened with the database as it is
-// (the same token), then gives both a new one, under the index file's
-// write lock so that another process opening them at once sees both
-// tokens before or after, never between. An index is so trusted only by
-// the state of the database it was last opened with, never by an older
-// copy of that file put back (a plain copy, a file system snapshot; a
-// backup's copy gets a token of its own). Should the database's write be
-// lost, the two differ, and the index is only built again.
+// claim checks the index against the database (under the index file's
+// write lock, so that two processes opening at once make one state row)
+// and reads its progress. An index is stale, and built again, when it was
+// built for another database (its token), or is ahead of this one: it has
+// seen message ids the database has not given out, or removed the rows of
+// more deletions than the database has had. That is an older copy of the
+// database put back (a backup, a snapshot of the file taken while the
+// daemon ran): the index would lack rows the copy needs (of messages
+// deleted since) and skip ids the copy gives out again.
 func (x *indexer) claim(ctx context.Context, db *sql.DB, cfg Config) error {
 	tx, err := db.BeginTx(ctx, nil) // _txlock=immediate: the write lock
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	mdb, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, false))
+	mdb, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, true))
 	if err != nil {
 		return err
 	}
 	defer mdb.Close()
 	var token string
-	var newest int64
-	if err := mdb.QueryRowContext(ctx, `SELECT (SELECT token FROM search_index), (SELECT coalesce(max(id), 0) FROM messages)`).Scan(&token, &newest); err != nil {
-		return err
+	var next, gone int64
+	err = mdb.QueryRowContext(ctx, `SELECT (SELECT token FROM search_index), (SELECT next FROM message_seq),
+(SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'search_gone'), 0))`).Scan(&token, &next, &gone)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.Path, err)
 	}
 	var have string
-	var upto, below int64
-	err = tx.QueryRowContext(ctx, `SELECT token, upto, below FROM index_state`).Scan(&have, &upto, &below)
+	var upto, below, purged int64
+	err = tx.QueryRowContext(ctx, `SELECT token, upto, below, gone FROM index_state`).Scan(&have, &upto, &below, &purged)
 	if errors.Is(err, sql.ErrNoRows) {
 		// New: what the database holds now is the backfill's.
-		have, upto, below = token, newest, newest+1
-		_, err = tx.ExecContext(ctx, `INSERT INTO index_state (token, upto, below) VALUES (?, ?, ?)`, token, upto, below)
+		have, upto, below, purged = token, next-1, next, 0
+		_, err = tx.ExecContext(ctx, `INSERT INTO index_state (token, upto, below, gone) VALUES (?, ?, ?, 0)`, token, upto, below)
 	}
 	if err != nil {
 		return err
 	}
-	if have != token {
-		return errStaleIndex
-	}
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return err
-	}
-	next := hex.EncodeToString(b[:])
-	if _, err := tx.ExecContext(ctx, `UPDATE index_state SET token = ?`, next); err != nil {
-		return err
-	}
-	if _, err := mdb.ExecContext(ctx, `UPDATE search_index SET token = ?`, next); err != nil {
-		return err
+	switch {
+	case have != token:
+		return fmt.Errorf("%w: another database's", errStaleIndex)
+	case upto >= next:
+		return fmt.Errorf("%w: indexed up to message %d, the database has given out ids up to %d", errStaleIndex, upto, next-1)
+	case purged > gone:
+		return fmt.Errorf("%w: %d deletions purged, the database has had %d", errStaleIndex, purged, gone)
 	}
 	if err := tx.Commit(); err != nil {
 		return err
@@ -285,9 +279,14 @@ func (x *indexer) publish(upto int64) {
 	}
 	x.mu.Lock()
 	x.upto.Store(upto)
+	x.wake()
+	x.mu.Unlock()
+}
+
+// wake wakes every await, to look again; x.mu must be held.
+func (x *indexer) wake() {
 	close(x.moved)
 	x.moved = make(chan struct{})
-	x.mu.Unlock()
 }
 
 // awaitIndexed waits until every message committed so far (by any

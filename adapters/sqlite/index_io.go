@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"mailroom/domain/mail"
 )
@@ -125,13 +126,14 @@ WHERE value NOT IN (SELECT id FROM messages WHERE id IN (SELECT value FROM json_
 	if err != nil || len(gone) == 0 {
 		return err
 	}
-	return x.unindex(ctx, gone)
+	return x.unindex(ctx, gone, 0)
 }
 
-// unindex removes the rows of ids, durably: the deletions that made them
-// go may be forgotten (search_gone) once this returns, so a power cut must
-// not take it back (the index file is otherwise synchronous=NORMAL).
-func (x *indexer) unindex(ctx context.Context, ids []int64) error {
+// unindex removes the rows of ids and records gone (if not 0) as the
+// highest deletion purged, durably: the deletions that made them go may be
+// forgotten (search_gone) once this returns, so a power cut must not take
+// it back (the index file is otherwise synchronous=NORMAL).
+func (x *indexer) unindex(ctx context.Context, ids []int64, gone int64) error {
 	if _, err := x.db.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 		return err
 	}
@@ -146,6 +148,11 @@ func (x *indexer) unindex(ctx context.Context, ids []int64) error {
 			return err
 		}
 	}
+	if gone > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE index_state SET gone = max(gone, ?)`, gone); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
 }
 
@@ -155,20 +162,29 @@ func (x *indexer) unindex(ctx context.Context, ids []int64) error {
 // bound (also under upto) has no row: the backfill reads only messages
 // that exist, and one deleted after it read it is purged after its write.
 func (x *indexer) purge(ctx context.Context) error {
-	rows, err := x.s.rdb.QueryContext(ctx, `SELECT id FROM search_gone WHERE id <= ? ORDER BY id LIMIT ?`,
+	rows, err := x.s.rdb.QueryContext(ctx, `SELECT seq, id FROM search_gone WHERE id <= ? ORDER BY seq LIMIT ?`,
 		x.upto.Load(), purgeBatch)
 	if err != nil {
 		return err
 	}
-	ids, err := scanIDs(rows)
-	if err != nil || len(ids) == 0 {
+	var seqs, ids []int64
+	for rows.Next() {
+		var seq, id int64
+		if err := rows.Scan(&seq, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		seqs, ids = append(seqs, seq), append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return err
 	}
-	if err := x.unindex(ctx, ids); err != nil {
+	if err := x.unindex(ctx, ids, slices.Max(seqs)); err != nil {
 		return err
 	}
 	return x.s.write(ctx, func(w *wtx) error {
-		_, err := w.tx.ExecContext(w.ctx, `DELETE FROM search_gone WHERE id IN (SELECT value FROM json_each(?))`, jsonInts(ids))
+		_, err := w.tx.ExecContext(w.ctx, `DELETE FROM search_gone WHERE seq IN (SELECT value FROM json_each(?))`, jsonInts(seqs))
 		return err
 	})
 }

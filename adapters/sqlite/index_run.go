@@ -35,6 +35,7 @@ func (x *indexer) run() {
 	tick := time.NewTicker(idleTick)
 	defer tick.Stop()
 	x.overflow.Store(true) // at start: whatever the last run had queued
+	x.lastProgress = time.Now()
 	if x.below > 1 {
 		x.s.log().Info("search index: indexing the messages stored before it", zap.Int64("below", x.below))
 	}
@@ -89,6 +90,9 @@ func (x *indexer) failed(ctx context.Context, err error) {
 	}
 	x.overflow.Store(true)
 	if !x.failing.Swap(true) {
+		x.mu.Lock()
+		x.wake() // searches waiting for it stop waiting
+		x.mu.Unlock()
 		x.s.log().Error("search index: write failed; new mail is found by search again once it succeeds",
 			zap.String("file", x.path), zap.Error(err))
 	}
@@ -191,6 +195,13 @@ func (x *indexer) catchUp(ctx context.Context) error {
 		return nil // the next round takes the rest first
 	}
 	x.overflow.Store(false)
+	// Every id below next is committed, or never will be: once the scan
+	// below is done, each is indexed or deleted (so a search that waits
+	// for a deleted newest message does not wait in vain).
+	var next int64
+	if err := x.s.rdb.QueryRowContext(ctx, `SELECT next FROM message_seq`).Scan(&next); err != nil {
+		return err
+	}
 	for {
 		upto := x.upto.Load()
 		items, more, err := x.read(ctx, readBytes, `SELECT id, from_addr, raw FROM messages WHERE id > ? ORDER BY id LIMIT ?`, upto, catchUpBatch)
@@ -205,6 +216,7 @@ func (x *indexer) catchUp(ctx context.Context) error {
 			x.publish(last)
 		}
 		if len(items) < catchUpBatch && !more {
+			x.publish(next - 1)
 			return nil
 		}
 	}
@@ -213,6 +225,15 @@ func (x *indexer) catchUp(ctx context.Context) error {
 // backfill indexes a batch of the messages stored before the index file
 // was made, newest first, and logs its progress.
 func (x *indexer) backfill(ctx context.Context) error {
+	// Another process may backfill too: take up where either got.
+	var below int64
+	if err := x.db.QueryRowContext(ctx, `SELECT below FROM index_state`).Scan(&below); err != nil {
+		return err
+	}
+	x.below = min(x.below, below)
+	if x.below <= 1 {
+		return nil
+	}
 	items, more, err := x.read(ctx, readBytes, `SELECT id, from_addr, raw FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?`, x.below, backfillBatch)
 	if err != nil {
 		return err
@@ -221,7 +242,7 @@ func (x *indexer) backfill(ctx context.Context) error {
 	if len(items) == backfillBatch || more {
 		next = items[len(items)-1].id
 	}
-	if err := x.write(ctx, items, true, `UPDATE index_state SET below = ?`, next); err != nil {
+	if err := x.write(ctx, items, true, `UPDATE index_state SET below = min(below, ?)`, next); err != nil {
 		return err
 	}
 	x.below = next

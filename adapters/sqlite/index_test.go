@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -217,36 +218,51 @@ func TestSearchBackfill(t *testing.T) {
 	}
 }
 
-// An index built for another state of the database is built again: here
-// a plain copy of the database file put back after more mail came and
-// some went (a file system snapshot restored, say). Each Open gives both
-// files a new token, so the copy's no longer matches the index. Segments
-// merge at 8 per level.
+// An index built for another state of the database is built again. Here
+// a snapshot of the database file taken while the store ran (VACUUM INTO,
+// as a file system snapshot would) is put back after some mail went (the
+// index has purged a message the copy holds) or more came (the index has
+// indexed ids the copy gives out again). Then an index file of another
+// database. Segments merge at 8 per level.
 func TestSearchIndexOfAnotherFile(t *testing.T) {
+	for _, deleted := range []bool{true, false} {
+		t.Run(fmt.Sprint("deleted=", deleted), func(t *testing.T) { testRestoredSnapshot(t, deleted) })
+	}
+}
+
+func testRestoredSnapshot(t *testing.T, deleted bool) {
 	ctx := context.Background()
 	path := dbPath(t)
 	s := openAt(t, path, Config{})
 	a := mkAccount(t, s, "ann")
 	alpha := deliverText(t, s, a.ID, "alpha")
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	saved, err := os.ReadFile(path)
+	snap := filepath.Join(t.TempDir(), "snap.db")
+	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = openAt(t, path, Config{})
-	for range 5 {
-		deliverText(t, s, a.ID, "beta")
-	}
-	if err := s.Delete(ctx, a.ID, alpha); err != nil {
+	if _, err := db.Exec(`VACUUM INTO ?`, snap); err != nil {
 		t.Fatal(err)
 	}
-	waitPurged(t, s)
+	db.Close()
+	if deleted {
+		if err := s.Delete(ctx, a.ID, alpha); err != nil {
+			t.Fatal(err)
+		}
+		waitPurged(t, s)
+	} else {
+		for range 5 {
+			deliverText(t, s, a.ID, "beta")
+		}
+		searchIDs(t, s, a.ID, "beta") // indexed
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, saved, 0o600); err != nil {
+	for _, side := range []string{"-wal", "-shm"} {
+		os.Remove(path + side)
+	}
+	if err := os.Rename(snap, path); err != nil {
 		t.Fatal(err)
 	}
 	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
@@ -258,13 +274,34 @@ func TestSearchIndexOfAnotherFile(t *testing.T) {
 	if got := searchIDs(t, s, a.ID, "beta"); len(got) != 0 {
 		t.Errorf("beta (not in the copy): %v", got)
 	}
-	var t1, t2 string
-	if err := s.rdb.QueryRow(`SELECT (SELECT token FROM search.index_state), (SELECT token FROM main.search_index)`).Scan(&t1, &t2); err != nil || t1 != t2 {
-		t.Errorf("tokens %q and %q (%v); want the same", t1, t2, err)
-	}
 	if n := countIn(t, s.rdb, `SELECT v FROM search.message_search_config WHERE k = 'automerge'`); n != 8 {
 		t.Errorf("automerge = %d, want 8", n)
 	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another database's index file, copied in: built again too.
+	other := dbPath(t)
+	o := openAt(t, other, Config{})
+	b := mkAccount(t, o, "bob")
+	deliverText(t, o, b.ID, "alpha")
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(IndexFile(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := removeIndex(IndexFile(path)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(IndexFile(path), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
+	waitFound(t, s, a.ID, "gamma", 1)
+	waitFound(t, s, a.ID, "alpha", 1)
 }
 
 // A damaged index file is built again, not a reason to refuse to start.
@@ -370,8 +407,9 @@ func TestSearchFindsAnotherStoresMail(t *testing.T) {
 
 // With a queue that overflows all the time (two items), the writer drops
 // most messages and the indexer reads them from the database: every
-// acknowledged message is still found by the next search, and each
-// message is indexed once.
+// acknowledged message is still found by the next search, and the index
+// has one row per message (FTS5's docsize table; a rowid written twice
+// would still count once there).
 func TestSearchQueueOverflow(t *testing.T) {
 	defer func(n int) { indexQueueItems = n }(indexQueueItems)
 	indexQueueItems = 2

@@ -23,10 +23,13 @@ INSERT INTO message_search (message_search, rank) VALUES ('automerge', 8);
 -- The indexer's progress, one row, committed with the rows it describes:
 -- every message with an id up to upto is indexed (or deleted), and so is
 -- every one from below on; those under below were stored before this file
--- was made, and the backfill indexes them newest first. token is the
--- database file's search_index.token this index was built for.
+-- was made, and the backfill indexes them newest first. gone is the
+-- highest search_gone.seq whose message's row this index has removed.
+-- token is the database file's search_index.token this index was built
+-- for.
 CREATE TABLE index_state (
     token TEXT    NOT NULL,
     upto  INTEGER NOT NULL,
-    below INTEGER NOT NULL
+    below INTEGER NOT NULL,
+    gone  INTEGER NOT NULL
 );
