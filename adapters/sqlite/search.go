@@ -127,16 +127,7 @@ func folderIDs(ctx context.Context, tx *sql.Tx, f entryFilter) ([]int64, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return scanIDs(rows)
 }
 
 // byFolder runs, in each of f's folders, a walk of entries_folder_id
