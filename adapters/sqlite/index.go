@@ -78,6 +78,8 @@ const (
 	// disk full) must not hang every search. Past it, the search answers
 	// from what is indexed.
 	awaitMax = 2 * time.Second
+	// hurryAgain is how often a waiting search hurries the indexer again.
+	hurryAgain = 50 * time.Millisecond
 )
 
 type indexer struct {
@@ -97,6 +99,7 @@ type indexer struct {
 	// The backfill's progress, for its log lines (run only).
 	backfilled   int
 	lastProgress time.Time
+	purgeFailing bool // a purge failed and was logged (run only)
 	mu           sync.Mutex
 	moved        chan struct{} // closed, and replaced, when upto grows
 
@@ -198,8 +201,10 @@ func (x *indexer) claim(ctx context.Context, db *sql.DB, cfg Config) error {
 	err = tx.QueryRowContext(ctx, `SELECT token, upto, below, gone FROM index_state`).Scan(&have, &upto, &below, &purged)
 	if errors.Is(err, sql.ErrNoRows) {
 		// New: what the database holds now is the backfill's.
-		have, upto, below, purged = token, next-1, next, 0
-		_, err = tx.ExecContext(ctx, `INSERT INTO index_state (token, upto, below, gone) VALUES (?, ?, ?, 0)`, token, upto, below)
+		// New: what the database holds now is the backfill's, and it
+		// skips what was deleted so far.
+		have, upto, below, purged = token, next-1, next, gone
+		_, err = tx.ExecContext(ctx, `INSERT INTO index_state (token, upto, below, gone) VALUES (?, ?, ?, ?)`, token, upto, below, gone)
 	}
 	if err != nil {
 		return err
@@ -319,13 +324,21 @@ func (x *indexer) await(ctx context.Context, target int64) error {
 			defer t.Stop()
 			deadline = t.C
 		}
+		// Again and again: a hurry the indexer took for a batch that
+		// moved nothing (all of it indexed already, by another process)
+		// must not leave this waiting until the deadline.
+		again := time.NewTimer(hurryAgain)
 		select {
 		case <-moved:
+		case <-again.C:
 		case <-deadline:
+			again.Stop()
 			return nil
 		case <-ctx.Done():
+			again.Stop()
 			return ctx.Err()
 		}
+		again.Stop()
 	}
 }
 

@@ -85,12 +85,25 @@ func (x *indexer) read(ctx context.Context, bytes int64, query string, args ...a
 // in the same transaction. Then it removes again the rows of those of
 // items deleted meanwhile: their deletion may have been purged already by
 // another process, between this one's read of the message and its write.
+//
+// The write also records, as deletions the index reflects (gone), every
+// deletion numbered by now: the reads of items skipped the messages
+// deleted before them, and upto or below moves past those, so an older
+// copy of the database that still holds one must not be given this index
+// (claim). Later deletions are numbered higher.
 func (x *indexer) write(ctx context.Context, items []indexItem, replace bool, state string, arg int64) error {
+	seen, err := x.goneSeq(ctx)
+	if err != nil {
+		return err
+	}
 	tx, err := x.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE index_state SET gone = max(gone, ?)`, seen); err != nil {
+		return err
+	}
 	ins := tx.StmtContext(ctx, x.ins)
 	for _, it := range items {
 		if replace {
@@ -126,7 +139,18 @@ WHERE value NOT IN (SELECT id FROM messages WHERE id IN (SELECT value FROM json_
 	if err != nil || len(gone) == 0 {
 		return err
 	}
-	return x.unindex(ctx, gone, 0)
+	if seen, err = x.goneSeq(ctx); err != nil {
+		return err
+	}
+	return x.unindex(ctx, gone, seen)
+}
+
+// goneSeq gives the number of the newest deletion the database has had
+// (search_gone's AUTOINCREMENT sequence, which never goes back).
+func (x *indexer) goneSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := x.s.rdb.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'search_gone'), 0)`).Scan(&seq)
+	return seq, err
 }
 
 // unindex removes the rows of ids and records gone (if not 0) as the

@@ -70,10 +70,25 @@ func (x *indexer) run() {
 		case x.below > 1:
 			err = x.backfill(ctx)
 		}
-		if err == nil {
-			err = x.purge(ctx)
-		}
 		x.failed(ctx, err)
+		if err == nil {
+			x.purgeFailed(ctx, x.purge(ctx))
+		}
+	}
+}
+
+// purgeFailed logs a failed purge, once until one succeeds. It is not the
+// index failing (failed): the rows of deleted messages wait for the next
+// round, and no result can show them meanwhile.
+func (x *indexer) purgeFailed(ctx context.Context, err error) {
+	switch {
+	case err == nil:
+		x.purgeFailing = false
+	case ctx.Err() != nil || errors.Is(err, ErrClosed):
+	case !x.purgeFailing:
+		x.purgeFailing = true
+		x.s.log().Warn("search index: removing deleted messages' rows failed; it is tried again",
+			zap.String("file", x.path), zap.Error(err))
 	}
 }
 
