@@ -14,9 +14,8 @@ import (
 
 // Search (issue 13): message_search, in the index file (index.go), is an
 // FTS5 index with one row per message; the entries give owner, folder,
-// flags and date. A
-// query's words reach MATCH only as FTS5 strings ("..." with any quote
-// doubled), so no user text is FTS5 syntax.
+// flags and date. A query's words reach MATCH only as FTS5 strings ("..."
+// with any quote doubled), so no user text is FTS5 syntax.
 
 const insSearchSQL = `INSERT INTO message_search (rowid, subject, sender, rcpts, body, files, tags) VALUES (?, ?, ?, ?, ?, ?, ?)`
 
