@@ -86,8 +86,7 @@ func newMeta(msg mail.NewMessage, e mail.NewEntry, to []string, received time.Ti
 }
 
 // insertMessage stores a message and its preview, gives it to the search
-// indexer once the batch commits (if this request succeeds: wtx.later),
-// and gives its id.
+// indexer once the batch commits (wtx.index), and gives its id.
 func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received time.Time, doc mail.SearchDoc) (int64, error) {
 	var msgID int64
 	if err := w.stmt(s.wst.nextMsg).QueryRowContext(w.ctx).Scan(&msgID); err != nil {
@@ -102,10 +101,7 @@ func (s *Store) insertMessage(w *wtx, msg mail.NewMessage, raw []byte, received 
 		}
 	}
 	if !s.noIndex {
-		w.later(func(w *wtx) error {
-			w.index = append(w.index, indexItem{msgID, doc})
-			return nil
-		})
+		w.index = append(w.index, indexItem{msgID, doc})
 	}
 	return msgID, nil
 }

@@ -129,17 +129,11 @@ type wtx struct {
 	// Tx.StmtContext reuses the compiled statement of the writer's
 	// connection but allocates a wrapper, once per batch is enough.
 	bound map[*sql.Stmt]*sql.Stmt
-	// after holds work a request leaves until every request of the batch
-	// has run, outside their savepoints: see (*Store).commitBatch.
-	after []func(*wtx) error
-	// index holds the batch's stored messages, for the search indexer
-	// once the batch has committed.
+	// index holds the messages the batch's successful requests stored,
+	// for the search indexer once the batch has committed (commitBatch
+	// drops a failed request's).
 	index []indexItem
 }
-
-// later runs fn after every request of the batch, just before COMMIT, and
-// only if this request succeeds.
-func (w *wtx) later(fn func(*wtx) error) { w.after = append(w.after, fn) }
 
 // stmt gives st bound to the transaction.
 func (w *wtx) stmt(st *sql.Stmt) *sql.Stmt {

@@ -182,10 +182,10 @@ func (s *Store) commitBatch(ctx context.Context, taken []*writeReq) ([]indexItem
 			tx.Rollback()
 			return nil, fmt.Errorf("sqlite: savepoint: %w", err)
 		}
-		queued := len(w.after)
+		queued := len(w.index)
 		r.err = r.fn(w)
 		if r.err != nil {
-			w.after = w.after[:queued] // this request's later work goes with it
+			w.index = w.index[:queued] // its messages were not stored
 			// Undo this request only. If SQLite already rolled the whole
 			// transaction back (e.g. disk full), this fails and so does the batch.
 			if _, err := w.exec(s.wst.rollbackTo); err != nil {
@@ -196,12 +196,6 @@ func (s *Store) commitBatch(ctx context.Context, taken []*writeReq) ([]indexItem
 		if _, err := w.exec(s.wst.release); err != nil {
 			tx.Rollback()
 			return nil, fmt.Errorf("sqlite: release savepoint: %w", err)
-		}
-	}
-	for _, fn := range w.after {
-		if err := fn(w); err != nil {
-			tx.Rollback()
-			return nil, fmt.Errorf("sqlite: after the batch: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
