@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
+	"mailroom/adapters/storetest"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
@@ -44,26 +44,10 @@ func benchDeliver(b *testing.B, conns int32, msg mail.NewMessage) {
 	for i := range 16 {
 		accs = append(accs, mkAccount(b, s, fmt.Sprint("user", i)))
 	}
-	var next atomic.Int64
 	b.SetBytes(int64(len(msg.Raw)))
-	b.SetParallelism(4)
 	b.ResetTimer()
 	cpu := startCPU(s, app)
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		for pb.Next() {
-			i := next.Add(1)
-			from, to := accs[i%16], accs[(i+1)%16]
-			_, err := s.Deliver(ctx, msg, []mail.NewEntry{
-				{Owner: to.ID, Folder: mail.Inbox, To: []string{"to@localhost"}},
-				{Owner: from.ID, Folder: mail.Sent, To: []string{"to@localhost"}},
-			})
-			if err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	storetest.DeliverInParallel(b, s, accs, msg)
 	b.StopTimer()
 	cpu.report(b, s)
 	if n := s.dq.batches.Load(); n > 0 {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"mailroom/adapters/storetest"
 	"mailroom/domain/account"
 	"mailroom/domain/mail"
 )
@@ -22,27 +23,11 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 			body := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n"), 160) // 10 KiB
 			msg := newMsg("benchmark", body)
-			var next atomic.Int64
 			taken0, batches0 := s.taken.Load(), s.batches.Load()
 			b.SetBytes(int64(len(msg.Raw)))
-			b.SetParallelism(4) // 4×GOMAXPROCS concurrent deliveries, as from many SMTP sessions
 			b.ResetTimer()
 			cpu := startCPU()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
-				for pb.Next() {
-					i := next.Add(1)
-					from, to := accs[i%16], accs[(i+1)%16]
-					_, err := s.Deliver(ctx, msg, []mail.NewEntry{
-						{Owner: to.ID, Folder: mail.Inbox, To: []string{"to@localhost"}},
-						{Owner: from.ID, Folder: mail.Sent, To: []string{"to@localhost"}},
-					})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			storetest.DeliverInParallel(b, s, accs, msg)
 			b.StopTimer()
 			cpu.report(b)
 			if n := s.batches.Load() - batches0; n > 0 {
