@@ -21,8 +21,7 @@ import (
 // owner's inbox and gives the entry.
 func deliverText(t *testing.T, s *Store, owner account.ID, body string) mail.EntryID {
 	t.Helper()
-	raw := []byte("Subject: x\r\n\r\n" + body + "\r\n")
-	md, err := s.Deliver(context.Background(), newMsg("a", raw), []mail.NewEntry{{Owner: owner, Folder: mail.Inbox}})
+	md, err := s.Deliver(context.Background(), newMsg("x", []byte(body+"\r\n")), []mail.NewEntry{{Owner: owner, Folder: mail.Inbox}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,8 +439,7 @@ func TestSearchQueueOverflow(t *testing.T) {
 			ctx := context.Background()
 			q, _ := mail.ParseQuery("lime")
 			for i := range each {
-				raw := []byte("Subject: x\r\n\r\nlime\r\n")
-				md, err := s.Deliver(ctx, newMsg(fmt.Sprint(w, i), raw), []mail.NewEntry{{Owner: a.ID, Folder: mail.Inbox}})
+				md, err := s.Deliver(ctx, newMsg(fmt.Sprint(w, i), []byte("lime\r\n")), []mail.NewEntry{{Owner: a.ID, Folder: mail.Inbox}})
 				if err != nil {
 					errs <- err
 					return

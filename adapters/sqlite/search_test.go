@@ -161,6 +161,12 @@ func pages(t *testing.T, limit int, page func(before mail.EntryID) []int64) []in
 // every match of the index read into an IN list, then the owner's entries.
 func plainSearch(t *testing.T, s *Store, owner account.ID, q mail.Query, before mail.EntryID, limit int) []int64 {
 	t.Helper()
+	// As Search does: the index holds every message stored so far (it
+	// is written beside the deliveries). The plans tested directly below
+	// it read the index after this.
+	if err := s.awaitIndexed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	f, err := s.entryFilter(context.Background(), owner, q, before)
 	if err != nil {
 		t.Fatal(err)
