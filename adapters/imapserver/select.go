@@ -84,8 +84,12 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	return v.apply(w, changes)
 }
 
-// Idle is IDLE: updates go out as the hub queues them, until DONE.
+// Idle is IDLE: updates go out as the hub queues them, until DONE. It
+// holds s.idle while it runs: go-imap ends IDLE on a closed connection
+// without waiting for this goroutine, and Close must not unselect under it.
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	s.idle.Lock()
+	defer s.idle.Unlock()
 	v := s.sel
 	if v == nil {
 		<-stop

@@ -3,6 +3,7 @@ package imapserver
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -23,6 +24,8 @@ type session struct {
 	failures int
 	acc      account.Account // zero until login
 	sel      *view           // the selected folder, nil when none
+
+	idle sync.Mutex // held by Idle's goroutine; Close waits for it
 }
 
 var (
@@ -45,6 +48,10 @@ func (s *Server) newSession(ic *imapserver.Conn) (imapserver.Session, *imapserve
 
 // Close ends the session: its selected view leaves the hub.
 func (s *session) Close() error {
+	// go-imap has closed IDLE's stop channel by now, so an Idle still
+	// running returns promptly.
+	s.idle.Lock()
+	defer s.idle.Unlock()
 	s.unselect()
 	return nil
 }
