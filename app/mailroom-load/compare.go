@@ -15,6 +15,7 @@ import (
 type cellKey struct {
 	Conns, Size, Rcpts int
 	PerMessage         bool
+	Text               string
 }
 
 func (k cellKey) String() string {
@@ -24,6 +25,9 @@ func (k cellKey) String() string {
 	}
 	if k.PerMessage {
 		s += ", conn+AUTH per msg"
+	}
+	if k.Text != "" {
+		s += ", " + k.Text
 	}
 	return s
 }
@@ -60,7 +64,7 @@ func compareFile(path string, w io.Writer) error {
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		k := cellKey{r.Conns, r.Size, r.Rcpts, r.PerMessageConn}
+		k := cellKey{r.Conns, r.Size, r.Rcpts, r.PerMessageConn, r.Text}
 		if runs[k] == nil {
 			runs[k] = map[string][]result{}
 			cells = append(cells, k)

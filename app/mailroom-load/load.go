@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +20,8 @@ type loadRun struct {
 	o       options
 	tls     *tls.Config
 	users   []string
-	body    []byte
+	bodies  [][]byte     // sent in turn
+	sent    atomic.Int64 // picks the next body
 	started atomic.Int64 // transactions claimed (for --messages)
 	errs    errCounter
 }
@@ -58,7 +60,7 @@ type tally struct {
 
 // runLoad is the default mode: sustained submission.
 func runLoad(ctx context.Context, o options) (*result, error) {
-	lr := &loadRun{o: o, tls: tlsClient(o.resume), users: userNames(o), body: message(o.size)}
+	lr := &loadRun{o: o, tls: tlsClient(o.resume), users: userNames(o), bodies: messages(o.size, o.text)}
 	if err := lr.setupUsers(); err != nil {
 		return nil, err
 	}
@@ -89,7 +91,7 @@ func runLoad(ctx context.Context, o options) (*result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	res := &result{Mode: "load", Label: o.label, Addr: o.addr, Conns: o.conns, Size: o.size, Rcpts: o.rcpts,
+	res := &result{Mode: "load", Label: o.label, Text: textName(o.text), Addr: o.addr, Conns: o.conns, Size: o.size, Rcpts: o.rcpts,
 		PerMessageConn: o.perMessage, Seconds: elapsed.Seconds(), Errors: lr.errs.snapshot(), LoadAvgStart: probe.load}
 	var lat, authLat []time.Duration
 	for _, t := range tallies {
@@ -138,7 +140,8 @@ func (lr *loadRun) work(ctx context.Context, i int, c *smtpConn, deadline time.T
 			}
 		}
 		t0 := time.Now()
-		err := c.send(from, rcpts, lr.body)
+		body := lr.bodies[int(lr.sent.Add(1))%len(lr.bodies)]
+		err := c.send(from, rcpts, body)
 		if err == nil {
 			t.acked++
 			t.lat = append(t.lat, time.Since(t0))
@@ -242,22 +245,90 @@ func (lr *loadRun) envelope(i int) (string, []string) {
 	return lr.sender(i) + "@localhost", rcpts
 }
 
-// message builds a message of exactly size bytes on the wire before the
-// final ".\r\n": a few headers and 72-column lines that never start with
-// a dot, so no stuffing changes its size.
-func message(size int) []byte {
+// messages builds the bodies a run sends: one of filler, or for "words"
+// wordBodies distinct texts.
+func messages(size int, text string) [][]byte {
+	if text != "words" {
+		return [][]byte{message(size, 0, nil)}
+	}
+	vocab := loadVocab(20_000)
+	z := rand.NewZipf(rand.New(rand.NewPCG(7, 8)), 1.1, 2, uint64(len(vocab)-1))
+	out := make([][]byte, wordBodies)
+	for i := range out {
+		out[i] = message(size, i, func() string { return vocab[z.Uint64()] })
+	}
+	return out
+}
+
+// wordBodies is how many distinct bodies --text words sends in turn:
+// enough that the index's terms and doclists grow as with real mail
+// rather than with a few bodies repeated.
+const wordBodies = 256
+
+// message builds message n of exactly size bytes on the wire before the
+// final ".\r\n": a few headers, then lines of at most 72 columns that
+// never start with a dot, so no stuffing changes its size. With word nil
+// every line is the same filler sentence; otherwise lines are word's
+// words.
+func message(size, n int, word func() string) []byte {
 	var b strings.Builder
-	b.WriteString("From: load <load@localhost>\r\nTo: load <load@localhost>\r\nSubject: mailroom-load\r\n" +
-		"Message-ID: <mailroom-load@localhost>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n")
-	const line = "The quick brown fox jumps over the lazy dog; mailroom-load filler text.\r\n"
-	for b.Len()+len(line) <= size {
-		b.WriteString(line)
+	fmt.Fprintf(&b, "From: load <load@localhost>\r\nTo: load <load@localhost>\r\nSubject: mailroom-load %d\r\n"+
+		"Message-ID: <mailroom-load-%d@localhost>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n", n, n)
+	const filler = "The quick brown fox jumps over the lazy dog; mailroom-load filler text.\r\n"
+	if word == nil {
+		for b.Len()+len(filler) <= size {
+			b.WriteString(filler)
+		}
+	}
+	// Lines of words stop while at least 3 bytes are left, so that the
+	// last line, padding, makes the size exact.
+	const width = 72
+	var line strings.Builder
+	for word != nil && b.Len()+width+len("\r\n")+3 <= size {
+		line.Reset()
+		for {
+			w := word()
+			if line.Len() > 0 && line.Len()+1+len(w) > width {
+				break
+			}
+			if line.Len() > 0 {
+				line.WriteByte(' ')
+			}
+			line.WriteString(w)
+		}
+		b.WriteString(line.String())
+		b.WriteString("\r\n")
 	}
 	if rest := size - b.Len(); rest > 2 {
 		b.WriteString(strings.Repeat("x", rest-2) + "\r\n")
 	}
 	b.WriteString(".\r\n")
 	return []byte(b.String())
+}
+
+// loadVocab makes n pseudo-words of 3–9 lowercase letters, the same on
+// every run.
+func loadVocab(n int) []string {
+	r := rand.New(rand.NewPCG(1, 2))
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	out := make([]string, n)
+	for i := range out {
+		w := make([]byte, 3+r.IntN(7))
+		for j := range w {
+			w[j] = letters[r.IntN(len(letters))]
+		}
+		out[i] = string(w)
+	}
+	return out
+}
+
+// textName is the result's text field: empty for the default filler, so
+// that older results compare with newer ones.
+func textName(text string) string {
+	if text == "filler" {
+		return ""
+	}
+	return text
 }
 
 // quantiles gives p50 and p99 in milliseconds.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -54,13 +55,32 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-// The message's wire size is the size asked for, plus the final dot line,
-// and no line starts with a dot (nothing to stuff).
+// Every body's wire size is the size asked for, plus the final dot line;
+// no line starts with a dot (nothing to stuff) or is longer than 78
+// columns; --text words gives distinct bodies.
 func TestMessageSize(t *testing.T) {
-	for _, size := range []int{1 << 10, 10 << 10, 1 << 20} {
-		m := message(size)
-		if got := len(m) - len(".\r\n"); got != size {
-			t.Errorf("message(%d) is %d bytes", size, got)
+	for _, text := range []string{"filler", "words"} {
+		for _, size := range []int{1 << 10, 10 << 10, 1 << 20} {
+			bodies := messages(size, text)
+			if want := map[string]int{"filler": 1, "words": wordBodies}[text]; len(bodies) != want {
+				t.Fatalf("%s: %d bodies, want %d", text, len(bodies), want)
+			}
+			seen := map[string]bool{}
+			for _, m := range bodies {
+				if got := len(m) - len(".\r\n"); got != size {
+					t.Fatalf("%s message(%d) is %d bytes", text, size, got)
+				}
+				for _, line := range strings.Split(strings.TrimSuffix(string(m), "\r\n"), "\r\n") {
+					if len(line) > 78 || line != "." && strings.HasPrefix(line, ".") {
+						t.Fatalf("%s message(%d) has the line %q", text, size, line)
+					}
+				}
+				_, body, _ := strings.Cut(string(m), "\r\n\r\n")
+				if seen[body] {
+					t.Fatalf("%s: two bodies of size %d are the same", text, size)
+				}
+				seen[body] = true
+			}
 		}
 	}
 }

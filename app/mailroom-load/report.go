@@ -17,6 +17,7 @@ type result struct {
 	Conns          int     `json:"conns"`
 	Size           int     `json:"size_bytes,omitempty"`
 	Rcpts          int     `json:"rcpts,omitempty"`
+	Text           string  `json:"text,omitempty"` // "words", or empty for filler
 	PerMessageConn bool    `json:"per_message_conn"`
 	Seconds        float64 `json:"seconds"`
 	// Messages counts only transactions whose 250 after DATA was read.
@@ -91,15 +92,24 @@ func (r *result) mdRow() string {
 		perMsg = "yes"
 	}
 	return fmt.Sprintf("| %d | %s | %d | %s | %.0f | %.1f | %.2f | %.2f | %s | %s | %s | %s | %s |",
-		r.Conns, sizeName(r.Size), r.Rcpts, perMsg, r.MsgsPerSec, r.MiBPerSec, r.P50Ms, r.P99Ms, auth,
+		r.Conns, r.sizeName(), r.Rcpts, perMsg, r.MsgsPerSec, r.MiBPerSec, r.P50Ms, r.P99Ms, auth,
 		optF(r.ServerCPUMicrosPerMsg), optF(r.ClientCPUMicrosPerMsg), optMiB(r.ServerPeakRSSKiB), r.errorList())
+}
+
+// sizeName is the message size, with the body's kind when it is not the
+// default filler ("10 KB words").
+func (r *result) sizeName() string {
+	if r.Text == "" {
+		return sizeName(r.Size)
+	}
+	return sizeName(r.Size) + " " + r.Text
 }
 
 func (r *result) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "mode %s against %s, %d connections, load average %s → %s\n", r.Mode, r.Addr, r.Conns, r.LoadAvgStart, r.LoadAvgEnd)
 	if r.Mode == "load" {
-		fmt.Fprintf(&b, "%s × %d recipients, connection per message: %v, %.1f s\n", sizeName(r.Size), r.Rcpts, r.PerMessageConn, r.Seconds)
+		fmt.Fprintf(&b, "%s × %d recipients, connection per message: %v, %.1f s\n", r.sizeName(), r.Rcpts, r.PerMessageConn, r.Seconds)
 		fmt.Fprintf(&b, "acknowledged %d messages: %.1f msgs/s, %.2f MiB/s\n", r.Messages, r.MsgsPerSec, r.MiBPerSec)
 		fmt.Fprintf(&b, "MAIL→250 after DATA: p50 %.2f ms, p99 %.2f ms\n", r.P50Ms, r.P99Ms)
 		if r.AuthP50Ms != nil {

@@ -15,6 +15,8 @@
 #   DUR=10s      length of each run
 #   ROUNDS=3     runs per server per cell (the median is reported)
 #   CELLS=all    or a space-separated subset of: 10k8 10k32 1k8 10k10r conn 1m8
+#   TEXT=filler  message bodies: filler, or words (distinct texts of varied
+#                words, which a full-text index pays for as for real mail)
 #   DAEMON_SRC=. tree to build mailroomd from (a `git worktree` for "before")
 #   DAEMON_ARGS= extra mailroomd flags
 #   PGURL=       run Mailroom on PostgreSQL: a postgres:// URL whose
@@ -31,6 +33,7 @@ ROUNDS=${ROUNDS:-3}
 CELLS=${CELLS:-10k8 10k32 1k8 10k10r conn 1m8}
 DAEMON_SRC=${DAEMON_SRC:-$root}
 DAEMON_ARGS=${DAEMON_ARGS:-}
+TEXT=${TEXT:-filler}
 
 work=$(mktemp -d)
 pid=
@@ -126,7 +129,7 @@ results=${OUT:-$work/results.jsonl}
 rev=$(git -C "$DAEMON_SRC" rev-parse --short HEAD 2>/dev/null || echo "an unknown commit")
 if ! git -C "$DAEMON_SRC" diff --quiet HEAD -- 2>/dev/null; then rev="$rev with uncommitted changes"; fi
 echo "mailroomd from $rev${PGURL:+ on PostgreSQL}; Mailpit: $mailpit; $(go version | cut -d' ' -f3), $(nproc) CPUs"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $DUR per run, $ROUNDS rounds, interleaved"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $DUR per run, $ROUNDS rounds, interleaved, $TEXT bodies"
 for c in $CELLS; do
 	# shellcheck disable=SC2046
 	set -- $(cell_args "$c")
@@ -134,7 +137,7 @@ for c in $CELLS; do
 		for server in mailroom mailpit; do
 			"start_$server"
 			"$load" --addr "$addr" --server-pid "$pid" --duration "$DUR" --label "$server" --format jsonl \
-				"${flags[@]}" "$@" >>"$results" || echo "$server run failed: $*" >&2
+				--text "$TEXT" "${flags[@]}" "$@" >>"$results" || echo "$server run failed: $*" >&2
 			stop_server
 		done
 	done
