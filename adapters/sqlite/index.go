@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/golang-migrate/migrate/v4"
 	"go.uber.org/zap"
 	sqlite "modernc.org/sqlite"
 
@@ -109,12 +110,15 @@ type indexer struct {
 
 // openIndex opens (creating or migrating) the index file for the database
 // file at cfg.Path. An index built for another state of the database
-// (claim) or a damaged one is made again, empty; any other error (a lock,
-// the disk) is Open's.
+// (claim), a damaged one, or one whose schema migration was cut short
+// (dirty: a kill or a full disk while the file was being made) is made
+// again, empty; any other error (a lock, the disk) is Open's.
 func openIndex(ctx context.Context, cfg Config) (*indexer, error) {
 	x := &indexer{path: IndexFile(cfg.Path)}
 	err := x.open(ctx, cfg)
-	if err != nil && (errors.Is(err, errStaleIndex) || errors.Is(damaged(err), ErrDamaged) || isNotADatabase(err)) {
+	var dirty migrate.ErrDirty
+	if err != nil && (errors.Is(err, errStaleIndex) || errors.Is(damaged(err), ErrDamaged) || isNotADatabase(err) ||
+		errors.As(err, &dirty)) {
 		cfg.logger().Warn("search index: building it again", zap.String("file", x.path), zap.Error(err))
 		if err := removeIndex(x.path); err != nil {
 			return nil, err

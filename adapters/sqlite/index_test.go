@@ -335,6 +335,38 @@ func TestSearchIndexDamaged(t *testing.T) {
 	waitFound(t, s, a.ID, "olive", 1)
 }
 
+// An index file whose schema migration was cut short (golang-migrate left
+// it dirty: killed, or the disk was full, while the file was made) is
+// made again at the next start, not an error every start until someone
+// deletes it.
+func TestSearchIndexDirty(t *testing.T) {
+	path := dbPath(t)
+	s := openAt(t, path, Config{})
+	a := mkAccount(t, s, "ann")
+	deliverText(t, s, a.ID, "walnut")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeIndex(IndexFile(path)); err != nil {
+		t.Fatal(err)
+	}
+	// What a kill leaves between golang-migrate marking version 1 dirty
+	// and running it: the version table alone.
+	db, err := sql.Open("sqlite", IndexFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version uint64, dirty bool);
+INSERT INTO schema_migrations VALUES (1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
+	waitFound(t, s, a.ID, "walnut", 1)
+}
+
 // waitPurged waits until the index has no row of a deleted message.
 func waitPurged(t *testing.T, s *Store) {
 	t.Helper()
