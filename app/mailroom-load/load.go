@@ -246,16 +246,21 @@ func (lr *loadRun) envelope(i int) (string, []string) {
 }
 
 // messages builds the bodies a run sends: one of filler, or for "words"
-// wordBodies distinct texts.
+// and "mail" wordBodies distinct texts.
 func messages(size int, text string) [][]byte {
-	if text != "words" {
+	if text == "filler" {
 		return [][]byte{message(size, 0, nil)}
 	}
 	vocab := loadVocab(20_000)
 	z := rand.NewZipf(rand.New(rand.NewPCG(7, 8)), 1.1, 2, uint64(len(vocab)-1))
+	word := func() string { return vocab[z.Uint64()] }
 	out := make([][]byte, wordBodies)
 	for i := range out {
-		out[i] = message(size, i, func() string { return vocab[z.Uint64()] })
+		if text == "mail" {
+			out[i] = mailMessage(size, i, word)
+		} else {
+			out[i] = message(size, i, word)
+		}
 	}
 	return out
 }

@@ -107,7 +107,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8025", "SMTP address of the server (loopback only)")
 	fs.IntVar(&o.conns, "conns", 8, "concurrent connections (1–1000)")
 	size := fs.String("size", "10KB", "message size: bytes, or with KB/MB (×1024)")
-	fs.StringVar(&o.text, "text", "filler", "message body: filler (one line repeated) or words (256 distinct bodies of Zipf-distributed words, which a full-text index pays for as it would for real mail)")
+	fs.StringVar(&o.text, "text", "filler", "message body: filler (one line repeated: the least a full-text index can cost), words (256 distinct bodies of nothing but Zipf-distributed words: the most), or mail (256 messages as mail arrives: a relay's headers, then the words as text/plain and again as HTML; --size at least 3KB)")
 	fs.IntVar(&o.rcpts, "rcpts", 1, "recipients per message (1–100)")
 	fs.BoolVar(&o.perMessage, "per-message-conn", false, "a new TLS connection and AUTH for every message, as Thunderbird and msmtp do")
 	fs.DurationVar(&o.duration, "duration", 0, "how long to send (default 10s; idle 10s; slowloris 60s; at most 30m)")
@@ -184,8 +184,10 @@ func (o *options) check() error {
 		return fmt.Errorf("%w: --idle, --slowloris and --burst are separate runs", errUsage)
 	case o.trickle <= 0 || o.timeout <= 0:
 		return fmt.Errorf("%w: --trickle and --timeout must be positive", errUsage)
-	case o.text != "filler" && o.text != "words":
-		return fmt.Errorf("%w: --text %q: want filler or words", errUsage, o.text)
+	case o.text != "filler" && o.text != "words" && o.text != "mail":
+		return fmt.Errorf("%w: --text %q: want filler, words or mail", errUsage, o.text)
+	case o.text == "mail" && o.size < minMailSize:
+		return fmt.Errorf("%w: --text mail needs --size of at least %s", errUsage, sizeName(minMailSize))
 	case o.format != "text" && o.format != "json" && o.format != "jsonl" && o.format != "md":
 		return fmt.Errorf("%w: --format %q: want text, json, jsonl or md", errUsage, o.format)
 	}

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	netmail "net/mail"
 	"strings"
 	"testing"
 )
@@ -57,12 +62,15 @@ func TestParseSize(t *testing.T) {
 
 // Every body's wire size is the size asked for, plus the final dot line;
 // no line starts with a dot (nothing to stuff) or is longer than 78
-// columns; --text words gives distinct bodies.
+// columns; --text words and mail give distinct bodies.
 func TestMessageSize(t *testing.T) {
-	for _, text := range []string{"filler", "words"} {
-		for _, size := range []int{1 << 10, 10 << 10, 1 << 20} {
+	for _, text := range []string{"filler", "words", "mail"} {
+		for _, size := range []int{1 << 10, minMailSize, 10 << 10, 1 << 20} {
+			if text == "mail" && size < minMailSize {
+				continue
+			}
 			bodies := messages(size, text)
-			if want := map[string]int{"filler": 1, "words": wordBodies}[text]; len(bodies) != want {
+			if want := map[string]int{"filler": 1, "words": wordBodies, "mail": wordBodies}[text]; len(bodies) != want {
 				t.Fatalf("%s: %d bodies, want %d", text, len(bodies), want)
 			}
 			seen := map[string]bool{}
@@ -82,5 +90,54 @@ func TestMessageSize(t *testing.T) {
 				seen[body] = true
 			}
 		}
+	}
+}
+
+// --text mail is well-formed MIME: its text is the same words as plain
+// text and as HTML, and about a third of its bytes.
+func TestMailMessage(t *testing.T) {
+	const size = 10 << 10
+	raw := messages(size, "mail")[7]
+	raw = raw[:len(raw)-len(".\r\n")]
+	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %q: %v", msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var types []string
+	var plain, html string
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := p.Header.Get("Content-Type")
+		types = append(types, ct)
+		if strings.HasPrefix(ct, "text/plain") {
+			plain = string(b)
+		} else {
+			html = string(b)
+		}
+	}
+	if len(types) != 2 || !strings.HasPrefix(types[0], "text/plain") || !strings.HasPrefix(types[1], "text/html") {
+		t.Fatalf("parts %q, want text/plain and text/html", types)
+	}
+	first, _, _ := strings.Cut(plain, "\r\n")
+	if first == "" || !strings.Contains(html, first) {
+		t.Fatalf("the HTML does not hold the plain text's first line %q", first)
+	}
+	if share := float64(len(plain)) / size; share < 0.25 || share > 0.45 {
+		t.Errorf("plain text is %.0f%% of the message, want about a third", 100*share)
 	}
 }

@@ -15,8 +15,10 @@
 #   DUR=10s      length of each run
 #   ROUNDS=3     runs per server per cell (the median is reported)
 #   CELLS=all    or a space-separated subset of: 10k8 10k32 1k8 10k10r conn 1m8
-#   TEXT=filler  message bodies: filler, or words (distinct texts of varied
-#                words, which a full-text index pays for as for real mail)
+#   TEXT=filler  message bodies: filler (one line repeated), words (nothing
+#                but distinct texts of varied words) or mail (headers, then
+#                the words as text/plain and HTML); a full-text index costs
+#                least with filler and most with words
 #   DAEMON_SRC=. tree to build mailroomd from (a `git worktree` for "before")
 #   DAEMON_ARGS= extra mailroomd flags
 #   PGURL=       run Mailroom on PostgreSQL: a postgres:// URL whose
