@@ -135,6 +135,9 @@ type Store struct {
 	taken, batches, checkpoints atomic.Int64
 
 	idx *indexer // the search index (index.go)
+	// afterAck, when set (tests only), runs after each batch's
+	// acknowledgements, as a slow prune or checkpoint would.
+	afterAck func()
 	// noIndex turns the search index off, for the benchmarks that price
 	// it (set before the first write; never in production).
 	noIndex bool

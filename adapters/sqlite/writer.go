@@ -85,8 +85,8 @@ func (s *Store) writer() {
 			}
 		}
 		batch = s.gather(batch, min(expect, s.cfg.MaxBatch), s.cfg.GatherWait)
-		s.runBatch(ctx, batch)
-		expect = len(batch) + len(s.reqs)
+		queued := s.runBatch(ctx, batch)
+		expect = len(batch) + queued
 		clear(batch)
 	}
 }
@@ -120,7 +120,12 @@ func (s *Store) gather(batch []*writeReq, want int, wait time.Duration) []*write
 	return batch
 }
 
-func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
+// runBatch commits batch and acknowledges it. It gives how many requests
+// were queued just before the acknowledgements: counted after them, a
+// sender's next request, sent the moment its write was acknowledged,
+// would be expected twice (as acknowledged and as queued), and a lone
+// client would wait out GatherWait on every write.
+func (s *Store) runBatch(ctx context.Context, batch []*writeReq) (queued int) {
 	taken := batch[:0:0]
 	for _, r := range batch {
 		if r.state.CompareAndSwap(reqPending, reqTaken) {
@@ -130,7 +135,7 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 		}
 	}
 	if len(taken) == 0 {
-		return
+		return len(s.reqs)
 	}
 	s.taken.Add(int64(len(taken)))
 	s.batches.Add(1)
@@ -155,6 +160,7 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 	if err == nil && len(index) > 0 {
 		s.idx.offer(index)
 	}
+	queued = len(s.reqs)
 	for _, r := range taken {
 		close(r.done)
 	}
@@ -165,6 +171,10 @@ func (s *Store) runBatch(ctx context.Context, batch []*writeReq) {
 		// fail the batch, and the next one tries again.
 		s.pruneChanges(ctx, keepChanges)
 	}
+	if s.afterAck != nil {
+		s.afterAck()
+	}
+	return queued
 }
 
 // commitBatch runs taken in one transaction, each request in its own

@@ -52,19 +52,30 @@ func TestGather(t *testing.T) {
 }
 
 // A lone client is never kept waiting: after its write, the writer expects
-// only it, and it has arrived. (With a wait of an hour, a writer that waited
-// would hang this test.)
+// only it, and it has arrived. Its next write is sent the moment the last
+// one is acknowledged, so it must not be counted as queued as well (that
+// race made this test hang, 2 runs in 3 under load). A
+// writer that waited would hold each write for the hour; the context
+// turns that into a failure.
 func TestGatherNoWaitForALoneClient(t *testing.T) {
 	s := openAt(t, dbPath(t), Config{GatherWait: time.Hour})
+	// The writer lingers after each acknowledgement, as after a prune,
+	// so that the next write is always queued before it looks. (Set
+	// before the first write: the writer reads it after each batch.)
+	s.afterAck = func() { time.Sleep(5 * time.Millisecond) }
 	a, b := mkAccount(t, s, "ann"), mkAccount(t, s, "bob")
 	before := s.batches.Load()
-	for i := range 3 {
-		if _, err := s.Deliver(context.Background(), newMsg("hi", []byte("x")),
-			[]mail.NewEntry{{Owner: b.ID, Folder: mail.Inbox}, {Owner: a.ID, Folder: mail.Sent}}); err != nil {
+	const writes = 20
+	for i := range writes {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		_, err := s.Deliver(ctx, newMsg("hi", []byte("x")),
+			[]mail.NewEntry{{Owner: b.ID, Folder: mail.Inbox}, {Owner: a.ID, Folder: mail.Sent}})
+		cancel()
+		if err != nil {
 			t.Fatalf("Deliver %d: %v", i, err)
 		}
 	}
-	if got := s.batches.Load() - before; got != 3 {
-		t.Errorf("%d batches for 3 writes one after another, want 3", got)
+	if got := s.batches.Load() - before; got != writes {
+		t.Errorf("%d batches for %d writes one after another, want %d", got, writes, writes)
 	}
 }
