@@ -317,22 +317,12 @@ func testRestoredSnapshot(t *testing.T, since string) {
 
 // A damaged index file is built again, not a reason to refuse to start.
 func TestSearchIndexDamaged(t *testing.T) {
-	path := dbPath(t)
-	s := openAt(t, path, Config{})
-	a := mkAccount(t, s, "ann")
-	deliverText(t, s, a.ID, "olive")
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := removeIndex(IndexFile(path)); err != nil {
-		t.Fatal(err)
-	}
-	junk := []byte(strings.Repeat("not a database at all. ", 400))
-	if err := os.WriteFile(IndexFile(path), junk, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
-	waitFound(t, s, a.ID, "olive", 1)
+	rebuiltFrom(t, func(file string) {
+		junk := []byte(strings.Repeat("not a database at all. ", 400))
+		if err := os.WriteFile(file, junk, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // An index file whose schema migration was cut short (golang-migrate left
@@ -340,6 +330,28 @@ func TestSearchIndexDamaged(t *testing.T) {
 // made again at the next start, not an error every start until someone
 // deletes it.
 func TestSearchIndexDirty(t *testing.T) {
+	rebuiltFrom(t, func(file string) {
+		// What a kill leaves between golang-migrate marking version 1
+		// dirty and running it: the version table alone.
+		db, err := sql.Open("sqlite", file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`CREATE TABLE schema_migrations (version uint64, dirty bool);
+INSERT INTO schema_migrations VALUES (1, 1)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// rebuiltFrom stores a message, closes the store, puts what spoil writes
+// in place of the index file, and checks that the next Open builds the
+// index again: the message is found.
+func rebuiltFrom(t *testing.T, spoil func(file string)) {
+	t.Helper()
 	path := dbPath(t)
 	s := openAt(t, path, Config{})
 	a := mkAccount(t, s, "ann")
@@ -350,19 +362,7 @@ func TestSearchIndexDirty(t *testing.T) {
 	if err := removeIndex(IndexFile(path)); err != nil {
 		t.Fatal(err)
 	}
-	// What a kill leaves between golang-migrate marking version 1 dirty
-	// and running it: the version table alone.
-	db, err := sql.Open("sqlite", IndexFile(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE schema_migrations (version uint64, dirty bool);
-INSERT INTO schema_migrations VALUES (1, 1)`); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	spoil(IndexFile(path))
 	s = openAt(t, path, Config{Logger: zaptest.NewLogger(t)})
 	waitFound(t, s, a.ID, "walnut", 1)
 }
