@@ -271,41 +271,29 @@ func messages(size int, text string) [][]byte {
 const wordBodies = 256
 
 // message builds message n of exactly size bytes on the wire before the
-// final ".\r\n": a few headers, then lines of at most 72 columns that
-// never start with a dot, so no stuffing changes its size. With word nil
+// final ".\r\n" (a size under its headers gives just them): a few
+// headers, then lines of at most 76 columns that never start with a dot,
+// so no stuffing changes its size. With word nil
 // every line is the same filler sentence; otherwise lines are word's
 // words.
 func message(size, n int, word func() string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: load <load@localhost>\r\nTo: load <load@localhost>\r\nSubject: mailroom-load %d\r\n"+
 		"Message-ID: <mailroom-load-%d@localhost>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n", n, n)
+	// Lines stop while at least 3 bytes are left after the longest (a
+	// line of words: 72 columns and CRLF), so that the padding after them
+	// makes the size exact.
 	const filler = "The quick brown fox jumps over the lazy dog; mailroom-load filler text.\r\n"
-	if word == nil {
-		for b.Len()+len(filler) <= size {
-			b.WriteString(filler)
-		}
-	}
-	// Lines of words stop while at least 3 bytes are left, so that the
-	// last line, padding, makes the size exact.
 	const width = 72
-	var line strings.Builder
-	for word != nil && b.Len()+width+len("\r\n")+3 <= size {
-		line.Reset()
-		for {
-			w := word()
-			if line.Len() > 0 && line.Len()+1+len(w) > width {
-				break
-			}
-			if line.Len() > 0 {
-				line.WriteByte(' ')
-			}
-			line.WriteString(w)
+	for b.Len()+width+len("\r\n")+3 <= size {
+		if word == nil {
+			b.WriteString(filler)
+		} else {
+			b.WriteString(wordLine(word, width) + "\r\n")
 		}
-		b.WriteString(line.String())
-		b.WriteString("\r\n")
 	}
-	if rest := size - b.Len(); rest > 2 {
-		b.WriteString(strings.Repeat("x", rest-2) + "\r\n")
+	if rest := size - b.Len(); rest >= 3 {
+		pad(&b, rest)
 	}
 	b.WriteString(".\r\n")
 	return []byte(b.String())
